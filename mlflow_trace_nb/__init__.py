@@ -1,0 +1,97 @@
+"""mlflow-trace-nb: Jupyter-first tracing for LLM and GenAI code, with MLflow Tracing's API.
+
+``import mlflow_trace_nb as mlflow`` runs MLflow-style tracing code unchanged::
+
+    import mlflow_trace_nb as mlflow
+
+    @mlflow.trace(span_type="RETRIEVER")
+    def retrieve(query: str) -> list[str]: ...
+
+    df = mlflow.search_traces()  # a pandas DataFrame, newest first
+
+Traces go to ``./mlflow_traces.db`` (SQLite) unless ``set_destination`` says otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlflow_trace_nb import entities, tracing
+from mlflow_trace_nb.config import configure, disable, enable, reset, set_destination
+from mlflow_trace_nb.display import disable_notebook_display, enable_notebook_display
+from mlflow_trace_nb.entities import Experiment, Span, SpanContext, SpanEvent, Trace
+from mlflow_trace_nb.experiments import get_experiment, get_experiment_by_name, set_experiment
+from mlflow_trace_nb.fluent import (
+    add_span_exception,
+    end_span,
+    get_current_active_span,
+    log_span_event,
+    set_span_attribute,
+    set_span_attributes,
+    set_span_chat_tools,
+    set_span_inputs,
+    set_span_output,
+    update_current_trace,
+)
+from mlflow_trace_nb.search import (
+    flush,
+    get_last_active_trace,
+    get_trace,
+    search_spans,
+    search_traces,
+)
+from mlflow_trace_nb.tracer import mlflow_trace, start_span, trace
+from mlflow_trace_nb.tracing.provider import SpanStatus, SpanStatusCode, SpanType
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Experiment",
+    "Span",
+    "SpanContext",
+    "SpanEvent",
+    "SpanStatus",
+    "SpanStatusCode",
+    "SpanType",
+    "Trace",
+    "__version__",
+    "add_span_exception",
+    "configure",
+    "disable",
+    "disable_notebook_display",
+    "enable",
+    "enable_notebook_display",
+    "end_span",
+    "entities",
+    "flush",
+    "get_current_active_span",
+    "get_experiment",
+    "get_experiment_by_name",
+    "get_last_active_trace",
+    "get_trace",
+    "instrument_threading",
+    "log_span_event",
+    "mlflow_trace",
+    "reset",
+    "search_spans",
+    "search_traces",
+    "set_destination",
+    "set_experiment",
+    "set_span_attribute",
+    "set_span_attributes",
+    "set_span_chat_tools",
+    "set_span_inputs",
+    "set_span_output",
+    "start_span",
+    "trace",
+    "tracing",
+    "update_current_trace",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("instrument_threading", "uninstrument_threading"):
+        from mlflow_trace_nb import threading_context
+
+        return getattr(threading_context, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,41 @@
+"""The active span, kept in a ``ContextVar`` so threads and asyncio tasks each see their own.
+
+``asyncio`` copies the context into every task, so spans started inside ``gather`` or
+``create_task`` nest under the span that was active when the task was created. Plain threads
+start with an empty context; ``instrument_threading`` (in ``threading_context``) makes
+``ThreadPoolExecutor`` and ``threading.Thread`` carry the submitter's context along.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar, Token
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mlflow_trace_nb.live_span import LiveSpan
+
+__all__ = ["CURRENT_SPAN", "attach", "current_span", "detach"]
+
+#: The span code is running under: a LiveSpan, the shared no-op span (inside an unsampled
+#: trace), or None outside any trace.
+CURRENT_SPAN: ContextVar[Any] = ContextVar("mlflow_trace_nb_current_span", default=None)
+
+
+def current_span() -> LiveSpan | None:
+    """Return the active recording span, or None."""
+    span = CURRENT_SPAN.get()
+    return span if span is not None and span._recording else None
+
+
+def attach(span: Any) -> Token[Any]:
+    """Make ``span`` the active span; return the token that undoes it."""
+    return CURRENT_SPAN.set(span)
+
+
+def detach(token: Token[Any], fallback: Any) -> None:
+    """Undo ``attach``. If the token belongs to another context (a generator resumed
+    elsewhere), set ``fallback`` instead of raising."""
+    try:
+        CURRENT_SPAN.reset(token)
+    except ValueError:
+        CURRENT_SPAN.set(fallback)

@@ -1,0 +1,1 @@
+"""Exporters that ship traces to other engines (OTLP, MLflow tracking servers)."""

@@ -1,0 +1,383 @@
+"""Spans while they run: ``LiveSpan`` (recording), ``NoOpSpan`` (tracing off or unsampled),
+and ``LiveTrace`` (the spans of one trace, collected in memory until the root ends).
+
+Creating and ending a span is the hot path: both only store references and read the
+clock. Payloads are kept as the Python objects the user passed (containers copied one level
+deep so later mutation does not rewrite history) and serialised later on the writer thread.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from typing import TYPE_CHECKING, Any
+
+from mlflow_trace_nb import ids
+from mlflow_trace_nb.entities import Span, SpanEvent
+from mlflow_trace_nb.tracing.provider import STATUS_CODES, SpanStatus, SpanStatusCode
+
+if TYPE_CHECKING:
+    from mlflow_trace_nb.entities import Trace
+
+__all__ = [
+    "NO_OP_SPAN",
+    "LiveSpan",
+    "LiveTrace",
+    "NoOpSpan",
+    "exception_event",
+    "snapshot",
+    "snapshot_values",
+]
+
+_time_ns = time.time_ns
+_COPY_TYPES = (list, dict, set)
+#: Containers longer than this are kept by reference (serialisation truncates them anyway).
+_SNAPSHOT_MAX_ITEMS = 1_000
+
+
+def _copy_small(value: Any) -> Any:
+    return value.copy() if type(value) in _COPY_TYPES and len(value) <= _SNAPSHOT_MAX_ITEMS else value
+
+
+def snapshot(value: Any) -> Any:
+    """Copy a small list/dict/set two levels deep (the container and the containers in it),
+    so the recorded value is the value at call time even if the caller mutates it later."""
+    cls = type(value)
+    if cls is dict:
+        if len(value) > _SNAPSHOT_MAX_ITEMS:
+            return value
+        return snapshot_values(value.copy())
+    if cls is list or cls is set:
+        return _copy_small(value)
+    return value
+
+
+def snapshot_values(fresh: dict[Any, Any]) -> dict[Any, Any]:
+    """Copy, in place, the small containers among the values of a dict the caller owns."""
+    for key, value in fresh.items():
+        if type(value) in _COPY_TYPES:
+            fresh[key] = _copy_small(value)
+    return fresh
+
+
+class LiveTrace:
+    """The spans of one trace while it is being recorded."""
+
+    __slots__ = (
+        "_request_id",
+        "_trace_id",
+        "closed",
+        "experiment_id",
+        "metadata",
+        "remote_parent_id",
+        "root",
+        "spans",
+        "tags",
+    )
+
+    def __init__(
+        self,
+        experiment_id: str,
+        trace_id: int | None = None,
+        remote_parent_id: str | None = None,
+    ) -> None:
+        self._trace_id = trace_id or ids.new_trace_id()
+        self._request_id: str | None = None
+        self.experiment_id = experiment_id
+        self.spans: list[LiveSpan] = []
+        self.root: LiveSpan | None = None
+        self.tags: dict[str, str] = {}
+        self.metadata: dict[str, str] = {}
+        self.closed = False
+        self.remote_parent_id = remote_parent_id
+
+    @property
+    def request_id(self) -> str:
+        """``tr-`` + 32 hex digits (formatted on first read, not on the hot path)."""
+        request_id = self._request_id
+        if request_id is None:
+            request_id = self._request_id = ids.format_request_id(self._trace_id)
+        return request_id
+
+    def to_trace(self) -> Trace:
+        """Build a read-only ``Trace`` from the spans recorded so far (payloads JSON-safe)."""
+        from mlflow_trace_nb.store.rows import trace_rows
+        from mlflow_trace_nb.store.trace_builder import build_trace
+
+        rows = trace_rows(self)
+        assert rows.trace is not None
+        return build_trace(rows.trace, rows.spans)
+
+
+class LiveSpan(Span):
+    """A span that is being recorded; what ``trace(...)`` and ``start_span`` yield.
+
+    Besides the read interface of ``Span`` it has setters: ``set_inputs``, ``set_outputs``,
+    ``set_attribute(s)``, ``add_event``, ``record_exception``, ``set_status`` and ``end``.
+    Setters called after the span has ended are ignored.
+    """
+
+    __slots__ = ("_exc", "_parent", "_state", "_token")
+    _recording = True
+
+    def __init__(
+        self,
+        name: str,
+        span_type: str | None,
+        state: LiveTrace,
+        parent: LiveSpan | None,
+        inputs: Any = None,
+        attributes: dict[str, Any] | None = None,
+    ) -> None:
+        self.name = name
+        self.span_type = span_type
+        self._state = state
+        self._parent = parent
+        self._span_id = ids.new_span_id()
+        self._inputs = inputs
+        self._outputs = None
+        self._attributes = dict(attributes) if attributes else {}
+        self._events = []
+        self._json = None
+        self._token = None
+        self._exc = None
+        self.status_code = SpanStatusCode.UNSET
+        self.status_message = ""
+        self.end_time_ns = None
+        state.spans.append(self)
+        if parent is None:
+            state.root = self
+        self.start_time_ns = _time_ns()
+
+    # Identity (ids are ints until read) ---------------------------------------------------
+    @property
+    def span_id(self) -> str:
+        return ids.format_span_id(self._span_id)
+
+    @property
+    def trace_id(self) -> str:
+        return self._state.request_id
+
+    @property
+    def parent_id(self) -> str | None:
+        parent = self._parent
+        if parent is None:
+            return self._state.remote_parent_id
+        return ids.format_span_id(parent._span_id)
+
+    @property
+    def inputs(self) -> Any:
+        return self._inputs
+
+    @property
+    def outputs(self) -> Any:
+        return self._outputs
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        return self._attributes
+
+    @property
+    def events(self) -> list[SpanEvent]:
+        return self._events
+
+    # Setters ----------------------------------------------------------------------------
+    def set_inputs(self, inputs: Any) -> None:
+        """Replace the span's inputs."""
+        if self.end_time_ns is None:
+            self._inputs = snapshot(inputs)
+
+    def set_outputs(self, outputs: Any) -> None:
+        """Replace the span's outputs."""
+        if self.end_time_ns is None:
+            self._outputs = snapshot(outputs)
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        """Set one attribute (any value; it is serialised later)."""
+        if self.end_time_ns is None:
+            self._attributes[key if type(key) is str else str(key)] = snapshot(value)
+
+    def set_attributes(self, attributes: dict[str, Any]) -> None:
+        """Set several attributes."""
+        if self.end_time_ns is None and attributes:
+            for key, value in dict(attributes).items():
+                self._attributes[key if type(key) is str else str(key)] = snapshot(value)
+
+    def add_event(
+        self,
+        event: SpanEvent | str,
+        attributes: dict[str, Any] | None = None,
+        timestamp_ns: int | None = None,
+    ) -> None:
+        """Log an event (a ``SpanEvent``, or a name plus attributes and timestamp)."""
+        if self.end_time_ns is not None:
+            return
+        if not isinstance(event, SpanEvent):
+            event = SpanEvent(str(event), timestamp_ns or _time_ns(), dict(attributes or {}))
+        self._events.append(event)
+
+    def record_exception(self, exception: BaseException | str) -> None:
+        """Add an ``exception`` event and mark the span ERROR."""
+        if self.end_time_ns is not None or (exception is self._exc and exception is not None):
+            return
+        if isinstance(exception, BaseException):
+            self._exc = exception  # the same exception re-raised through __exit__ is not logged twice
+        event = exception_event(exception)
+        self._events.append(event)
+        self.status_code = SpanStatus.ERROR
+        self.status_message = str(event.attributes.get("exception.message", ""))[:1000]
+
+    def set_status(self, status: str, message: str | None = None) -> None:
+        """Set the status: one of OK, ERROR, CANCELLED, TIMEOUT, UNSET."""
+        code = getattr(status, "value", status)
+        code = str(code).upper()
+        if code not in STATUS_CODES:
+            raise ValueError(
+                f"invalid span status {status!r}; expected one of {sorted(STATUS_CODES)}"
+            )
+        if self.end_time_ns is None:
+            self.status_code = code
+            if message is not None:
+                self.status_message = str(message)
+
+    def end(
+        self,
+        outputs: Any = None,
+        attributes: dict[str, Any] | None = None,
+        status: str | None = None,
+        end_time_ns: int | None = None,
+    ) -> None:
+        """End the span (idempotent); restores its parent as the active span."""
+        from mlflow_trace_nb.tracer import finish_span
+
+        if self.end_time_ns is not None:
+            return
+        if outputs is not None:
+            self.set_outputs(outputs)
+        if attributes:
+            self.set_attributes(attributes)
+        if status is not None:
+            self.set_status(status)
+        finish_span(self, None, end_time_ns)
+
+    def __enter__(self) -> LiveSpan:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        from mlflow_trace_nb.tracer import finish_span
+
+        finish_span(self, exc)
+
+
+class NoOpSpan(LiveSpan):
+    """Stands in for a span when tracing is disabled or the trace is not sampled.
+
+    Every setter does nothing; reading gives empty values. One shared instance is used.
+    """
+
+    __slots__ = ()
+    _recording = False
+
+    def __init__(self) -> None:  # no trace, no clock
+        self.name = ""
+        self.span_type = None
+        self._span_id = 0
+        self._parent = None
+        self._inputs = self._outputs = None
+        self._attributes = {}
+        self._events = []
+        self._json = None
+        self._token = None
+        self._exc = None
+        self.status_code = SpanStatusCode.UNSET
+        self.status_message = ""
+        self.start_time_ns = 0
+        self.end_time_ns = None
+
+    @property
+    def span_id(self) -> str:
+        return ""
+
+    @property
+    def trace_id(self) -> str:
+        return ""
+
+    @property
+    def parent_id(self) -> str | None:
+        return None
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        return {}
+
+    @property
+    def events(self) -> list[SpanEvent]:
+        return []
+
+    def set_inputs(self, inputs: Any) -> None:
+        pass
+
+    def set_outputs(self, outputs: Any) -> None:
+        pass
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        pass
+
+    def set_attributes(self, attributes: dict[str, Any]) -> None:
+        pass
+
+    def add_event(self, event: Any, attributes: Any = None, timestamp_ns: Any = None) -> None:
+        pass
+
+    def record_exception(self, exception: BaseException | str) -> None:
+        pass
+
+    def set_status(self, status: str, message: str | None = None) -> None:
+        pass
+
+    def end(self, *args: Any, **kwargs: Any) -> None:
+        self._detach()
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        self._detach()
+
+    def _detach(self) -> None:
+        token = self._token
+        if token is not None:  # an unsampled root started with start_span()
+            from mlflow_trace_nb.context import detach
+
+            self._token = None
+            detach(token, None)
+
+    def __repr__(self) -> str:
+        return "NoOpSpan()"
+
+
+NO_OP_SPAN = NoOpSpan()
+
+
+def exception_event(exception: BaseException | str) -> SpanEvent:
+    """Describe an exception as an OpenTelemetry-style ``exception`` event. Never raises."""
+    attributes: dict[str, Any] = {}
+    try:
+        if isinstance(exception, BaseException):
+            cls = type(exception)
+            attributes["exception.type"] = (
+                cls.__qualname__
+                if cls.__module__ == "builtins"
+                else f"{cls.__module__}.{cls.__qualname__}"
+            )
+            try:
+                attributes["exception.message"] = str(exception)
+            except Exception:
+                attributes["exception.message"] = f"<unprintable {cls.__name__}>"
+            attributes["exception.stacktrace"] = "".join(
+                traceback.format_exception(cls, exception, exception.__traceback__)
+            )
+        else:
+            attributes["exception.type"] = "Exception"
+            attributes["exception.message"] = str(exception)
+    except Exception:  # format_exception on a hostile object
+        attributes.setdefault("exception.type", "Exception")
+        attributes.setdefault("exception.message", "<unprintable exception>")
+    return SpanEvent("exception", _time_ns(), attributes)

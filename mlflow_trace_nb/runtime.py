@@ -1,0 +1,159 @@
+"""Process-wide tracing state: configuration, destinations and the write-behind queue.
+
+There is one ``Runtime`` per process (``RUNTIME``). The tracer reads a few plain attributes
+from it on the hot path (``enabled``, ``sampling_rate``, ``experiment_id``,
+``span_end_hooks``); everything else (opening the store, starting the writer thread) happens
+lazily, the first time a trace finishes or a query runs.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from mlflow_trace_nb.processing import Exporter, WriteBehindQueue
+from mlflow_trace_nb.store.migrations import DEFAULT_EXPERIMENT_ID
+from mlflow_trace_nb.store.sqlite import MEMORY, SqliteStore
+
+if TYPE_CHECKING:
+    from mlflow_trace_nb.live_span import LiveSpan, LiveTrace
+
+__all__ = ["DEFAULT_DB_FILE", "DESTINATION_ENV", "RUNTIME", "Runtime"]
+
+_logger = logging.getLogger(__name__)
+
+#: Environment variable naming the default destination (``memory``, ``sqlite:///path.db``
+#: or a file path).
+DESTINATION_ENV = "MLFLOW_TRACE_NB_DESTINATION"
+#: File created in the working directory when nothing else is configured.
+DEFAULT_DB_FILE = "mlflow_traces.db"
+
+
+def _default_store() -> SqliteStore:
+    from mlflow_trace_nb.destination import parse_destination
+
+    configured = os.environ.get(DESTINATION_ENV, "").strip()
+    if configured:
+        try:
+            stores = [d for d in parse_destination(configured) if isinstance(d, SqliteStore)]
+            if stores:
+                return stores[0]
+        except ValueError as error:
+            _logger.warning("mlflow-trace-nb: ignoring %s: %s", DESTINATION_ENV, error)
+    return SqliteStore(DEFAULT_DB_FILE)
+
+
+class Runtime:
+    """Configuration plus the machinery that gets finished traces to their destinations."""
+
+    def __init__(self) -> None:
+        self.span_end_hooks: list[Callable[[LiveSpan], None]] = []
+        self.trace_end_hooks: list[Callable[[LiveTrace], None]] = []
+        self.trace_start_hooks: list[Callable[[LiveTrace], None]] = []
+        self._store: SqliteStore | None = None
+        self._exporters: list[Exporter] | None = None
+        self._queue: WriteBehindQueue | None = None
+        self.last_trace: LiveTrace | None = None
+        self.reset_config()
+
+    def reset_config(self) -> None:
+        """Back to defaults: enabled, sample everything, propagation on, default experiment."""
+        self.enabled = True
+        self.sampling_rate = 1.0
+        self.disable_propagation = False
+        self.experiment_id = DEFAULT_EXPERIMENT_ID
+
+    # Destinations -----------------------------------------------------------------------
+    @property
+    def store(self) -> SqliteStore:
+        """The local store traces are queried from (created on first use)."""
+        if self._store is None:
+            self._store = _default_store()
+        return self._store
+
+    @property
+    def exporters(self) -> list[Exporter]:
+        """Where finished traces go (the local store unless ``set_destination`` said else)."""
+        if self._exporters is None:
+            self._exporters = [self.store]
+        return self._exporters
+
+    def set_destinations(self, destinations: Sequence[Any]) -> None:
+        """Flush what is pending to the old destinations, then switch to the new ones."""
+        self.flush()
+        old = self._exporters or []
+        stores = [d for d in destinations if isinstance(d, SqliteStore)]
+        self._store = stores[0] if stores else SqliteStore(MEMORY)
+        self._exporters = list(destinations)
+        for exporter in old:
+            if exporter not in self._exporters:
+                _shutdown_quietly(exporter)
+
+    def reset_destinations(self) -> None:
+        """Go back to the default destination (environment variable or working directory)."""
+        self.flush()
+        for exporter in self._exporters or []:
+            _shutdown_quietly(exporter)
+        self._store = None
+        self._exporters = None
+
+    # Queue ------------------------------------------------------------------------------
+    @property
+    def queue(self) -> WriteBehindQueue:
+        """The write-behind queue (its thread starts on the first trace)."""
+        if self._queue is None:
+            self._queue = WriteBehindQueue(self._export)
+        return self._queue
+
+    def _export(self, items: list[Any]) -> None:
+        error: BaseException | None = None
+        for exporter in self.exporters:
+            try:
+                exporter.export(items)
+            except Exception as exc:  # one broken exporter must not starve the others
+                error = exc
+        if error is not None:
+            raise error
+
+    def submit_trace(self, trace: LiveTrace) -> None:
+        """Called when a trace's root span ends."""
+        self.last_trace = trace
+        for hook in self.trace_end_hooks:
+            try:
+                hook(trace)
+            except Exception:
+                _logger.debug("mlflow-trace-nb: trace-end hook failed", exc_info=True)
+        self.queue.put(trace)
+
+    def submit_late_span(self, span: LiveSpan) -> None:
+        """Called when a span ends after its trace's root (e.g. in a detached thread)."""
+        self.queue.put(span)
+
+    def flush(self, timeout: float | None = 10.0) -> bool:
+        """Write everything pending; True when done within ``timeout`` seconds."""
+        queue = self._queue
+        return True if queue is None else queue.flush(timeout)
+
+    def shutdown(self) -> None:
+        """Flush at interpreter exit."""
+        try:
+            if self._queue is not None:
+                self._queue.shutdown()
+            for exporter in self._exporters or []:
+                _shutdown_quietly(exporter)
+        except Exception:
+            _logger.debug("mlflow-trace-nb: flush at exit failed", exc_info=True)
+
+
+def _shutdown_quietly(exporter: Any) -> None:
+    try:
+        exporter.shutdown()
+    except Exception:
+        _logger.debug("mlflow-trace-nb: exporter shutdown failed", exc_info=True)
+
+
+RUNTIME = Runtime()
+atexit.register(RUNTIME.shutdown)

@@ -1,0 +1,121 @@
+"""Turn live traces and spans into the tuples the SQLite tables take.
+
+This is where payloads are serialised, on the writer thread, never on the caller's.
+Column order matches ``SPAN_COLUMNS`` / ``TRACE_COLUMNS``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mlflow_trace_nb.ids import format_span_id
+from mlflow_trace_nb.serialization import dumps, dumps_dict
+
+if TYPE_CHECKING:
+    from mlflow_trace_nb.live_span import LiveSpan, LiveTrace
+
+__all__ = ["SPAN_COLUMNS", "TRACE_COLUMNS", "TraceRows", "span_row", "trace_rows"]
+
+SPAN_COLUMNS = (
+    "request_id",
+    "span_id",
+    "parent_id",
+    "name",
+    "span_type",
+    "start_time_ns",
+    "end_time_ns",
+    "status_code",
+    "status_message",
+    "inputs",
+    "outputs",
+    "attributes",
+    "events",
+)
+TRACE_COLUMNS = (
+    "request_id",
+    "experiment_id",
+    "name",
+    "timestamp_ms",
+    "execution_time_ms",
+    "status",
+    "request",
+    "response",
+    "request_metadata",
+    "tags",
+)
+
+SpanRow = tuple[Any, ...]
+
+
+class TraceRows:
+    """Rows for one trace: the ``traces`` row, its tag and metadata rows, its span rows."""
+
+    __slots__ = ("metadata", "spans", "tags", "trace")
+
+    def __init__(
+        self,
+        trace: tuple[Any, ...] | None,
+        tags: list[tuple[str, str, str]],
+        metadata: list[tuple[str, str, str]],
+        spans: list[SpanRow],
+    ) -> None:
+        self.trace = trace
+        self.tags = tags
+        self.metadata = metadata
+        self.spans = spans
+
+
+def _events_json(span: LiveSpan) -> str:
+    events = span._events
+    if not events:
+        return "[]"
+    return dumps([e.to_dict() for e in events])
+
+
+def span_row(span: LiveSpan) -> SpanRow:
+    """Serialise one span (its payloads as JSON text) into a ``spans`` row."""
+    parent = span.parent_id
+    return (
+        span._state.request_id,
+        format_span_id(span._span_id),
+        parent,
+        span.name,
+        span.span_type,
+        span.start_time_ns,
+        span.end_time_ns,
+        span.status_code,
+        span.status_message,
+        None if span._inputs is None else dumps(span._inputs),
+        None if span._outputs is None else dumps(span._outputs),
+        dumps_dict(span._attributes),
+        _events_json(span),
+    )
+
+
+def trace_rows(trace: LiveTrace) -> TraceRows:
+    """Serialise a trace whose root span has ended."""
+    spans = [span_row(s) for s in list(trace.spans)]
+    root = trace.root
+    root_row = next((row for row in spans if row[1] == format_span_id(root._span_id)), None)
+    end = root.end_time_ns
+    request_id = trace.request_id
+    tags = {str(k): str(v) for k, v in dict(trace.tags).items()}
+    metadata = {str(k): str(v) for k, v in dict(trace.metadata).items()}
+    row = (
+        request_id,
+        int(trace.experiment_id),
+        root.name,
+        root.start_time_ns // 1_000_000,
+        None if end is None else (end - root.start_time_ns) // 1_000_000,
+        root.status_code,
+        root_row[9] if root_row else None,
+        root_row[10] if root_row else None,
+        dumps_dict(metadata),
+        dumps_dict(tags),
+    )
+    return TraceRows(
+        row,
+        [(request_id, k, v) for k, v in tags.items()],
+        [(request_id, k, v) for k, v in metadata.items()],
+        spans,
+    )

@@ -1,0 +1,63 @@
+"""Build ``Trace`` entities from ``traces``/``spans`` rows (payload JSON decoded lazily)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from mlflow_trace_nb.entities import Span, Trace, TraceData, TraceInfo
+
+__all__ = ["build_trace", "build_traces", "decode_object"]
+
+
+def decode_object(text: str | None) -> dict[str, Any]:
+    """Decode a JSON object column; anything else becomes ``{}``."""
+    if not text or text == "{}":
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _info(row: tuple[Any, ...]) -> TraceInfo:
+    return TraceInfo(
+        request_id=row[0],
+        experiment_id=str(row[1]),
+        name=row[2],
+        timestamp_ms=row[3],
+        execution_time_ms=row[4],
+        status=row[5],
+        request_metadata=decode_object(row[8]),
+        tags=decode_object(row[9]),
+    )
+
+
+def build_trace(trace_row: tuple[Any, ...], span_rows: Iterable[tuple[Any, ...]]) -> Trace:
+    """One trace from its ``traces`` row and its ``spans`` rows (in any order)."""
+    spans = sorted((Span._from_row(r) for r in span_rows), key=lambda s: s.start_time_ns)
+    return Trace(_info(trace_row), TraceData(spans))
+
+
+def build_traces(
+    trace_rows: list[tuple[Any, ...]], span_rows: Iterable[tuple[Any, ...]]
+) -> list[Trace]:
+    """Traces in ``trace_rows`` order; ``span_rows`` may hold the spans of all of them."""
+    by_trace: dict[str, list[Span]] = {row[0]: [] for row in trace_rows}
+    from_row = Span._from_row
+    for row in span_rows:
+        bucket = by_trace.get(row[0])
+        if bucket is not None:
+            bucket.append(from_row(row))
+    traces = []
+    for row in trace_rows:
+        spans = by_trace[row[0]]
+        spans.sort(key=_start)
+        traces.append(Trace(_info(row), TraceData(spans)))
+    return traces
+
+
+def _start(span: Span) -> int:
+    return span.start_time_ns
