@@ -35,7 +35,9 @@ def enable(experiment_id: str | None = None) -> None:
         try:
             int(experiment_id)
         except (TypeError, ValueError):
-            raise ValueError(f"experiment_id must be an integer id, got {experiment_id!r}") from None
+            raise ValueError(
+                f"experiment_id must be an integer id, got {experiment_id!r}"
+            ) from None
         RUNTIME.experiment_id = str(experiment_id)
     RUNTIME.enabled = True
 

@@ -36,7 +36,9 @@ _SNAPSHOT_MAX_ITEMS = 1_000
 
 
 def _copy_small(value: Any) -> Any:
-    return value.copy() if type(value) in _COPY_TYPES and len(value) <= _SNAPSHOT_MAX_ITEMS else value
+    return (
+        value.copy() if type(value) in _COPY_TYPES and len(value) <= _SNAPSHOT_MAX_ITEMS else value
+    )
 
 
 def snapshot(value: Any) -> Any:
@@ -119,6 +121,10 @@ class LiveSpan(Span):
 
     __slots__ = ("_exc", "_parent", "_state", "_token")
     _recording = True
+    _exc: BaseException | None
+    _token: Any
+    _parent: LiveSpan | None
+    _state: LiveTrace
 
     def __init__(
         self,
@@ -221,7 +227,9 @@ class LiveSpan(Span):
         if self.end_time_ns is not None or (exception is self._exc and exception is not None):
             return
         if isinstance(exception, BaseException):
-            self._exc = exception  # the same exception re-raised through __exit__ is not logged twice
+            self._exc = (
+                exception  # the same exception re-raised through __exit__ is not logged twice
+            )
         event = exception_event(exception)
         self._events.append(event)
         self.status_code = SpanStatus.ERROR

@@ -117,9 +117,7 @@ class WriteBehindQueue:
         with self._start_lock:
             if self._thread is not None and self._thread.is_alive():
                 return
-            thread = threading.Thread(
-                target=self._run, name="mlflow-trace-nb-writer", daemon=True
-            )
+            thread = threading.Thread(target=self._run, name="mlflow-trace-nb-writer", daemon=True)
             thread.start()
             self._thread = thread
 

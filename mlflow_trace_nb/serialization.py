@@ -8,6 +8,7 @@ thread and on the caller's thread alike.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
 import decimal
@@ -55,6 +56,7 @@ _MAX_ARRAY_ELEMENTS = 100_000  # numpy elements converted per array
 _BIG_INT = 10**4299  # ints of 4300+ digits cannot go through str() or json
 _FLAT_ITEMS = 64  # small dicts of scalars take the _flat_dict fast path
 _FLAT_CHARS = 10_000
+_FLAT_TYPES = frozenset({str, int, float, bool, type(None)})
 _FATAL = (KeyboardInterrupt, SystemExit)
 _ENCODER = json.JSONEncoder(
     ensure_ascii=False, separators=(",", ":"), allow_nan=False, check_circular=False
@@ -77,9 +79,7 @@ _C_ENCODER = _make_c_encoder()
 
 
 def _encode(obj: object) -> str:
-    if _C_ENCODER is not None:
-        return "".join(_C_ENCODER(obj, 0))
-    return _ENCODER.encode(obj)
+    return "".join(_C_ENCODER(obj, 0)) if _C_ENCODER is not None else _ENCODER.encode(obj)
 
 
 class _State:
@@ -92,22 +92,23 @@ class _State:
         self.budget = _BUDGET
 
 
-_SCALAR_STATE = _State()  # never touched: int/float/bool/None do not use the state
+_SCALAR_STATE = _State()
 
 
 def to_jsonable(value: object) -> object:
     """Return a bounded copy of ``value`` made only of dict/list/str/int/float/bool/None."""
+    v: Any = value
     try:
-        t = type(value)
-        if t is dict and len(value) <= _FLAT_ITEMS:
-            flat = _flat_dict(value)
+        t = type(v)
+        if t is dict and len(v) <= _FLAT_ITEMS:
+            flat = _flat_dict(v, None)
             if flat is not None:
                 return flat
         elif t is str:
-            return value if len(value) <= MAX_STRING_CHARS else _str(value, _State())
-        elif t is int or t is float or t is bool or value is None:
-            return _conv(value, 0, _SCALAR_STATE)
-        return _conv(value, 0, _State())
+            return v if len(v) <= MAX_STRING_CHARS else _str(v, _State())
+        elif t in _FLAT_TYPES:  # int/float/bool/None: _conv never touches the state
+            return _conv(v, 0, _SCALAR_STATE)
+        return _conv(v, 0, _State())
     except _FATAL:
         raise
     except BaseException:
@@ -129,13 +130,8 @@ def dumps(value: object) -> str:
 
 def dumps_dict(d: Mapping[str, object] | None) -> str:
     """Serialise an attribute dict; always a JSON object (``"{}"`` for None or empty)."""
-    try:
-        if not d:
-            return "{}"
-    except _FATAL:
-        raise
-    except BaseException as exc:
-        return '{"…[unserializable]":' + _failure(exc) + "}"
+    if d is None or (type(d) is dict and not d):
+        return "{}"
     text = dumps(d)
     return text if text.startswith("{") else '{"…[truncated]":' + text + "}"
 
@@ -146,33 +142,29 @@ def loads(text: str | None) -> object:
         return None
     try:
         return json.loads(text)
-    except _FATAL:
-        raise
-    except BaseException:
+    except Exception:
         return text
 
 
 # Conversion ------------------------------------------------------------------------------
 
 
-def _flat_dict(d: dict[Any, Any]) -> dict[str, object] | None:
+def _flat_dict(d: dict[Any, Any], st: _State | None) -> dict[str, object] | None:
     """Fast path: a copy of a small dict of short str keys and plain scalars, else None."""
-    out: dict[str, object] = d.copy()  # one C call: safe from concurrent mutation
+    out: dict[Any, Any] = d.copy()  # one C call: safe from concurrent mutation
+    size = len(out)
     for k, x in out.items():
-        if type(k) is not str or len(k) > _FLAT_CHARS:
-            return None
         t = type(x)
+        if type(k) is not str or len(k) > _FLAT_CHARS or t not in _FLAT_TYPES:
+            return None
         if t is str:
             if len(x) > _FLAT_CHARS:
                 return None
-        elif t is int:
-            if not -_BIG_INT < x < _BIG_INT:
-                return None
-        elif t is float:
-            if x - x != 0.0:
-                return None
-        elif t is not bool and x is not None:
+            size += len(x)
+        elif (t is float and x - x != 0.0) or (t is int and not -_BIG_INT < x < _BIG_INT):
             return None
+    if st is not None:
+        st.budget -= size
     return out
 
 
@@ -187,13 +179,19 @@ def _conv(v: Any, depth: int, st: _State) -> object:
         if t is int:
             return v if -_BIG_INT < v < _BIG_INT else _big_int(v)
         if t is float:
-            return v if v - v == 0.0 else _bad_float(v)
+            if v - v == 0.0:  # finite
+                return v
+            return "NaN" if v != v else "Infinity" if v > 0 else "-Infinity"
         if t is bool or v is None:
             return v
         if depth >= MAX_DEPTH:
             return _DEPTH_MARK
         if st.budget < 0:
             return _BUDGET_MARK
+        if t is dict and depth and len(v) <= _FLAT_ITEMS:  # depth 0: to_jsonable tried it
+            flat = _flat_dict(v, st)
+            if flat is not None:
+                return flat
         key = id(v)
         if key in st.path:
             return _CIRCULAR
@@ -227,14 +225,19 @@ def _other(v: Any, t: type, depth: int, st: _State) -> object:
         return _numpy(v, depth, st)
     if mod.startswith("pandas") and hasattr(v, "head") and hasattr(v, "to_dict"):
         return _pandas(v, depth, st)
-    if isinstance(v, tuple) and hasattr(t, "_fields"):  # namedtuple
-        return _pairs(zip(v._fields, v), len(v), depth, st)
+    names = getattr(t, "_fields", None)
+    if isinstance(v, tuple) and isinstance(names, tuple):  # namedtuple
+        return _pairs(zip(names, v, strict=False), len(v), depth, st)
     if isinstance(v, Mapping):
         return _pairs(v.items(), len(v), depth, st)
     if isinstance(v, (list, tuple, deque, KeysView, ValuesView, ItemsView)):
         return _items(v, len(v), depth, st)
     if isinstance(v, Set):
-        return _set(v, depth, st)
+        snap = list(islice(v, MAX_COLLECTION_ITEMS))
+        if len(v) <= MAX_COLLECTION_ITEMS:  # big sets keep iteration order: no full sort
+            with contextlib.suppress(Exception):
+                snap.sort(key=repr)
+        return _items(snap, len(v), depth, st)
     if isinstance(v, (bytes, bytearray, memoryview)):
         return _bytes(v)
     if isinstance(v, (_dt.date, _dt.time)):
@@ -244,7 +247,8 @@ def _other(v: Any, t: type, depth: int, st: _State) -> object:
     if isinstance(v, (uuid.UUID, pathlib.PurePath, decimal.Decimal)):
         return _str(str(v), st)
     if isinstance(v, BaseException):
-        return {"type": _type_name(t), "message": _str(str(v), st)}
+        name = t.__qualname__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
+        return {"type": name, "message": _str(str(v), st)}
     if callable(getattr(t, "model_dump", None)):  # pydantic v2
         return _conv(v.model_dump(mode="json"), depth + 1, st)
     if callable(getattr(t, "dict", None)) and hasattr(t, "__fields__"):  # pydantic v1
@@ -273,31 +277,13 @@ def _pairs(items: Iterable[Any], total: int, depth: int, st: _State) -> dict[str
     return out
 
 
-def _items(seq: Iterable[Any], total: int, depth: int, st: _State) -> list[object]:
-    t = type(seq)
-    snap = (
-        seq[:MAX_COLLECTION_ITEMS]
-        if t is list or t is tuple
-        else list(islice(seq, MAX_COLLECTION_ITEMS))
-    )
+def _items(seq: Any, total: int, depth: int, st: _State) -> list[object]:
+    snap = list(islice(seq, MAX_COLLECTION_ITEMS))  # one C call for lists: a safe snapshot
     st.budget -= len(snap)
     out = [_conv(x, depth + 1, st) for x in snap]
     if total > len(snap):
         out.append(f"…[truncated {total - len(snap)} items]")
     return out
-
-
-def _set(v: Any, depth: int, st: _State) -> list[object]:
-    total = len(v)
-    snap = list(islice(v, MAX_COLLECTION_ITEMS))
-    if total <= MAX_COLLECTION_ITEMS:  # big sets keep iteration order: no full sort
-        try:
-            snap.sort(key=repr)
-        except _FATAL:
-            raise
-        except BaseException:
-            pass
-    return _items(snap, total, depth, st)
 
 
 def _numpy(v: Any, depth: int, st: _State) -> object:
@@ -331,8 +317,6 @@ def _str(s: str, st: _State) -> str:
 
 
 def _key(k: object, st: _State) -> str:
-    if k is None:
-        return "None"
     try:
         s = str.__str__(k) if isinstance(k, str) else str.__str__(str(k))
     except _FATAL:
@@ -347,25 +331,14 @@ def _big_int(v: int) -> str:
     return f"{hex(v)[:66]}…[truncated int of ~{digits} digits]"
 
 
-def _bad_float(v: float) -> str:
-    if v != v:
-        return "NaN"
-    return "Infinity" if v > 0 else "-Infinity"
-
-
 def _bytes(v: bytes | bytearray | memoryview) -> str:
     with memoryview(v) as raw, raw.cast("B") as mv:
         return f"<bytes len={mv.nbytes}: {bytes(mv[:MAX_BYTES_PREVIEW])!r}>"
 
 
-def _type_name(t: type) -> str:
-    mod = t.__module__
-    return t.__qualname__ if mod == "builtins" else f"{mod}.{t.__qualname__}"
-
-
 def _placeholder(v: object, exc: BaseException) -> str:
     try:
-        text = f"<unserializable {type(v).__qualname__}: {exc!r}>"
+        text = f"<unserializable {type(v).__name__}: {exc!r}>"
         return text if len(text) <= 1_000 else f"{text[:1_000]}…>"
     except _FATAL:
         raise
@@ -398,7 +371,5 @@ def _preview(text: str) -> str:
 def _failure(exc: BaseException) -> str:
     try:
         return json.dumps(f"<unserializable: {type(exc).__name__}>")
-    except _FATAL:
-        raise
-    except BaseException:
+    except Exception:
         return '"<unserializable>"'

@@ -55,7 +55,7 @@ def instrument_threading() -> ThreadingHandle:
     """
     global _installed
     if not _installed:
-        ThreadPoolExecutor.submit = _submit  # type: ignore[method-assign]
+        ThreadPoolExecutor.submit = _submit  # type: ignore[method-assign,assignment]
         threading.Thread.start = _start  # type: ignore[method-assign]
         _installed = True
     return ThreadingHandle()

@@ -9,6 +9,7 @@ user's own exceptions pass through unchanged (the same object) after being recor
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import random
 import sys
@@ -75,7 +76,7 @@ def finish_span(span: LiveSpan, exc: BaseException | None, end_time_ns: int | No
     token = span._token
     if token is not None:
         span._token = None
-        detach(token, span._parent)
+        _restore_context(span, token)
     if not span._recording or span.end_time_ns is not None:
         return
     try:
@@ -92,7 +93,10 @@ def finish_span(span: LiveSpan, exc: BaseException | None, end_time_ns: int | No
             span.status_code = SpanStatus.OK
         span.end_time_ns = end_time_ns or _time_ns()
         for hook in _RT.span_end_hooks:
-            hook(span)
+            try:
+                hook(span)
+            except Exception:
+                report_internal_error("span-end hook")
         state = span._state
         if span is state.root:
             state.closed = True
@@ -101,6 +105,18 @@ def finish_span(span: LiveSpan, exc: BaseException | None, end_time_ns: int | No
             _RT.submit_late_span(span)
     except Exception:
         report_internal_error("ending a span")
+
+
+def _restore_context(span: LiveSpan, token: Any) -> None:
+    """Undo ``start_span``'s attach, tolerating spans ended out of order."""
+    if _get_current() is not span:  # ended while a child is still active: leave the child
+        return
+    detach(token, span._parent)
+    current = _get_current()
+    while current is not None and current._recording and current.end_time_ns is not None:
+        current = current._parent  # never resume an ancestor that has already ended
+    if current is not _get_current():
+        _set_current(current)
 
 
 def _is_cancellation(exc: BaseException) -> bool:
@@ -144,7 +160,7 @@ class _Binder:
 
     def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         positional = self.positional
-        inputs = dict(zip(positional, args))
+        inputs = dict(zip(positional, args, strict=False))
         if len(args) > len(positional) and self.var_positional:
             inputs[self.var_positional] = args[len(positional) :]
         if kwargs:
@@ -191,10 +207,8 @@ def _decorate(
         wrapper = _generator_wrapper(func, binder, span_name, kind, attributes)
     else:
         wrapper = _sync_wrapper(func, binder, span_name, kind, attributes)
-    try:
+    with contextlib.suppress(AttributeError, TypeError):  # callables without __name__ etc.
         functools.update_wrapper(wrapper, func)
-    except (AttributeError, TypeError):  # callables without __name__ etc.
-        pass
     return wrapper
 
 
@@ -328,7 +342,7 @@ def _async_generator_wrapper(
     func: Any, binder: _Binder, name: str, span_type: str, attributes: dict[str, Any] | None
 ) -> Callable[..., Any]:
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        span = NO_OP_SPAN
+        span: LiveSpan = NO_OP_SPAN
         if _RT.enabled:
             try:
                 span = _start_call(binder, name, span_type, attributes, args, kwargs)
@@ -439,6 +453,12 @@ class _TraceSpec:
         finish_span(span, exc)
 
 
+def _is_decoratable(value: Any) -> bool:
+    return isinstance(value, (classmethod, staticmethod)) or (
+        callable(value) and not isinstance(value, str)
+    )
+
+
 @overload
 def trace(func: F, /) -> F: ...
 @overload
@@ -464,7 +484,7 @@ def trace(
         @mlflow.trace(span_type=SpanType.RETRIEVER)
         def retrieve(query: str, k: int = 3) -> list[str]: ...
     """
-    if callable(name) and not isinstance(name, str):
+    if _is_decoratable(name):
         return _decorate(name, None, span_type, attributes)
     return _TraceSpec(name, span_type, inputs, attributes)
 
@@ -474,6 +494,6 @@ def mlflow_trace(
 ) -> Any:
     """Decorator form with ``span_type`` first: ``@mlflow_trace(span_type=SpanType.LLM)``;
     bare ``@mlflow_trace`` works too."""
-    if callable(span_type) and not isinstance(span_type, str):
+    if _is_decoratable(span_type):
         return _decorate(span_type, name, None, attributes)
     return _TraceSpec(name, span_type, None, attributes)

@@ -7,6 +7,7 @@ cell); the interactive span-tree widget replaces it in a later release. Outside 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +50,7 @@ class _CellDisplay:
         ]
         if len(finished) > MAX_TRACES_PER_CELL:
             lines.append(f"... and {len(finished) - MAX_TRACES_PER_CELL} more traces")
-        display({"text/plain": "\n".join(lines)}, raw=True)
+        display({"text/plain": "\n".join(lines)}, raw=True)  # type: ignore[no-untyped-call]
 
 
 _active: _CellDisplay | None = None
@@ -60,10 +61,10 @@ def enable_notebook_display() -> None:
     IPython)."""
     global _active
     try:
-        from IPython import get_ipython
+        from IPython.core.getipython import get_ipython
     except ImportError:
         return
-    shell = get_ipython()
+    shell = get_ipython()  # type: ignore[no-untyped-call]
     if shell is None or _active is not None:
         return
     _active = _CellDisplay(shell)
@@ -84,7 +85,5 @@ def disable_notebook_display() -> None:
         ("pre_run_cell", display.pre_run_cell),
         ("post_run_cell", display.post_run_cell),
     ):
-        try:
+        with contextlib.suppress(ValueError):
             display.shell.events.unregister(event, callback)
-        except ValueError:
-            pass

@@ -55,6 +55,7 @@ def compile_filter(filter_string: str | None) -> tuple[str, list[object]]:
     """Compile a filter into ``(boolean SQL over traces t, params)``; ``("1", [])`` if empty.
 
     Raises ValueError (saying what was wrong and at which position) for a malformed filter.
+    Wrap the fragment in parentheses when combining it with other SQL.
     """
     if filter_string is None or not filter_string.strip():
         return "1", []

@@ -79,7 +79,7 @@ def m001_initial(conn: sqlite3.Connection) -> None:
             events TEXT NOT NULL DEFAULT '[]',
             PRIMARY KEY (request_id, span_id)
         ) WITHOUT ROWID;
-        """
+        """,
     )
     conn.execute(
         "INSERT OR IGNORE INTO experiments (experiment_id, name, creation_time_ms) "

@@ -94,8 +94,10 @@ def span_row(span: LiveSpan) -> SpanRow:
 
 def trace_rows(trace: LiveTrace) -> TraceRows:
     """Serialise a trace whose root span has ended."""
-    spans = [span_row(s) for s in list(trace.spans)]
     root = trace.root
+    if root is None:
+        raise ValueError(f"trace {trace.request_id} has no root span")
+    spans = [span_row(s) for s in list(trace.spans)]
     root_row = next((row for row in spans if row[1] == format_span_id(root._span_id)), None)
     end = root.end_time_ns
     request_id = trace.request_id

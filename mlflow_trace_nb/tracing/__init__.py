@@ -36,6 +36,7 @@ from mlflow_trace_nb.search import (
     search_traces,
 )
 from mlflow_trace_nb.tracer import mlflow_trace, start_span, trace
+from mlflow_trace_nb.tracing import destination, provider
 from mlflow_trace_nb.tracing.provider import SpanStatus, SpanStatusCode, SpanType
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "SpanType",
     "add_span_exception",
     "configure",
+    "destination",
     "disable",
     "disable_notebook_display",
     "enable",
@@ -61,6 +63,7 @@ __all__ = [
     "is_enabled",
     "log_span_event",
     "mlflow_trace",
+    "provider",
     "reset",
     "search_spans",
     "search_traces",
