@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-from mlflow_trace_nb.serialization import loads
+from mlflow_trace_nb.store.decoding import decode_json as loads
 
 __all__ = [
     "Experiment",

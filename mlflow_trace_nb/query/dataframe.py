@@ -60,23 +60,25 @@ def traces_frame(traces: Iterable[Trace]) -> pd.DataFrame:
     """One row per trace, in the given order."""
     import pandas as pd
 
-    columns: dict[str, list[Any]] = {name: [] for name in TRACE_FRAME_COLUMNS}
-    for trace in traces:
-        info = trace.info
-        root = _root(trace)
-        columns["request_id"].append(info.request_id)
-        columns["trace_id"].append(info.request_id)
-        columns["trace"].append(trace)
-        columns["timestamp_ms"].append(info.timestamp_ms)
-        columns["status"].append(info.status)
-        columns["execution_time_ms"].append(info.execution_time_ms)
-        columns["request"].append(None if root is None else root.inputs)
-        columns["response"].append(None if root is None else root.outputs)
-        columns["request_metadata"].append(info.request_metadata)
-        columns["spans"].append(trace.data.spans)
-        columns["tags"].append(info.tags)
-        columns["experiment_id"].append(info.experiment_id)
-        columns["name"].append(info.name)
+    traces = list(traces)
+    infos = [t.info for t in traces]
+    roots = [_root(t) for t in traces]
+    request_ids = [i.request_id for i in infos]
+    columns: dict[str, list[Any]] = {
+        "request_id": request_ids,
+        "trace_id": request_ids,
+        "trace": traces,
+        "timestamp_ms": [i.timestamp_ms for i in infos],
+        "status": [i.status for i in infos],
+        "execution_time_ms": [i.execution_time_ms for i in infos],
+        "request": [None if r is None else r.inputs for r in roots],
+        "response": [None if r is None else r.outputs for r in roots],
+        "request_metadata": [i.request_metadata for i in infos],
+        "spans": [t.data.spans for t in traces],
+        "tags": [i.tags for i in infos],
+        "experiment_id": [i.experiment_id for i in infos],
+        "name": [i.name for i in infos],
+    }
     frame = pd.DataFrame(columns, columns=list(TRACE_FRAME_COLUMNS))
     return frame.astype({"timestamp_ms": "Int64", "execution_time_ms": "Int64"})
 

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
 from mlflow_trace_nb.entities import Span, Trace, TraceData, TraceInfo
+from mlflow_trace_nb.store.decoding import decode_object
 
-__all__ = ["build_trace", "build_traces", "decode_object"]
-
-
-def decode_object(text: str | None) -> dict[str, Any]:
-    """Decode a JSON object column; anything else becomes ``{}``."""
-    if not text or text == "{}":
-        return {}
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
+__all__ = ["build_trace", "build_traces"]
 
 
 def _info(row: tuple[Any, ...]) -> TraceInfo:
