@@ -14,7 +14,7 @@ from typing import Any
 
 __all__ = ["decode_json", "decode_object"]
 
-_scan = json.scanner.make_scanner(json.JSONDecoder())
+_scan = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
 
 
 def decode_json(text: str | None) -> Any:
