@@ -129,6 +129,6 @@ def update_current_trace(
         return
     state = span._state
     for key, value in dict(tags or {}).items():
-        state.tags[str(key)] = str(value)
+        state.set_tag(key, value)
     for key, value in dict(metadata or {}).items():
-        state.metadata[str(key)] = str(value)
+        state.set_metadata(key, value)

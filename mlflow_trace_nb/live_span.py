@@ -88,8 +88,8 @@ class LiveTrace:
         self.experiment_id = experiment_id
         self.spans: list[LiveSpan] = []
         self.root: LiveSpan | None = None
-        self.tags: dict[str, str] = {}
-        self.metadata: dict[str, str] = {}
+        self.tags: dict[str, str] | None = None  # created on first use: fewer GC objects
+        self.metadata: dict[str, str] | None = None
         self.closed = False
         self.remote_parent_id = remote_parent_id
 
@@ -100,6 +100,18 @@ class LiveTrace:
         if request_id is None:
             request_id = self._request_id = ids.format_request_id(self._trace_id)
         return request_id
+
+    def set_tag(self, key: str, value: str) -> None:
+        """Set a trace tag (string to string)."""
+        if self.tags is None:
+            self.tags = {}
+        self.tags[str(key)] = str(value)
+
+    def set_metadata(self, key: str, value: str) -> None:
+        """Set a request-metadata entry (string to string)."""
+        if self.metadata is None:
+            self.metadata = {}
+        self.metadata[str(key)] = str(value)
 
     def to_trace(self) -> Trace:
         """Build a read-only ``Trace`` from the spans recorded so far (payloads JSON-safe)."""
@@ -142,8 +154,9 @@ class LiveSpan(Span):
         self._span_id = ids.new_span_id()
         self._inputs = inputs
         self._outputs = None
-        self._attributes = dict(attributes) if attributes else {}
-        self._events = []
+        # attributes/events are created on first use: fewer objects for the GC to track
+        self._attributes = dict(attributes) if attributes else None
+        self._events = None
         self._json = None
         self._token = None
         self._exc = None
@@ -181,11 +194,17 @@ class LiveSpan(Span):
 
     @property
     def attributes(self) -> dict[str, Any]:
-        return self._attributes
+        attributes: dict[str, Any] | None = self._attributes
+        if attributes is None:
+            attributes = self._attributes = {}
+        return attributes
 
     @property
     def events(self) -> list[SpanEvent]:
-        return self._events
+        events: list[SpanEvent] | None = self._events
+        if events is None:
+            events = self._events = []
+        return events
 
     # Setters ----------------------------------------------------------------------------
     def set_inputs(self, inputs: Any) -> None:
@@ -201,13 +220,14 @@ class LiveSpan(Span):
     def set_attribute(self, key: str, value: Any) -> None:
         """Set one attribute (any value; it is serialised later)."""
         if self.end_time_ns is None:
-            self._attributes[key if type(key) is str else str(key)] = snapshot(value)
+            self.attributes[key if type(key) is str else str(key)] = snapshot(value)
 
     def set_attributes(self, attributes: dict[str, Any]) -> None:
         """Set several attributes."""
         if self.end_time_ns is None and attributes:
+            target = self.attributes
             for key, value in dict(attributes).items():
-                self._attributes[key if type(key) is str else str(key)] = snapshot(value)
+                target[key if type(key) is str else str(key)] = snapshot(value)
 
     def add_event(
         self,
@@ -220,7 +240,7 @@ class LiveSpan(Span):
             return
         if not isinstance(event, SpanEvent):
             event = SpanEvent(str(event), timestamp_ns or _time_ns(), dict(attributes or {}))
-        self._events.append(event)
+        self.events.append(event)
 
     def record_exception(self, exception: BaseException | str) -> None:
         """Add an ``exception`` event and mark the span ERROR."""
@@ -231,7 +251,7 @@ class LiveSpan(Span):
                 exception  # the same exception re-raised through __exit__ is not logged twice
             )
         event = exception_event(exception)
-        self._events.append(event)
+        self.events.append(event)
         self.status_code = SpanStatus.ERROR
         self.status_message = str(event.attributes.get("exception.message", ""))[:1000]
 

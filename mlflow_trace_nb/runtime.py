@@ -121,16 +121,20 @@ class Runtime:
     def submit_trace(self, trace: LiveTrace) -> None:
         """Called when a trace's root span ends."""
         self.last_trace = trace
+        if self.trace_end_hooks:
+            self._run_trace_end_hooks(trace)
+        (self._queue or self.queue).put(trace)
+
+    def _run_trace_end_hooks(self, trace: LiveTrace) -> None:
         for hook in self.trace_end_hooks:
             try:
                 hook(trace)
             except Exception:
                 _logger.debug("mlflow-trace-nb: trace-end hook failed", exc_info=True)
-        self.queue.put(trace)
 
     def submit_late_span(self, span: LiveSpan) -> None:
         """Called when a span ends after its trace's root (e.g. in a detached thread)."""
-        self.queue.put(span)
+        (self._queue or self.queue).put(span)
 
     def flush(self, timeout: float | None = 10.0) -> bool:
         """Write everything pending; True when done within ``timeout`` seconds."""

@@ -20,6 +20,7 @@ from typing import Any, TypeVar, overload
 from mlflow_trace_nb.context import CURRENT_SPAN, detach
 from mlflow_trace_nb.errors import report_internal_error
 from mlflow_trace_nb.live_span import (
+    _COPY_TYPES,
     NO_OP_SPAN,
     LiveSpan,
     LiveTrace,
@@ -92,11 +93,8 @@ def finish_span(span: LiveSpan, exc: BaseException | None, end_time_ns: int | No
         elif span.status_code == SpanStatusCode.UNSET:
             span.status_code = SpanStatus.OK
         span.end_time_ns = end_time_ns or _time_ns()
-        for hook in _RT.span_end_hooks:
-            try:
-                hook(span)
-            except Exception:
-                report_internal_error("span-end hook")
+        if _RT.span_end_hooks:
+            _run_span_end_hooks(span)
         state = span._state
         if span is state.root:
             state.closed = True
@@ -105,6 +103,14 @@ def finish_span(span: LiveSpan, exc: BaseException | None, end_time_ns: int | No
             _RT.submit_late_span(span)
     except Exception:
         report_internal_error("ending a span")
+
+
+def _run_span_end_hooks(span: LiveSpan) -> None:
+    for hook in _RT.span_end_hooks:
+        try:
+            hook(span)
+        except Exception:
+            report_internal_error("span-end hook")
 
 
 def _restore_context(span: LiveSpan, token: Any) -> None:
@@ -135,13 +141,14 @@ def _set_result(span: LiveSpan, result: Any) -> None:
 class _Binder:
     """Maps a call's ``args``/``kwargs`` to parameter names, defaults applied, fast."""
 
-    __slots__ = ("defaults", "drop", "positional", "var_positional")
+    __slots__ = ("defaults", "drop", "named", "positional", "var_positional")
 
     def __init__(self, func: Callable[..., Any]) -> None:
         self.positional: tuple[str, ...] = ()
         self.defaults: tuple[tuple[str, Any], ...] = ()
         self.var_positional: str | None = None
         self.drop: str | None = None
+        self.named = 0  # parameters that are neither *args nor **kwargs
         import inspect
 
         try:
@@ -155,22 +162,27 @@ class _Binder:
         )
         self.defaults = tuple((p.name, p.default) for p in params if p.default is not p.empty)
         self.var_positional = next((p.name for p in params if p.kind == kinds.VAR_POSITIONAL), None)
+        self.named = sum(p.kind not in (kinds.VAR_POSITIONAL, kinds.VAR_KEYWORD) for p in params)
         if self.positional and self.positional[0] in ("self", "cls"):
             self.drop = self.positional[0]
 
     def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         positional = self.positional
         inputs = dict(zip(positional, args, strict=False))
-        if len(args) > len(positional) and self.var_positional:
-            inputs[self.var_positional] = args[len(positional) :]
         if kwargs:
             inputs.update(kwargs)
-        for name, default in self.defaults:
-            if name not in inputs:
-                inputs[name] = default
+        if len(inputs) < self.named:  # some parameters took their defaults
+            for name, default in self.defaults:
+                if name not in inputs:
+                    inputs[name] = default
+        if len(args) > len(positional) and self.var_positional:
+            inputs[self.var_positional] = args[len(positional) :]
         if self.drop is not None:
             inputs.pop(self.drop, None)
-        return snapshot_values(inputs)
+        for value in inputs.values():
+            if type(value) in _COPY_TYPES:  # copy containers only when there are some
+                return snapshot_values(inputs)
+        return inputs
 
 
 def _start_call(
@@ -215,11 +227,30 @@ def _decorate(
 def _sync_wrapper(
     func: Any, binder: _Binder, name: str, span_type: str, attributes: dict[str, Any] | None
 ) -> Callable[..., Any]:
+    # The hottest path of the library: open_span/_start_call/finish_span inlined.
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if not _RT.enabled:
             return func(*args, **kwargs)
         try:
-            span = _start_call(binder, name, span_type, attributes, args, kwargs)
+            parent = _get_current()
+            if parent is None:
+                if _RT.sampling_rate >= 1.0 and not _RT.trace_start_hooks:
+                    span = LiveSpan(
+                        name,
+                        span_type,
+                        LiveTrace(_RT.experiment_id),
+                        None,
+                        binder.bind(args, kwargs),
+                        attributes,
+                    )
+                else:
+                    span = _start_call(binder, name, span_type, attributes, args, kwargs)
+            elif parent._recording:
+                span = LiveSpan(
+                    name, span_type, parent._state, parent, binder.bind(args, kwargs), attributes
+                )
+            else:
+                span = NO_OP_SPAN
             token = _set_current(span)
         except Exception:
             report_internal_error("starting a span")
@@ -233,10 +264,21 @@ def _sync_wrapper(
         _reset_current(token)
         if span._recording:
             try:
-                _set_result(span, result)
+                if result is not None or span._outputs is None:
+                    span._outputs = snapshot(result)
+                if span.status_code == "UNSET":
+                    span.status_code = "OK"
+                span.end_time_ns = _time_ns()
+                if _RT.span_end_hooks:
+                    _run_span_end_hooks(span)
+                state = span._state
+                if span is state.root:
+                    state.closed = True
+                    _RT.submit_trace(state)
+                elif state.closed:
+                    _RT.submit_late_span(span)
             except Exception:
-                report_internal_error("recording outputs")
-            finish_span(span, None)
+                report_internal_error("ending a span")
         return result
 
     return wrapper

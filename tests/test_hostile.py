@@ -139,6 +139,7 @@ def test_tracer_failure_at_span_start_runs_the_function_untraced(
         raise RuntimeError("tracer bug")
 
     monkeypatch.setattr(tracer, "open_span", broken_open)
+    monkeypatch.setattr(tracer, "LiveSpan", broken_open)
 
     @mlflow.trace
     def f(x: int) -> int:

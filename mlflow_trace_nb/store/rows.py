@@ -87,7 +87,7 @@ def span_row(span: LiveSpan) -> SpanRow:
         span.status_message,
         None if span._inputs is None else dumps(span._inputs),
         None if span._outputs is None else dumps(span._outputs),
-        dumps_dict(span._attributes),
+        dumps_dict(span._attributes) if span._attributes else "{}",
         _events_json(span),
     )
 
@@ -101,8 +101,8 @@ def trace_rows(trace: LiveTrace) -> TraceRows:
     root_row = next((row for row in spans if row[1] == format_span_id(root._span_id)), None)
     end = root.end_time_ns
     request_id = trace.request_id
-    tags = {str(k): str(v) for k, v in dict(trace.tags).items()}
-    metadata = {str(k): str(v) for k, v in dict(trace.metadata).items()}
+    tags = {str(k): str(v) for k, v in dict(trace.tags or {}).items()}
+    metadata = {str(k): str(v) for k, v in dict(trace.metadata or {}).items()}
     row = (
         request_id,
         int(trace.experiment_id),
