@@ -34,7 +34,11 @@ _SQL_OPS = {
     "=": "=", "!=": "!=", ">": ">", ">=": ">=", "<": "<", "<=": "<=",
     "IN": "IN", "NOT IN": "NOT IN", "IS NULL": "IS NULL", "IS NOT NULL": "IS NOT NULL",
 }  # fmt: skip
-_SPAN_SCOPE = "FROM spans s WHERE s.request_id = t.request_id"
+# Sub-conditions are "t.request_id IN (SELECT ...)" rather than correlated EXISTS: SQLite
+# evaluates the subquery once (through the (key, value) indexes for tags and metadata) and
+# probes it per trace, so a selective filter over many traces stays fast.
+_SPAN_MATCHES = "t.request_id IN (SELECT s.request_id FROM spans s WHERE {})"
+_SPAN_MISSING = "t.request_id NOT IN (SELECT s.request_id FROM spans s WHERE {})"
 _JSON_VALUE = "json_extract(s.attributes, ?)"
 _ORDER_COLUMNS = {
     "timestamp_ms": "t.timestamp_ms",
@@ -47,7 +51,7 @@ _ORDER_COLUMNS = {
 }
 _ORDER_PREFIXES = ("attributes.", "attribute.", "trace.")
 DEFAULT_ORDER = "t.timestamp_ms DESC"
-TIE_BREAKER = "t.rowid DESC"
+TIE_BREAKER = "t.rowid"  # insertion order, in the first term's direction
 _GROUP = 32
 
 
@@ -66,13 +70,15 @@ def compile_filter(filter_string: str | None) -> tuple[str, list[object]]:
 def compile_order_by(order_by: list[str] | None) -> str:
     """Compile ``["timestamp_ms DESC", "name"]`` into an ORDER BY body; newest first by default.
 
-    ``t.rowid DESC`` is always appended as the final tie-breaker. Raises ValueError for an
+    ``t.rowid`` (insertion order) is always appended as the final tie-breaker, in the
+    direction of the first term. Raises ValueError for an
     unknown key, a bad direction or a malformed entry.
     """
     if order_by is not None and not isinstance(order_by, list | tuple):
         raise ValueError(f"order_by must be a list of strings, got {order_by!r}")
-    terms = [_order_term(item) for item in order_by or []]
-    return ", ".join([*(terms or [DEFAULT_ORDER]), TIE_BREAKER])
+    terms = [_order_term(item) for item in order_by or []] or [DEFAULT_ORDER]
+    direction = terms[0].rsplit(" ", 1)[1]
+    return ", ".join([*terms, f"{TIE_BREAKER} {direction}"])
 
 
 def _order_term(item: object) -> str:
@@ -124,20 +130,19 @@ def _comparison(cond: Comparison, params: list[object]) -> str:
     if key.kind == "attribute":
         return _predicate(_TRACE_COLUMNS[key.name], [], cond, params)
     if key.kind in _KV_TABLES:
-        scope = f"FROM {_KV_TABLES[key.kind]} g WHERE g.request_id = t.request_id AND g.key = ?"
+        scope = f"SELECT g.request_id FROM {_KV_TABLES[key.kind]} g WHERE g.key = ?"
         params.append(key.name)
         if op in ("IS NULL", "IS NOT NULL"):
-            return f"{'NOT EXISTS' if op == 'IS NULL' else 'EXISTS'} (SELECT 1 {scope})"
-        return f"EXISTS (SELECT 1 {scope} AND {_predicate('g.value', [], cond, params)})"
+            return f"t.request_id {'NOT IN' if op == 'IS NULL' else 'IN'} ({scope})"
+        return f"t.request_id IN ({scope} AND {_predicate('g.value', [], cond, params)})"
     if key.kind == "span":
-        predicate = _predicate(_SPAN_COLUMNS[key.name], [], cond, params)
-        return f"EXISTS (SELECT 1 {_SPAN_SCOPE} AND {predicate})"
+        return _SPAN_MATCHES.format(_predicate(_SPAN_COLUMNS[key.name], [], cond, params))
     path = f'$."{key.name}"'
     if op in ("IS NULL", "IS NOT NULL"):
         params.append(path)
-        exists = "NOT EXISTS" if op == "IS NULL" else "EXISTS"
-        return f"{exists} (SELECT 1 {_SPAN_SCOPE} AND {_JSON_VALUE} IS NOT NULL)"
-    return f"EXISTS (SELECT 1 {_SPAN_SCOPE} AND {_predicate(_JSON_VALUE, [path], cond, params)})"
+        template = _SPAN_MISSING if op == "IS NULL" else _SPAN_MATCHES
+        return template.format(f"{_JSON_VALUE} IS NOT NULL")
+    return _SPAN_MATCHES.format(_predicate(_JSON_VALUE, [path], cond, params))
 
 
 def _predicate(lhs: str, lhs_params: list[object], cond: Comparison, params: list[object]) -> str:

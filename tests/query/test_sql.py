@@ -225,8 +225,7 @@ def test_compiled_sql_shapes() -> None:
     assert compile_filter("status = 'OK'") == ("t.status = ?", ["OK"])
     sql, params = compile_filter("tags.env != 'x'")
     assert sql == (
-        "EXISTS (SELECT 1 FROM trace_tags g WHERE g.request_id = t.request_id AND g.key = ? "
-        "AND g.value != ?)"
+        "t.request_id IN (SELECT g.request_id FROM trace_tags g WHERE g.key = ? AND g.value != ?)"
     )
     assert params == ["env", "x"]
     sql, params = compile_filter("span.attributes.`a.b` LIKE 'x%'")
@@ -323,14 +322,14 @@ def test_bad_filter_errors_say_what_and_where(db: sqlite3.Connection) -> None:
     [
         (None, "t.timestamp_ms DESC, t.rowid DESC"),
         ([], "t.timestamp_ms DESC, t.rowid DESC"),
-        (["timestamp_ms"], "t.timestamp_ms ASC, t.rowid DESC"),
+        (["timestamp_ms"], "t.timestamp_ms ASC, t.rowid ASC"),
         (["attributes.timestamp_ms desc"], "t.timestamp_ms DESC, t.rowid DESC"),
         (
             ["trace.execution_time_ms Asc", "name"],
-            "t.execution_time_ms ASC, t.name ASC, t.rowid DESC",
+            "t.execution_time_ms ASC, t.name ASC, t.rowid ASC",
         ),
         (["  status   DESC  "], "t.status DESC, t.rowid DESC"),
-        (["trace_id"], "t.request_id ASC, t.rowid DESC"),
+        (["trace_id"], "t.request_id ASC, t.rowid ASC"),
         (["attribute.REQUEST_ID DESC"], "t.request_id DESC, t.rowid DESC"),
         (["timestamp DESC"], "t.timestamp_ms DESC, t.rowid DESC"),
     ],
@@ -343,7 +342,7 @@ def test_compile_order_by(order_by: list[str] | None, sql: str) -> None:
     ("order_by", "expected"),
     [
         (None, NEWEST_FIRST),
-        (["timestamp_ms"], ["tr-1", "tr-5", "tr-2", "tr-4", "tr-3"]),
+        (["timestamp_ms"], ["tr-1", "tr-5", "tr-2", "tr-3", "tr-4"]),  # ties: insertion order
         (["execution_time_ms DESC"], ["tr-2", "tr-1", "tr-4", "tr-5", "tr-3"]),
         (["status", "timestamp_ms DESC"], ["tr-2", "tr-4", "tr-3", "tr-5", "tr-1"]),
         (["request_id DESC"], ["tr-5", "tr-4", "tr-3", "tr-2", "tr-1"]),
