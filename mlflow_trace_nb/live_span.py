@@ -155,8 +155,8 @@ class LiveSpan(Span):
         self._inputs = inputs
         self._outputs = None
         # attributes/events are created on first use: fewer objects for the GC to track
-        self._attributes = dict(attributes) if attributes else None
-        self._events = None
+        self._attributes = dict(attributes) if attributes else None  # type: ignore[assignment]
+        self._events = None  # type: ignore[assignment]
         self._json = None
         self._token = None
         self._exc = None

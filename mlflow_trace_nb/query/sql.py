@@ -51,7 +51,7 @@ _ORDER_COLUMNS = {
 }
 _ORDER_PREFIXES = ("attributes.", "attribute.", "trace.")
 DEFAULT_ORDER = "t.timestamp_ms DESC"
-TIE_BREAKER = "t.rowid"  # insertion order, in the first term's direction
+TIE_BREAKER = "t.rowid"  # insertion order, in the last term's direction
 _GROUP = 32
 
 
@@ -71,13 +71,13 @@ def compile_order_by(order_by: list[str] | None) -> str:
     """Compile ``["timestamp_ms DESC", "name"]`` into an ORDER BY body; newest first by default.
 
     ``t.rowid`` (insertion order) is always appended as the final tie-breaker, in the
-    direction of the first term. Raises ValueError for an
+    direction of the last term. Raises ValueError for an
     unknown key, a bad direction or a malformed entry.
     """
     if order_by is not None and not isinstance(order_by, list | tuple):
         raise ValueError(f"order_by must be a list of strings, got {order_by!r}")
     terms = [_order_term(item) for item in order_by or []] or [DEFAULT_ORDER]
-    direction = terms[0].rsplit(" ", 1)[1]
+    direction = terms[-1].rsplit(" ", 1)[1]
     return ", ".join([*terms, f"{TIE_BREAKER} {direction}"])
 
 
