@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from mlflow_trace_nb.destination import parse_destination
 from mlflow_trace_nb.runtime import RUNTIME
 
 __all__ = ["configure", "disable", "enable", "is_enabled", "reset", "set_destination"]
@@ -68,4 +67,6 @@ def set_destination(destination: Any) -> None:
 
         mlflow.tracing.set_destination("sqlite:///runs/traces.db")
     """
+    from mlflow_trace_nb.destination import parse_destination
+
     RUNTIME.set_destinations(parse_destination(destination))

@@ -15,11 +15,10 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mlflow_trace_nb.processing import Exporter, WriteBehindQueue
-from mlflow_trace_nb.store.migrations import DEFAULT_EXPERIMENT_ID
-from mlflow_trace_nb.store.sqlite import MEMORY, SqliteStore
 
 if TYPE_CHECKING:
     from mlflow_trace_nb.live_span import LiveSpan, LiveTrace
+    from mlflow_trace_nb.store.sqlite import SqliteStore
 
 __all__ = ["DEFAULT_DB_FILE", "DESTINATION_ENV", "RUNTIME", "Runtime"]
 
@@ -32,8 +31,14 @@ DESTINATION_ENV = "MLFLOW_TRACE_NB_DESTINATION"
 DEFAULT_DB_FILE = "mlflow_traces.db"
 
 
+#: Experiment new traces go to unless ``set_experiment``/``enable`` says otherwise.
+DEFAULT_EXPERIMENT_ID = "0"
+
+
 def _default_store() -> SqliteStore:
+    # The store (sqlite3, serialisation) is imported on first use, not with the package.
     from mlflow_trace_nb.destination import parse_destination
+    from mlflow_trace_nb.store.sqlite import SqliteStore
 
     configured = os.environ.get(DESTINATION_ENV, "").strip()
     if configured:
@@ -83,6 +88,8 @@ class Runtime:
 
     def set_destinations(self, destinations: Sequence[Any]) -> None:
         """Flush what is pending to the old destinations, then switch to the new ones."""
+        from mlflow_trace_nb.store.sqlite import MEMORY, SqliteStore
+
         self.flush()
         old = self._exporters or []
         stores = [d for d in destinations if isinstance(d, SqliteStore)]

@@ -11,8 +11,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from mlflow_trace_nb.entities import Trace
-from mlflow_trace_nb.query.dataframe import spans_frame, traces_frame
-from mlflow_trace_nb.query.sql import compile_filter, compile_order_by
 from mlflow_trace_nb.runtime import RUNTIME
 
 if TYPE_CHECKING:
@@ -48,6 +46,8 @@ def _find(
 ) -> list[Trace]:
     if max_results is not None and (not isinstance(max_results, int) or max_results < 0):
         raise ValueError(f"max_results must be a non-negative integer, got {max_results!r}")
+    from mlflow_trace_nb.query.sql import compile_filter, compile_order_by
+
     if isinstance(order_by, str):
         order_by = [order_by]
     where, params = compile_filter(filter_string)
@@ -87,7 +87,11 @@ def search_traces(
     if return_type not in ("pandas", "list"):
         raise ValueError(f"return_type must be 'pandas' or 'list', got {return_type!r}")
     traces = _find(experiment_ids, filter_string, max_results, order_by)
-    return traces if return_type == "list" else traces_frame(traces)
+    if return_type == "list":
+        return traces
+    from mlflow_trace_nb.query.dataframe import traces_frame
+
+    return traces_frame(traces)
 
 
 def search_spans(
@@ -102,6 +106,8 @@ def search_spans(
     start_time_ns, end_time_ns, duration_ms, inputs, outputs, attributes, events, trace_name,
     experiment_id. ``max_results`` limits traces, not spans.
     """
+    from mlflow_trace_nb.query.dataframe import spans_frame
+
     return spans_frame(_find(experiment_ids, filter_string, max_results, order_by))
 
 

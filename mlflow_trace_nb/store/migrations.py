@@ -21,7 +21,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 
-DEFAULT_EXPERIMENT_ID = "0"
+DEFAULT_EXPERIMENT_ID = "0"  # the same as mlflow_trace_nb.runtime.DEFAULT_EXPERIMENT_ID
 DEFAULT_EXPERIMENT_NAME = "Default"
 
 

@@ -36,7 +36,7 @@ from mlflow_trace_nb.search import (
     search_traces,
 )
 from mlflow_trace_nb.tracer import mlflow_trace, start_span, trace
-from mlflow_trace_nb.tracing import destination, provider
+from mlflow_trace_nb.tracing import provider
 from mlflow_trace_nb.tracing.provider import SpanStatus, SpanStatusCode, SpanType
 
 __all__ = [
@@ -86,4 +86,8 @@ def __getattr__(name: str) -> Any:
         from mlflow_trace_nb import threading_context
 
         return getattr(threading_context, name)
+    if name == "destination":  # imports the store: only when asked for
+        import importlib
+
+        return importlib.import_module("mlflow_trace_nb.tracing.destination")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
