@@ -57,6 +57,9 @@ class WriteBehindQueue:
         self._interval_s = interval_s
         self._max_batch = max_batch
         self._max_pending = max_pending
+        # Wake the writer before its interval only for a real backlog: during a short burst
+        # it stays asleep, so the burst's own thread is not slowed by serialisation.
+        self._early_wake = max(1, max_pending // 4)
         self._items: deque[Any] = deque()
         self._wake = threading.Event()
         self._room = threading.Condition()
@@ -76,7 +79,7 @@ class WriteBehindQueue:
         if self._thread is None:
             self._start()
         pending = len(items)
-        if pending >= self._max_batch:
+        if pending >= self._early_wake:
             self._wake.set()
             if pending >= self._max_pending:
                 self._wait_for_room()

@@ -78,6 +78,9 @@ def _make_c_encoder() -> Any:
 _C_ENCODER = _make_c_encoder()
 
 
+_encode_str = json.encoder.encode_basestring  # C: quotes and escapes a str
+
+
 def _encode(obj: object) -> str:
     return "".join(_C_ENCODER(obj, 0)) if _C_ENCODER is not None else _ENCODER.encode(obj)
 
@@ -117,7 +120,13 @@ def to_jsonable(value: object) -> object:
 
 def dumps(value: object) -> str:
     """Serialise ``value`` to compact JSON text, valid for ``json.loads`` and SQLite."""
+    v: Any = value
     try:
+        t = type(v)
+        if t is int and -_BIG_INT < v < _BIG_INT:  # the commonest outputs, without the walk
+            return int.__repr__(v)
+        if t is str and len(v) <= _FLAT_CHARS and v.isascii():
+            return _encode_str(v)
         text = _encode(to_jsonable(value))
         if not text.isascii():
             text = _fix_surrogates(text)

@@ -74,11 +74,11 @@ def _events_json(span: LiveSpan) -> str:
 
 def span_row(span: LiveSpan) -> SpanRow:
     """Serialise one span (its payloads as JSON text) into a ``spans`` row."""
-    parent = span.parent_id
+    parent = span._parent
     return (
         span._state.request_id,
         format_span_id(span._span_id),
-        parent,
+        span._state.remote_parent_id if parent is None else format_span_id(parent._span_id),
         span.name,
         span.span_type,
         span.start_time_ns,
@@ -97,8 +97,9 @@ def trace_rows(trace: LiveTrace) -> TraceRows:
     root = trace.root
     if root is None:
         raise ValueError(f"trace {trace.request_id} has no root span")
-    spans = [span_row(s) for s in list(trace.spans)]
-    root_row = next((row for row in spans if row[1] == format_span_id(root._span_id)), None)
+    live_spans = list(trace.spans)
+    spans = [span_row(s) for s in live_spans]
+    root_row = spans[live_spans.index(root)]
     end = root.end_time_ns
     request_id = trace.request_id
     tags = {str(k): str(v) for k, v in dict(trace.tags or {}).items()}
@@ -110,8 +111,8 @@ def trace_rows(trace: LiveTrace) -> TraceRows:
         root.start_time_ns // 1_000_000,
         None if end is None else (end - root.start_time_ns) // 1_000_000,
         root.status_code,
-        root_row[9] if root_row else None,
-        root_row[10] if root_row else None,
+        root_row[9],
+        root_row[10],
         dumps_dict(metadata),
         dumps_dict(tags),
     )
