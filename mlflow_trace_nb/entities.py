@@ -24,8 +24,6 @@ __all__ = [
     "TraceInfo",
 ]
 
-_PENDING: Any = object()  # a JSON column not decoded yet
-
 
 class SpanContext:
     """Identifiers of a span: its own id and the id of the trace it belongs to."""
@@ -80,33 +78,20 @@ class SpanEvent:
 
 
 class Span:
-    """One unit of work inside a trace, as recorded.
+    """One unit of work inside a trace, as recorded (read-only).
 
     Attributes mirror MLflow's ``Span``: ``name``, ``context`` (span_id, trace_id),
     ``parent_id``, ``start_time_ns``, ``end_time_ns``, ``status_code``, ``status_message``,
     ``attributes``, ``events``, ``span_type``, ``inputs``, ``outputs``.
+
+    A stored span is its ``spans`` row and nothing else until a payload is read: building
+    one is a single assignment, and each JSON column is decoded the first time it is asked
+    for (then cached in its slot).
     """
 
-    __slots__ = (
-        "_attributes",
-        "_events",
-        "_inputs",
-        "_json",
-        "_outputs",
-        "_parent_id",
-        "_span_id",
-        "_trace_id",
-        "end_time_ns",
-        "name",
-        "span_type",
-        "start_time_ns",
-        "status_code",
-        "status_message",
-    )
+    __slots__ = ("_attributes", "_events", "_inputs", "_outputs", "_row")
 
-    _span_id: Any
-    _trace_id: Any
-    _parent_id: Any
+    _row: tuple[Any, ...]
 
     def __init__(
         self,
@@ -125,54 +110,71 @@ class Span:
         attributes: dict[str, Any] | None = None,
         events: list[SpanEvent] | None = None,
     ) -> None:
-        self.name = name
-        self._span_id = span_id
-        self._trace_id = trace_id
-        self._parent_id = parent_id
-        self.span_type = span_type
-        self.start_time_ns = start_time_ns
-        self.end_time_ns = end_time_ns
-        self.status_code = status_code
-        self.status_message = status_message
+        self._row = (
+            trace_id,
+            span_id,
+            parent_id,
+            name,
+            span_type,
+            start_time_ns,
+            end_time_ns,
+            status_code,
+            status_message,
+        )
         self._inputs = inputs
         self._outputs = outputs
         self._attributes = attributes if attributes is not None else {}
         self._events = events if events is not None else []
-        self._json: tuple[str | None, str | None, str | None, str | None] | None = None
 
     @classmethod
     def _from_row(cls, row: tuple[Any, ...]) -> Span:
-        """Build a span from a ``spans`` row without decoding its JSON columns."""
+        """A span over a ``spans`` row (columns in ``store.rows.SPAN_COLUMNS`` order)."""
         span = cls.__new__(cls)
-        (
-            span._trace_id,
-            span._span_id,
-            span._parent_id,
-            span.name,
-            span.span_type,
-            span.start_time_ns,
-            span.end_time_ns,
-            span.status_code,
-            span.status_message,
-            inputs,
-            outputs,
-            attributes,
-            events,
-        ) = row
-        span._json = (inputs, outputs, attributes, events)
-        span._inputs = span._outputs = span._attributes = span._events = _PENDING
+        span._row = row
         return span
 
-    # Identity -------------------------------------------------------------------------------
+    # Fields (LiveSpan replaces these with writable slots) ------------------------------
+    @property
+    def name(self) -> str:
+        """The span's name."""
+        return str(self._row[3])
+
+    @property
+    def span_type(self) -> str | None:
+        """The span's type (a ``SpanType`` value)."""
+        value: str | None = self._row[4]
+        return value
+
+    @property
+    def start_time_ns(self) -> int:
+        """Start, in ns since the epoch."""
+        return int(self._row[5])
+
+    @property
+    def end_time_ns(self) -> int | None:
+        """End, in ns since the epoch; None while the span runs."""
+        value: int | None = self._row[6]
+        return value
+
+    @property
+    def status_code(self) -> str:
+        """OK, ERROR, CANCELLED, TIMEOUT, or UNSET while running."""
+        return str(self._row[7])
+
+    @property
+    def status_message(self) -> str:
+        """A short description of the status (the exception message for ERROR)."""
+        return str(self._row[8] or "")
+
     @property
     def span_id(self) -> str:
         """This span's 16-hex-digit id."""
-        return str(self._span_id)
+        return str(self._row[1])
 
     @property
     def trace_id(self) -> str:
         """The id of the trace this span belongs to (``tr-`` + 32 hex digits)."""
-        return str(self._trace_id)
+        return str(self._row[0])
 
     @property
     def request_id(self) -> str:
@@ -182,46 +184,61 @@ class Span:
     @property
     def parent_id(self) -> str | None:
         """The parent span's id, or None for a root span."""
-        parent = self._parent_id
-        return None if parent is None else str(parent)
+        value: str | None = self._row[2]
+        return value
 
     @property
     def context(self) -> SpanContext:
         """``SpanContext(span_id, trace_id)``."""
         return SpanContext(self.span_id, self.trace_id)
 
-    # Payloads (decoded lazily for stored spans) ------------------------------------------
+    # Payloads (decoded on first read) --------------------------------------------------
+    def _column(self, index: int) -> Any:
+        """Decode the payload columns (``[inputs, outputs, attributes, events]`` packed in
+        ``_row[9]`` as one JSON array) and return the one at ``index`` (9 to 12)."""
+        row = self._row
+        packed = loads(row[9]) if len(row) > 9 else None
+        if not isinstance(packed, list) or len(packed) != 4:
+            packed = [None, None, {}, []]
+        return packed[index - 9]
+
     @property
     def inputs(self) -> Any:
         """The span's inputs (for a function: a dict of argument name to value)."""
-        if self._inputs is _PENDING:
-            self._inputs = loads(self._json[0]) if self._json else None
-        return self._inputs
+        try:
+            return self._inputs
+        except AttributeError:
+            value = self._inputs = self._column(9)
+            return value
 
     @property
     def outputs(self) -> Any:
         """The span's outputs (for a function: its return value)."""
-        if self._outputs is _PENDING:
-            self._outputs = loads(self._json[1]) if self._json else None
-        return self._outputs
+        try:
+            return self._outputs
+        except AttributeError:
+            value = self._outputs = self._column(10)
+            return value
 
     @property
     def attributes(self) -> dict[str, Any]:
         """Free-form key/value attributes (token counts, model name, chat tools...)."""
-        if self._attributes is _PENDING:
-            value = loads(self._json[2]) if self._json else None
-            self._attributes = value if isinstance(value, dict) else {}
-        attributes: dict[str, Any] = self._attributes
+        try:
+            attributes: dict[str, Any] = self._attributes
+        except AttributeError:
+            value = self._column(11)
+            attributes = self._attributes = value if isinstance(value, dict) else {}
         return attributes
 
     @property
     def events(self) -> list[SpanEvent]:
         """Events logged on the span, oldest first (exceptions among them)."""
-        if self._events is _PENDING:
-            value = loads(self._json[3]) if self._json else None
+        try:
+            events: list[SpanEvent] = self._events
+        except AttributeError:
+            value = self._column(12)
             raw = value if isinstance(value, list) else []
-            self._events = [SpanEvent.from_dict(e) for e in raw if isinstance(e, dict)]
-        events: list[SpanEvent] = self._events
+            events = self._events = [SpanEvent.from_dict(e) for e in raw if isinstance(e, dict)]
         return events
 
     def get_attribute(self, key: str) -> Any:

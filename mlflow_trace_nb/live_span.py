@@ -116,11 +116,11 @@ class LiveTrace:
     def to_trace(self) -> Trace:
         """Build a read-only ``Trace`` from the spans recorded so far (payloads JSON-safe)."""
         from mlflow_trace_nb.store.rows import trace_rows
-        from mlflow_trace_nb.store.trace_builder import build_trace
+        from mlflow_trace_nb.store.trace_builder import build_trace, pack_span_row
 
         rows = trace_rows(self)
         assert rows.trace is not None
-        return build_trace(rows.trace, rows.spans)
+        return build_trace(rows.trace, [pack_span_row(r) for r in rows.spans])
 
 
 class LiveSpan(Span):
@@ -131,8 +131,27 @@ class LiveSpan(Span):
     Setters called after the span has ended are ignored.
     """
 
-    __slots__ = ("_exc", "_parent", "_state", "_token")
+    __slots__ = (
+        "_exc",
+        "_parent",
+        "_span_id",
+        "_state",
+        "_token",
+        "end_time_ns",  # these slots replace the read-only fields of a stored Span
+        "name",
+        "span_type",
+        "start_time_ns",
+        "status_code",
+        "status_message",
+    )
     _recording = True
+    name: str
+    span_type: str | None
+    start_time_ns: int
+    end_time_ns: int | None
+    status_code: str
+    status_message: str
+    _span_id: int
     _exc: BaseException | None
     _token: Any
     _parent: LiveSpan | None
@@ -157,7 +176,6 @@ class LiveSpan(Span):
         # attributes/events are created on first use: fewer objects for the GC to track
         self._attributes = dict(attributes) if attributes else None  # type: ignore[assignment]
         self._events = None  # type: ignore[assignment]
-        self._json = None
         self._token = None
         self._exc = None
         self.status_code = SpanStatusCode.UNSET
@@ -314,7 +332,6 @@ class NoOpSpan(LiveSpan):
         self._inputs = self._outputs = None
         self._attributes = {}
         self._events = []
-        self._json = None
         self._token = None
         self._exc = None
         self.status_code = SpanStatusCode.UNSET

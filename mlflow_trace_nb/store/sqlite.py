@@ -32,7 +32,13 @@ MEMORY = ":memory:"
 _BUSY_TIMEOUT_MS = 30_000
 _WRITE_ATTEMPTS = 8
 _TRACE_SELECT = ", ".join(f"t.{c}" for c in TRACE_COLUMNS)
-_SPAN_SELECT = ", ".join(f"s.{c}" for c in SPAN_COLUMNS)
+# A span is read as its nine scalar columns plus its four JSON columns packed into one JSON
+# array text (built by SQLite in C): one Python string per row instead of four, decoded only
+# when a payload is first read. Row layout: see entities.Span.
+_SPAN_SELECT = ", ".join(f"s.{c}" for c in SPAN_COLUMNS[:9]) + (
+    ", '[' || coalesce(s.inputs, 'null') || ',' || coalesce(s.outputs, 'null') || ','"
+    " || s.attributes || ',' || s.events || ']'"
+)
 _INSERT_TRACE = (
     f"INSERT OR REPLACE INTO traces ({', '.join(TRACE_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(TRACE_COLUMNS))})"
@@ -243,7 +249,8 @@ class SqliteStore:
                 return []
             span_rows = conn.execute(
                 f"SELECT {_SPAN_SELECT} FROM spans s "
-                f"WHERE s.request_id IN (SELECT t.request_id {selection})",
+                f"WHERE s.request_id IN (SELECT t.request_id {selection}) "
+                "ORDER BY s.start_time_ns",
                 args,
             ).fetchall()
         return build_traces(trace_rows_, span_rows)
@@ -257,7 +264,9 @@ class SqliteStore:
             if row is None:
                 return None
             span_rows = conn.execute(
-                f"SELECT {_SPAN_SELECT} FROM spans s WHERE s.request_id = ?", (request_id,)
+                f"SELECT {_SPAN_SELECT} FROM spans s WHERE s.request_id = ? "
+                "ORDER BY s.start_time_ns",
+                (request_id,),
             ).fetchall()
         return build_traces([row], span_rows)[0]
 

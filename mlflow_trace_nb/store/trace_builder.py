@@ -8,7 +8,7 @@ from typing import Any
 from mlflow_trace_nb.entities import Span, Trace, TraceData, TraceInfo
 from mlflow_trace_nb.store.decoding import decode_object
 
-__all__ = ["build_trace", "build_traces"]
+__all__ = ["build_trace", "build_traces", "pack_span_row"]
 
 
 def _info(row: tuple[Any, ...]) -> TraceInfo:
@@ -24,28 +24,31 @@ def _info(row: tuple[Any, ...]) -> TraceInfo:
     )
 
 
+def pack_span_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A ``spans`` row as written (13 columns) in the layout reads produce (payloads packed)."""
+    inputs, outputs, attributes, events = row[9:13]
+    packed = f"[{inputs or 'null'},{outputs or 'null'},{attributes or '{}'},{events or '[]'}]"
+    return (*row[:9], packed)
+
+
 def build_trace(trace_row: tuple[Any, ...], span_rows: Iterable[tuple[Any, ...]]) -> Trace:
-    """One trace from its ``traces`` row and its ``spans`` rows (in any order)."""
-    spans = sorted((Span._from_row(r) for r in span_rows), key=lambda s: s.start_time_ns)
+    """One trace from its ``traces`` row and its ``spans`` rows in read layout (any order)."""
+    spans = sorted((Span._from_row(r) for r in span_rows), key=_start)
     return Trace(_info(trace_row), TraceData(spans))
 
 
 def build_traces(
     trace_rows: list[tuple[Any, ...]], span_rows: Iterable[tuple[Any, ...]]
 ) -> list[Trace]:
-    """Traces in ``trace_rows`` order; ``span_rows`` may hold the spans of all of them."""
+    """Traces in ``trace_rows`` order; ``span_rows`` may hold the spans of all of them and
+    must come in start-time order (the store's queries sort them)."""
     by_trace: dict[str, list[Span]] = {row[0]: [] for row in trace_rows}
     from_row = Span._from_row
     for row in span_rows:
         bucket = by_trace.get(row[0])
         if bucket is not None:
             bucket.append(from_row(row))
-    traces = []
-    for row in trace_rows:
-        spans = by_trace[row[0]]
-        spans.sort(key=_start)
-        traces.append(Trace(_info(row), TraceData(spans)))
-    return traces
+    return [Trace(_info(row), TraceData(by_trace[row[0]])) for row in trace_rows]
 
 
 def _start(span: Span) -> int:
