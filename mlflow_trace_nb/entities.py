@@ -193,14 +193,19 @@ class Span:
         return SpanContext(self.span_id, self.trace_id)
 
     # Payloads (decoded on first read) --------------------------------------------------
-    def _column(self, index: int) -> Any:
-        """Decode the payload columns (``[inputs, outputs, attributes, events]`` packed in
-        ``_row[9]`` as one JSON array) and return the one at ``index`` (9 to 12)."""
+    def _decode_payloads(self) -> None:
+        """Decode ``_row[9]`` (``[inputs, outputs, attributes, events]`` packed in one JSON
+        array by the store) into the four payload slots at once."""
         row = self._row
         packed = loads(row[9]) if len(row) > 9 else None
         if not isinstance(packed, list) or len(packed) != 4:
             packed = [None, None, {}, []]
-        return packed[index - 9]
+        inputs, outputs, attributes, events = packed
+        self._inputs = inputs
+        self._outputs = outputs
+        self._attributes = attributes if isinstance(attributes, dict) else {}
+        raw = events if isinstance(events, list) else []
+        self._events = [SpanEvent.from_dict(e) for e in raw if isinstance(e, dict)]
 
     @property
     def inputs(self) -> Any:
@@ -208,8 +213,8 @@ class Span:
         try:
             return self._inputs
         except AttributeError:
-            value = self._inputs = self._column(9)
-            return value
+            self._decode_payloads()
+            return self._inputs
 
     @property
     def outputs(self) -> Any:
@@ -217,8 +222,8 @@ class Span:
         try:
             return self._outputs
         except AttributeError:
-            value = self._outputs = self._column(10)
-            return value
+            self._decode_payloads()
+            return self._outputs
 
     @property
     def attributes(self) -> dict[str, Any]:
@@ -226,8 +231,8 @@ class Span:
         try:
             attributes: dict[str, Any] = self._attributes
         except AttributeError:
-            value = self._column(11)
-            attributes = self._attributes = value if isinstance(value, dict) else {}
+            self._decode_payloads()
+            attributes = self._attributes
         return attributes
 
     @property
@@ -236,9 +241,8 @@ class Span:
         try:
             events: list[SpanEvent] = self._events
         except AttributeError:
-            value = self._column(12)
-            raw = value if isinstance(value, list) else []
-            events = self._events = [SpanEvent.from_dict(e) for e in raw if isinstance(e, dict)]
+            self._decode_payloads()
+            events = self._events
         return events
 
     def get_attribute(self, key: str) -> Any:
@@ -382,10 +386,14 @@ class TraceInfo:
 class TraceData:
     """A trace's spans, plus its request and response (the root span's inputs and outputs)."""
 
-    __slots__ = ("spans",)
+    __slots__ = ("_request", "_response", "spans")
 
-    def __init__(self, spans: list[Span]) -> None:
+    def __init__(
+        self, spans: list[Span], request: str | None = None, response: str | None = None
+    ) -> None:
         self.spans = spans
+        self._request = request
+        self._response = response
 
     @property
     def root(self) -> Span | None:
@@ -395,14 +403,18 @@ class TraceData:
     @property
     def request(self) -> str | None:
         """The root span's inputs as JSON text, as MLflow's ``TraceData.request``."""
-        root = self.root
-        return None if root is None else json.dumps(root.inputs, ensure_ascii=False)
+        if self._request is None:
+            root = self.root
+            return None if root is None else json.dumps(root.inputs, ensure_ascii=False)
+        return self._request
 
     @property
     def response(self) -> str | None:
         """The root span's outputs as JSON text, as MLflow's ``TraceData.response``."""
-        root = self.root
-        return None if root is None else json.dumps(root.outputs, ensure_ascii=False)
+        if self._response is None:
+            root = self.root
+            return None if root is None else json.dumps(root.outputs, ensure_ascii=False)
+        return self._response
 
 
 class Trace:

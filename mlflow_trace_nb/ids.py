@@ -32,9 +32,11 @@ def new_span_id() -> int:
     return _getrandbits(64) or 1
 
 
-def new_trace_id() -> int:
-    """Return a fresh 128-bit trace id: 48 bits of milliseconds, then 80 random bits."""
-    return (time.time_ns() // 1_000_000) << 80 | _getrandbits(80)
+def new_trace_id(start_time_ns: int | None = None) -> int:
+    """Return a fresh 128-bit trace id: 48 bits of milliseconds (of ``start_time_ns``, or
+    now), then 80 random bits."""
+    now_ns = time.time_ns() if start_time_ns is None else start_time_ns
+    return (now_ns // 1_000_000) << 80 | _getrandbits(80)
 
 
 def format_span_id(span_id: int) -> str:

@@ -83,7 +83,7 @@ class LiveTrace:
         trace_id: int | None = None,
         remote_parent_id: str | None = None,
     ) -> None:
-        self._trace_id = trace_id or ids.new_trace_id()
+        self._trace_id = trace_id  # drawn on first read, from the root's start time
         self._request_id: str | None = None
         self.experiment_id = experiment_id
         self.spans: list[LiveSpan] = []
@@ -98,8 +98,19 @@ class LiveTrace:
         """``tr-`` + 32 hex digits (formatted on first read, not on the hot path)."""
         request_id = self._request_id
         if request_id is None:
-            request_id = self._request_id = ids.format_request_id(self._trace_id)
+            request_id = self._request_id = ids.format_request_id(self.trace_id_int)
         return request_id
+
+    @property
+    def trace_id_int(self) -> int:
+        """The 128-bit trace id: drawn when first needed (off the hot path), its time prefix
+        taken from the root span's start, so ids still sort by trace start."""
+        trace_id = self._trace_id
+        if trace_id is None:
+            root = self.root
+            start_ns = root.start_time_ns if root is not None else None
+            trace_id = self._trace_id = ids.new_trace_id(start_ns)
+        return trace_id
 
     def set_tag(self, key: str, value: str) -> None:
         """Set a trace tag (string to string)."""

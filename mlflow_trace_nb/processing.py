@@ -83,7 +83,8 @@ class WriteBehindQueue:
             self._start()
         pending = len(items)
         if pending >= self._early_wake:
-            self._wake.set()
+            if not self._wake.is_set():
+                self._wake.set()
             if pending >= self._max_pending:
                 self._wait_for_room()
 

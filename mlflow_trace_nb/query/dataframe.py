@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from mlflow_trace_nb.entities import Span, Trace
+from mlflow_trace_nb.entities import Trace
+from mlflow_trace_nb.store.decoding import decode_json
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,38 +50,30 @@ SPAN_FRAME_COLUMNS = (
 )
 
 
-def _root(trace: Trace) -> Span | None:
-    for span in trace.data.spans:
-        if span.parent_id is None:
-            return span
-    return trace.data.spans[0] if trace.data.spans else None
-
-
 def traces_frame(traces: Iterable[Trace]) -> pd.DataFrame:
     """One row per trace, in the given order."""
     import pandas as pd
 
     traces = list(traces)
     infos = [t.info for t in traces]
-    roots = [_root(t) for t in traces]
+    datas = [t.data for t in traces]
     request_ids = [i.request_id for i in infos]
-    columns: dict[str, list[Any]] = {
+    columns: dict[str, Any] = {
         "request_id": request_ids,
         "trace_id": request_ids,
         "trace": traces,
-        "timestamp_ms": [i.timestamp_ms for i in infos],
+        "timestamp_ms": pd.array([i.timestamp_ms for i in infos], dtype="Int64"),
         "status": [i.status for i in infos],
-        "execution_time_ms": [i.execution_time_ms for i in infos],
-        "request": [None if r is None else r.inputs for r in roots],
-        "response": [None if r is None else r.outputs for r in roots],
+        "execution_time_ms": pd.array([i.execution_time_ms for i in infos], dtype="Int64"),
+        "request": [decode_json(d.request) for d in datas],
+        "response": [decode_json(d.response) for d in datas],
         "request_metadata": [i.request_metadata for i in infos],
         "spans": [t.data.spans for t in traces],
         "tags": [i.tags for i in infos],
         "experiment_id": [i.experiment_id for i in infos],
         "name": [i.name for i in infos],
     }
-    frame = pd.DataFrame(columns, columns=list(TRACE_FRAME_COLUMNS))
-    return frame.astype({"timestamp_ms": "Int64", "execution_time_ms": "Int64"})
+    return pd.DataFrame(columns, columns=list(TRACE_FRAME_COLUMNS))
 
 
 def spans_frame(traces: Iterable[Trace]) -> pd.DataFrame:

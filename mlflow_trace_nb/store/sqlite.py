@@ -10,6 +10,7 @@ once and keeps traces in memory instead, so nothing the process records is lost.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sqlite3
@@ -47,6 +48,20 @@ _INSERT_SPAN = (
     f"INSERT OR REPLACE INTO spans ({', '.join(SPAN_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(SPAN_COLUMNS))})"
 )
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC while a result is read and built. Tens of thousands of new,
+    acyclic row tuples and spans would otherwise trigger collections that traverse all of
+    them again and again (about a third of the time of a 10,000-trace search)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class SqliteStore:
@@ -136,7 +151,7 @@ class SqliteStore:
 
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        with self._lock, _gc_paused():
             conn = self._reader()
             conn.execute("BEGIN")  # one snapshot for the trace rows and their spans
             try:
@@ -249,11 +264,10 @@ class SqliteStore:
                 return []
             span_rows = conn.execute(
                 f"SELECT {_SPAN_SELECT} FROM spans s "
-                f"WHERE s.request_id IN (SELECT t.request_id {selection}) "
-                "ORDER BY s.start_time_ns",
+                f"WHERE s.request_id IN (SELECT t.request_id {selection})",
                 args,
             ).fetchall()
-        return build_traces(trace_rows_, span_rows)
+            return build_traces(trace_rows_, span_rows)
 
     def get_trace(self, request_id: str) -> Trace | None:
         """The trace with this id, or None."""
