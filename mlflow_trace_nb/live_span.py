@@ -2,17 +2,18 @@
 and ``LiveTrace`` (the spans of one trace, collected in memory until the root ends).
 
 Creating and ending a span is the hot path: both only store references and read the
-clock. Payloads are kept as the Python objects the user passed (containers copied one level
-deep so later mutation does not rewrite history) and serialised later on the writer thread.
+clock. Payloads are kept as the Python objects the user passed (small containers copied,
+see ``capture.snapshot``, so later mutation does not rewrite history) and serialised later
+on the writer thread.
 """
 
 from __future__ import annotations
 
 import time
-import traceback
 from typing import TYPE_CHECKING, Any
 
 from mlflow_trace_nb import ids
+from mlflow_trace_nb.capture import exception_event, snapshot
 from mlflow_trace_nb.entities import Span, SpanEvent
 from mlflow_trace_nb.tracing.provider import STATUS_CODES, SpanStatus, SpanStatusCode
 
@@ -24,42 +25,9 @@ __all__ = [
     "LiveSpan",
     "LiveTrace",
     "NoOpSpan",
-    "exception_event",
-    "snapshot",
-    "snapshot_values",
 ]
 
 _time_ns = time.time_ns
-_COPY_TYPES = (list, dict, set)
-#: Containers longer than this are kept by reference (serialisation truncates them anyway).
-_SNAPSHOT_MAX_ITEMS = 1_000
-
-
-def _copy_small(value: Any) -> Any:
-    return (
-        value.copy() if type(value) in _COPY_TYPES and len(value) <= _SNAPSHOT_MAX_ITEMS else value
-    )
-
-
-def snapshot(value: Any) -> Any:
-    """Copy a small list/dict/set two levels deep (the container and the containers in it),
-    so the recorded value is the value at call time even if the caller mutates it later."""
-    cls = type(value)
-    if cls is dict:
-        if len(value) > _SNAPSHOT_MAX_ITEMS:
-            return value
-        return snapshot_values(value.copy())
-    if cls is list or cls is set:
-        return _copy_small(value)
-    return value
-
-
-def snapshot_values(fresh: dict[Any, Any]) -> dict[Any, Any]:
-    """Copy, in place, the small containers among the values of a dict the caller owns."""
-    for key, value in fresh.items():
-        if type(value) in _COPY_TYPES:
-            fresh[key] = _copy_small(value)
-    return fresh
 
 
 class LiveTrace:
@@ -305,7 +273,7 @@ class LiveSpan(Span):
         end_time_ns: int | None = None,
     ) -> None:
         """End the span (idempotent); restores its parent as the active span."""
-        from mlflow_trace_nb.tracer import finish_span
+        from mlflow_trace_nb.span_lifecycle import finish_span
 
         if self.end_time_ns is not None:
             return
@@ -321,7 +289,7 @@ class LiveSpan(Span):
         return self
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        from mlflow_trace_nb.tracer import finish_span
+        from mlflow_trace_nb.span_lifecycle import finish_span
 
         finish_span(self, exc)
 
@@ -410,30 +378,3 @@ class NoOpSpan(LiveSpan):
 
 
 NO_OP_SPAN = NoOpSpan()
-
-
-def exception_event(exception: BaseException | str) -> SpanEvent:
-    """Describe an exception as an OpenTelemetry-style ``exception`` event. Never raises."""
-    attributes: dict[str, Any] = {}
-    try:
-        if isinstance(exception, BaseException):
-            cls = type(exception)
-            attributes["exception.type"] = (
-                cls.__qualname__
-                if cls.__module__ == "builtins"
-                else f"{cls.__module__}.{cls.__qualname__}"
-            )
-            try:
-                attributes["exception.message"] = str(exception)
-            except Exception:
-                attributes["exception.message"] = f"<unprintable {cls.__name__}>"
-            attributes["exception.stacktrace"] = "".join(
-                traceback.format_exception(cls, exception, exception.__traceback__)
-            )
-        else:
-            attributes["exception.type"] = "Exception"
-            attributes["exception.message"] = str(exception)
-    except Exception:  # format_exception on a hostile object
-        attributes.setdefault("exception.type", "Exception")
-        attributes.setdefault("exception.message", "<unprintable exception>")
-    return SpanEvent("exception", _time_ns(), attributes)

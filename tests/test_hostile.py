@@ -133,13 +133,13 @@ def test_failing_hooks_never_reach_user_code() -> None:
 def test_tracer_failure_at_span_start_runs_the_function_untraced(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import mlflow_trace_nb.tracer as tracer
+    import mlflow_trace_nb.decorator as decorator
 
     def broken_open(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("tracer bug")
 
-    monkeypatch.setattr(tracer, "open_span", broken_open)
-    monkeypatch.setattr(tracer, "LiveSpan", broken_open)
+    monkeypatch.setattr(decorator, "open_span", broken_open)
+    monkeypatch.setattr(decorator, "LiveSpan", broken_open)
 
     @mlflow.trace
     def f(x: int) -> int:

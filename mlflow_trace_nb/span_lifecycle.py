@@ -1,0 +1,157 @@
+"""A span's life: open under the active span, start as the active span, end.
+
+Hot-path rules: opening a span reads the context, the clock and the sampling rate and stores
+references; ending it reads the clock, sets the status and, for a root span, appends the
+trace to the write-behind queue. Nothing is serialised or written here. Every step is
+guarded: a failure is logged once and never reaches the user's code.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from typing import Any
+
+from mlflow_trace_nb.capture import snapshot
+from mlflow_trace_nb.context import CURRENT_SPAN, detach
+from mlflow_trace_nb.errors import report_internal_error
+from mlflow_trace_nb.live_span import NO_OP_SPAN, LiveSpan, LiveTrace, NoOpSpan
+from mlflow_trace_nb.runtime import RUNTIME
+from mlflow_trace_nb.tracing.provider import SpanStatus, SpanStatusCode, SpanType
+
+__all__ = ["DEFAULT_SPAN_TYPE", "end_with_result", "finish_span", "open_span", "start_span"]
+
+_RT = RUNTIME
+_time_ns = time.time_ns
+_random = random.random
+_get_current = CURRENT_SPAN.get
+_set_current = CURRENT_SPAN.set
+#: The span type of a traced function or block when none is given (as in MLflow).
+DEFAULT_SPAN_TYPE = SpanType.UNKNOWN
+
+
+def open_span(
+    name: str,
+    span_type: str | None = None,
+    inputs: Any = None,
+    attributes: dict[str, Any] | None = None,
+) -> LiveSpan:
+    """Create a span under the active one (not made active). Returns the no-op span when
+    tracing is disabled or the trace is not sampled."""
+    parent = _get_current()
+    if parent is None:
+        rate = _RT.sampling_rate
+        if rate < 1.0 and (rate <= 0.0 or _random() >= rate):
+            return NoOpSpan()
+        state = LiveTrace(_RT.experiment_id)
+        for hook in _RT.trace_start_hooks:
+            try:
+                hook(state)
+            except Exception:
+                report_internal_error("trace-start hook")
+        return LiveSpan(name, span_type, state, None, inputs, attributes)
+    if not parent._recording:
+        return NO_OP_SPAN
+    return LiveSpan(name, span_type, parent._state, parent, inputs, attributes)
+
+
+def finish_span(span: LiveSpan, exc: BaseException | None, end_time_ns: int | None = None) -> None:
+    """End ``span``: status from ``exc``, clock, context restored, trace handed on if root."""
+    token = span._token
+    if token is not None:
+        span._token = None
+        _restore_context(span, token)
+    if not span._recording or span.end_time_ns is not None:
+        return
+    try:
+        if exc is not None:
+            if _is_cancellation(exc):
+                span.status_code = SpanStatus.CANCELLED
+                span.status_message = type(exc).__name__
+            elif isinstance(exc, (GeneratorExit, StopIteration, StopAsyncIteration)):
+                if span.status_code == SpanStatusCode.UNSET:
+                    span.status_code = SpanStatus.OK
+            else:
+                span.record_exception(exc)
+        _close(span, end_time_ns)
+    except Exception:
+        report_internal_error("ending a span")
+
+
+def _close(span: LiveSpan, end_time_ns: int | None = None) -> None:
+    """Stamp the end (status OK unless set), run hooks, hand a finished trace on."""
+    if span.status_code == SpanStatusCode.UNSET:
+        span.status_code = SpanStatus.OK
+    span.end_time_ns = end_time_ns or _time_ns()
+    if _RT.span_end_hooks:
+        _run_span_end_hooks(span)
+    state = span._state
+    if span is state.root:
+        state.closed = True
+        _RT.submit_trace(state)
+    elif state.closed:
+        _RT.submit_late_span(span)
+
+
+def end_with_result(span: LiveSpan, result: Any) -> None:
+    """End a traced call that returned ``result`` (kept unless None and outputs were set)."""
+    try:
+        if result is not None or span._outputs is None:
+            span._outputs = snapshot(result)
+        _close(span)
+    except Exception:
+        report_internal_error("ending a span")
+
+
+def _run_span_end_hooks(span: LiveSpan) -> None:
+    for hook in _RT.span_end_hooks:
+        try:
+            hook(span)
+        except Exception:
+            report_internal_error("span-end hook")
+
+
+def _restore_context(span: LiveSpan, token: Any) -> None:
+    """Undo ``start_span``'s attach, tolerating spans ended out of order."""
+    if _get_current() is not span:  # ended while a child is still active: leave the child
+        return
+    detach(token, span._parent)
+    current = _get_current()
+    while current is not None and current._recording and current.end_time_ns is not None:
+        current = current._parent  # never resume an ancestor that has already ended
+    if current is not _get_current():
+        _set_current(current)
+
+
+def _is_cancellation(exc: BaseException) -> bool:
+    if isinstance(exc, KeyboardInterrupt):
+        return True
+    asyncio = sys.modules.get("asyncio")  # not imported: no CancelledError can exist
+    return asyncio is not None and isinstance(exc, asyncio.CancelledError)
+
+
+# Decorator ------------------------------------------------------------------------------
+def start_span(
+    name: str = "span",
+    span_type: str | None = None,
+    inputs: Any = None,
+    attributes: dict[str, Any] | None = None,
+) -> LiveSpan:
+    """Start a span under the active one and make it active.
+
+    End it with ``span.end()`` or ``end_span()``, or use it as a context manager::
+
+        with mlflow.start_span("retrieve", span_type=SpanType.RETRIEVER) as span:
+            span.set_outputs(docs)
+    """
+    if not _RT.enabled:
+        return NO_OP_SPAN
+    try:
+        span = open_span(str(name), span_type or DEFAULT_SPAN_TYPE, snapshot(inputs), attributes)
+        if span is not NO_OP_SPAN:
+            span._token = _set_current(span)
+        return span
+    except Exception:
+        report_internal_error("starting a span")
+        return NO_OP_SPAN
