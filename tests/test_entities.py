@@ -1,0 +1,79 @@
+"""Read-only entities: dict round trips, lazy payloads, search helpers."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from mlflow_trace_nb.entities import Span, SpanContext, SpanEvent, Trace, TraceData, TraceInfo
+from mlflow_trace_nb.store.trace_builder import build_trace
+
+
+def make_span(**overrides: object) -> Span:
+    fields: dict[str, object] = {
+        "name": "llm",
+        "span_id": "a" * 16,
+        "trace_id": "tr-" + "1" * 32,
+        "parent_id": None,
+        "span_type": "LLM",
+        "start_time_ns": 1_000,
+        "end_time_ns": 3_500,
+        "status_code": "OK",
+        "inputs": {"prompt": "hi"},
+        "outputs": "hello",
+        "attributes": {"tokens": 3},
+        "events": [SpanEvent("token", 2_000, {"i": 0})],
+    }
+    fields.update(overrides)
+    return Span(**fields)  # type: ignore[arg-type]
+
+
+def test_span_dict_round_trip() -> None:
+    span = make_span()
+    again = Span.from_dict(json.loads(json.dumps(span.to_dict())))
+    assert again.to_dict() == span.to_dict()
+    assert span.duration_ns == 2_500
+    assert span.context == SpanContext("a" * 16, "tr-" + "1" * 32)
+    assert span.get_attribute("tokens") == 3 and span.status == "OK"
+
+
+def test_span_from_row_decodes_payloads_once_and_lazily() -> None:
+    row = ("tr-x", "b" * 16, None, "n", "TOOL", 1, 2, "OK", "", '[{"q":1},[1,2],{"k":"v"},[]]')
+    span = Span._from_row(row)
+    assert span.name == "n" and span.parent_id is None and span.end_time_ns == 2
+    assert span.inputs == {"q": 1}
+    assert span.outputs == [1, 2] and span.attributes == {"k": "v"} and span.events == []
+    broken = Span._from_row((*row[:9], "not json"))
+    assert broken.inputs is None and broken.attributes == {} and broken.events == []
+
+
+def test_trace_accessors_and_search_spans() -> None:
+    root = make_span(name="root", span_type="CHAIN")
+    child = make_span(name="child-1", span_id="c" * 16, parent_id="a" * 16, span_type="TOOL")
+    info = TraceInfo(
+        request_id="tr-" + "1" * 32,
+        experiment_id="0",
+        timestamp_ms=1,
+        execution_time_ms=2,
+        status="OK",
+        tags={"user": "ana"},
+        name="root",
+    )
+    trace = Trace(info, TraceData([root, child]))
+    assert trace.request_id == trace.trace_id == info.trace_id
+    assert trace.tags == {"user": "ana"} and trace.status == info.state == "OK"
+    assert trace.data.root is root
+    assert json.loads(trace.data.request or "null") == {"prompt": "hi"}
+    assert trace.search_spans(span_type="TOOL") == [child]
+    assert trace.search_spans(name=re.compile(r"child-\d")) == [child]
+    assert json.loads(trace.to_json())["spans"][1]["name"] == "child-1"
+    assert "spans=2" in repr(trace)
+
+
+def test_build_trace_orders_spans_by_start() -> None:
+    trace_row = ("tr-1", 0, "root", 1, 2, "OK", None, None, "{}", '{"a":"b"}')
+    late = ("tr-1", "2" * 16, "1" * 16, "late", None, 20, 30, "OK", "", "[null,null,{},[]]")
+    early = ("tr-1", "1" * 16, None, "root", None, 10, 40, "OK", "", "[null,null,{},[]]")
+    trace = build_trace(trace_row, [late, early])
+    assert [s.name for s in trace.spans] == ["root", "late"]
+    assert trace.tags == {"a": "b"} and trace.experiment_id == "0"
