@@ -19,6 +19,7 @@ from typing import Any
 from mlflow_trace_nb import entities, tracing
 from mlflow_trace_nb.config import configure, disable, enable, reset, set_destination
 from mlflow_trace_nb.display import disable_notebook_display, enable_notebook_display
+from mlflow_trace_nb.display.cell_flush import register_cell_flush
 from mlflow_trace_nb.entities import Experiment, Span, SpanContext, SpanEvent, Trace
 from mlflow_trace_nb.experiments import get_experiment, get_experiment_by_name, set_experiment
 from mlflow_trace_nb.fluent import (
@@ -44,6 +45,8 @@ from mlflow_trace_nb.tracer import mlflow_trace, start_span, trace
 from mlflow_trace_nb.tracing.provider import SpanStatus, SpanStatusCode, SpanType
 
 __version__ = "0.1.0"
+
+register_cell_flush()  # inside IPython: everything pending is written when a cell ends
 
 __all__ = [
     "Experiment",

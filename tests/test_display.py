@@ -11,6 +11,7 @@ from IPython.core.interactiveshell import InteractiveShell
 
 import mlflow_trace_nb as mlflow
 from mlflow_trace_nb.display import MAX_TRACES_PER_CELL
+from mlflow_trace_nb.processing import WriteBehindQueue
 from mlflow_trace_nb.runtime import RUNTIME
 
 
@@ -65,3 +66,22 @@ def test_outside_ipython_it_does_nothing() -> None:
     mlflow.enable_notebook_display()
     assert not RUNTIME.trace_end_hooks
     mlflow.disable_notebook_display()
+
+
+def test_pending_traces_are_written_when_a_cell_ends(shell: Any, db_path: Any) -> None:
+    import sqlite3
+
+    from mlflow_trace_nb.display.cell_flush import register_cell_flush
+
+    assert register_cell_flush()
+    RUNTIME.flush()
+    original = RUNTIME._queue
+    # a writer that would not wake by itself for an hour: only the cell hook can flush
+    RUNTIME._queue = WriteBehindQueue(RUNTIME._export, interval_s=3600)
+    try:
+        shell.run_cell("mlflow.trace(len)('abcd')")
+        count = sqlite3.connect(db_path).execute("SELECT count(*) FROM traces").fetchone()[0]
+        assert count == 1
+    finally:
+        RUNTIME._queue.shutdown()
+        RUNTIME._queue = original

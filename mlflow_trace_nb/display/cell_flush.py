@@ -1,0 +1,41 @@
+"""In IPython, write everything pending at the end of every cell (decisions.md, 5).
+
+Registered once, when the package is imported inside an IPython shell, whether or not the
+notebook display is on: a trace made in a cell is on disk when the cell finishes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from typing import Any
+
+from mlflow_trace_nb.runtime import RUNTIME
+
+__all__ = ["register_cell_flush"]
+
+_registered_shells: set[int] = set()
+
+
+def _flush_after_cell(*_: Any) -> None:
+    with contextlib.suppress(Exception):  # a flush problem must never become a cell error
+        RUNTIME.flush(timeout=10.0)
+
+
+def register_cell_flush() -> bool:
+    """Hook ``post_run_cell`` of the running IPython shell (if any); True if hooked now or
+    before. Does not import IPython when it is not already loaded."""
+    if "IPython" not in sys.modules:
+        return False
+    try:
+        from IPython.core.getipython import get_ipython
+
+        shell = get_ipython()  # type: ignore[no-untyped-call]
+        if shell is None:
+            return False
+        if id(shell) not in _registered_shells:
+            shell.events.register("post_run_cell", _flush_after_cell)
+            _registered_shells.add(id(shell))
+        return True
+    except Exception:
+        return False
