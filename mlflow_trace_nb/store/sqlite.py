@@ -69,13 +69,20 @@ class SqliteStore:
 
     def __init__(self, path: str = MEMORY) -> None:
         self.path = path if path == MEMORY else os.path.abspath(os.path.expanduser(path))
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # guards the read connection
+        self._wlock = threading.RLock()  # guards the write connection (file stores)
         self._write_conn: sqlite3.Connection | None = None
         self._read_conn: sqlite3.Connection | None = None
         self._pid = os.getpid()
 
     def __repr__(self) -> str:
         return f"SqliteStore({self.path!r})"
+
+    @property
+    def _write_lock(self) -> threading.RLock:
+        # A file store reads on its own connection, so a query never waits for a batch being
+        # written; an in-memory store has one connection and one lock for both.
+        return self._lock if self.is_memory else self._wlock
 
     @property
     def is_memory(self) -> bool:
@@ -110,6 +117,7 @@ class SqliteStore:
         if self._pid != os.getpid():  # connections must not cross fork()
             self._write_conn = self._read_conn = None
             self._lock = threading.RLock()
+            self._wlock = threading.RLock()
             self._pid = os.getpid()
 
     def _fall_back_to_memory(self, error: BaseException) -> None:
@@ -161,7 +169,7 @@ class SqliteStore:
 
     def close(self) -> None:
         """Close both connections (the next use reopens them)."""
-        with self._lock:
+        with self._write_lock, self._lock:
             for conn in {id(c): c for c in (self._write_conn, self._read_conn) if c}.values():
                 conn.close()
             self._write_conn = self._read_conn = None
@@ -194,7 +202,7 @@ class SqliteStore:
         now_ms = int(time.time() * 1000)
         for attempt in range(_WRITE_ATTEMPTS):
             try:
-                with self._lock:
+                with self._write_lock:
                     conn = self._writer()
                     conn.execute("BEGIN IMMEDIATE")
                     try:
@@ -292,7 +300,7 @@ class SqliteStore:
     # Experiments ------------------------------------------------------------------------
     def get_or_create_experiment(self, name: str) -> Experiment:
         """Return the experiment called ``name``, creating it if needed (race-safe)."""
-        with self._lock:
+        with self._write_lock:
             conn = self._writer()
             conn.execute(
                 "INSERT OR IGNORE INTO experiments (name, creation_time_ms) VALUES (?, ?)",
