@@ -38,7 +38,15 @@ MAX_GENERATOR_ITEMS = 1_000
 class _Binder:
     """Maps a call's ``args``/``kwargs`` to parameter names, defaults applied, fast."""
 
-    __slots__ = ("defaults", "drop", "named", "positional", "var_positional")
+    __slots__ = (
+        "defaults",
+        "drop",
+        "first_default",
+        "named",
+        "positional",
+        "tail_defaults",
+        "var_positional",
+    )
 
     def __init__(self, func: Callable[..., Any]) -> None:
         self.positional: tuple[str, ...] = ()
@@ -46,6 +54,10 @@ class _Binder:
         self.var_positional: str | None = None
         self.drop: str | None = None
         self.named = 0  # parameters that are neither *args nor **kwargs
+        # Fast path for positional calls: the defaults of the trailing positional parameters
+        # (index first_default on), appended to args so one dict(zip()) binds everything.
+        self.tail_defaults: tuple[Any, ...] = ()
+        self.first_default = -1  # -1: no fast path
         import inspect
 
         try:
@@ -62,18 +74,31 @@ class _Binder:
         self.named = sum(p.kind not in (kinds.VAR_POSITIONAL, kinds.VAR_KEYWORD) for p in params)
         if self.positional and self.positional[0] in ("self", "cls"):
             self.drop = self.positional[0]
+        if self.named == len(self.positional):  # no keyword-only parameters
+            positional_params = [p for p in params if p.name in self.positional]
+            self.tail_defaults = tuple(
+                p.default for p in positional_params if p.default is not p.empty
+            )
+            self.first_default = len(self.positional) - len(self.tail_defaults)
 
     def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         positional = self.positional
-        inputs = dict(zip(positional, args))  # noqa: B905 (strict= costs 0.25 µs a call)
-        if kwargs:
-            inputs.update(kwargs)
-        if len(inputs) < self.named:  # some parameters took their defaults
-            for name, default in self.defaults:
-                if name not in inputs:
-                    inputs[name] = default
-        if len(args) > len(positional) and self.var_positional:
-            inputs[self.var_positional] = args[len(positional) :]
+        count = len(args)
+        first_default = self.first_default
+        if not kwargs and 0 <= first_default <= count <= len(positional):
+            # the common call: positional arguments only, defaults for the rest
+            values = args + self.tail_defaults[count - first_default :]
+            inputs = dict(zip(positional, values))  # noqa: B905 (same length)
+        else:
+            inputs = dict(zip(positional, args))  # noqa: B905 (strict= costs 0.25 µs)
+            if kwargs:
+                inputs.update(kwargs)
+            if len(inputs) < self.named:  # some parameters took their defaults
+                for name, default in self.defaults:
+                    if name not in inputs:
+                        inputs[name] = default
+            if count > len(positional) and self.var_positional:
+                inputs[self.var_positional] = args[len(positional) :]
         if self.drop is not None:
             inputs.pop(self.drop, None)
         for value in inputs.values():

@@ -390,3 +390,25 @@ def test_timings_are_consistent() -> None:
     assert spans["child"].end_time_ns <= spans["root"].end_time_ns  # type: ignore[operator]
     assert trace.timestamp_ms == spans["root"].start_time_ns // 1_000_000
     assert trace.execution_time_ms is not None and trace.execution_time_ms >= 0
+
+
+def test_inputs_binding_covers_every_parameter_kind() -> None:
+    @mlflow.trace
+    def f(a: int, /, b: int = 2, *rest: int, c: int = 3, **extra: int) -> None:
+        return None
+
+    f(1)
+    assert last_trace().spans[0].inputs == {"a": 1, "b": 2, "c": 3}
+    f(1, 5, 6, 7, c=8, d=9)
+    assert last_trace().spans[0].inputs == {"a": 1, "b": 5, "rest": [6, 7], "c": 8, "d": 9}
+
+    @mlflow.trace
+    def g(x: int, y: int = 2, z: str = "z") -> None:
+        return None
+
+    g(1)
+    assert last_trace().spans[0].inputs == {"x": 1, "y": 2, "z": "z"}
+    g(1, 5)
+    assert last_trace().spans[0].inputs == {"x": 1, "y": 5, "z": "z"}
+    g(y=7, x=0)
+    assert last_trace().spans[0].inputs == {"y": 7, "x": 0, "z": "z"}
