@@ -10,7 +10,10 @@ serialisation it does holds the GIL, and doing it after the burst costs the call
 
 Back-pressure instead of loss: when more than ``max_pending`` items wait, the producing thread
 waits until the writer has caught up by half, so a burst of traces slows the producer down
-rather than growing memory without bound or dropping anything. A flush puts a marker in the
+rather than growing memory without bound or dropping anything. Only a writer that makes no
+progress for ``max_block_s`` (an exporter hung on a lock held by another process, say) makes
+the producer drop its trace instead, with a warning and a count (``dropped``): tracing must
+never hang the traced code. A flush puts a marker in the
 queue and waits for the writer to reach it, so it covers everything enqueued before it.
 """
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
@@ -55,11 +59,13 @@ class WriteBehindQueue:
         interval_s: float = 0.5,
         max_batch: int = 2_000,
         max_pending: int = 20_000,
+        max_block_s: float = 30.0,
     ) -> None:
         self._export = export
         self._interval_s = interval_s
         self._max_batch = max_batch
         self._max_pending = max_pending
+        self._max_block_s = max_block_s
         # Wake the writer before its interval only for a real backlog: during a short burst
         # it stays asleep, so the burst's own thread is not slowed by serialisation.
         self._early_wake = max(1, max_pending // 2)
@@ -72,6 +78,7 @@ class WriteBehindQueue:
         self._stopping = False
         self.exported = 0
         self.failed = 0
+        self.dropped = 0
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=self._after_fork)
 
@@ -85,8 +92,8 @@ class WriteBehindQueue:
         if pending >= self._early_wake:
             if not self._wake.is_set():
                 self._wake.set()
-            if pending >= self._max_pending:
-                self._wait_for_room()
+            if pending >= self._max_pending and not self._wait_for_room():
+                self._drop(item)
 
     def pending(self) -> int:
         """Items enqueued and not yet exported (including a batch being written)."""
@@ -160,22 +167,48 @@ class WriteBehindQueue:
         try:
             self._export(batch)
             self.exported += len(batch)
-        except Exception:
+        except BaseException:  # anything, or the writer thread would die with it
             self.failed += len(batch)
             if self.failed == len(batch):  # first failure: say it once, loudly enough
                 _logger.warning("mlflow-trace-nb: could not write traces", exc_info=True)
             else:
                 _logger.debug("mlflow-trace-nb: could not write traces", exc_info=True)
 
-    def _wait_for_room(self) -> None:
+    def _wait_for_room(self) -> bool:
+        """Wait (at most ``max_block_s``) until the writer has drained half the queue.
+
+        Returns False if the writer is stuck: then the caller drops its item rather than
+        blocking the user's code for good or letting memory grow without bound.
+        """
         low_water = self._max_pending // 2
+        deadline = time.monotonic() + self._max_block_s
         with self._room:
             while len(self._items) > low_water:
                 thread = self._thread
-                if thread is None or not thread.is_alive() or thread is threading.current_thread():
-                    return
+                if thread is threading.current_thread():
+                    return True  # an exporter tracing itself: never wait on ourselves
+                if thread is None or not thread.is_alive():
+                    self._start()
+                if time.monotonic() >= deadline:
+                    return False
                 self._wake.set()
                 self._room.wait(0.05)
+        return True
+
+    def _drop(self, item: Any) -> None:
+        try:
+            self._items.remove(item)
+        except ValueError:  # already taken by the writer after all
+            return
+        self.dropped += 1
+        log = _logger.warning if self.dropped == 1 else _logger.debug
+        log(
+            "mlflow-trace-nb: the trace writer is stalled (%d items pending for %.0f s); "
+            "dropped a trace (%d so far) instead of blocking the traced code",
+            len(self._items),
+            self._max_block_s,
+            self.dropped,
+        )
 
     def _after_fork(self) -> None:
         # The writer thread does not exist in the child; items inherited from the parent

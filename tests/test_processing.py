@@ -106,3 +106,43 @@ def test_concurrent_producers_and_flushers() -> None:
     assert queue.flush(10)
     assert sorted(sink.items) == sorted(k * 10_000 + i for k in range(4) for i in range(1000))
     queue.shutdown()
+
+
+def test_a_stalled_writer_never_hangs_the_producer(caplog: pytest.LogCaptureFixture) -> None:
+    release = threading.Event()
+    written: list[Any] = []
+
+    def stuck(items: list[Any]) -> None:
+        release.wait(30)
+        written.extend(items)
+
+    queue = WriteBehindQueue(stuck, interval_s=0.01, max_batch=10, max_pending=20, max_block_s=0.05)
+    started = time.monotonic()
+    for i in range(60):
+        queue.put(i)
+    elapsed = time.monotonic() - started
+    assert elapsed < 15  # bounded: each put waits at most max_block_s
+    assert len(queue._items) <= 20  # memory stays bounded
+    assert queue.dropped > 0
+    assert "writer is stalled" in caplog.text
+    release.set()
+    assert queue.flush(10)
+    assert len(written) + queue.dropped == 60  # every item written or counted as dropped
+    queue.shutdown()
+
+
+def test_writer_survives_base_exceptions_from_exporters() -> None:
+    calls: list[list[Any]] = []
+
+    def explosive(items: list[Any]) -> None:
+        calls.append(items)
+        if len(calls) == 1:
+            raise SystemExit("exporter called sys.exit")
+
+    queue = WriteBehindQueue(explosive, interval_s=60)
+    queue.put(1)
+    assert queue.flush(5)
+    queue.put(2)
+    assert queue.flush(5)
+    assert calls == [[1], [2]] and queue.failed == 1
+    queue.shutdown()
