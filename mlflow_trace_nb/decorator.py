@@ -128,6 +128,11 @@ def decorate(
         return type(func)(decorate(func.__func__, name, span_type, attributes))
     if not callable(func):
         raise TypeError(f"@trace needs a function, got {type(func).__name__}: {func!r}")
+    if isinstance(func, type):  # wrapping a class in a function would break isinstance()
+        raise TypeError(
+            f"@trace decorates functions and methods, not classes ({func.__name__}); "
+            "decorate the methods to trace instead"
+        )
     import inspect
 
     binder = _Binder(func)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +64,8 @@ class Runtime:
         self._queue: WriteBehindQueue | None = None
         self.last_trace: LiveTrace | None = None
         self.reset_config()
+        if hasattr(os, "register_at_fork"):  # forked multiprocessing workers
+            os.register_at_fork(after_in_child=lambda: _after_fork_in_child(self))
 
     def reset_config(self) -> None:
         """Back to defaults: enabled, sample everything, propagation on, default experiment."""
@@ -113,6 +116,7 @@ class Runtime:
         """The write-behind queue (its thread starts on the first trace)."""
         if self._queue is None:
             self._queue = WriteBehindQueue(self._export)
+            _flush_in_multiprocessing_children(self)
         return self._queue
 
     def _export(self, items: list[Any]) -> None:
@@ -157,6 +161,32 @@ class Runtime:
                 _shutdown_quietly(exporter)
         except Exception:
             _logger.debug("mlflow-trace-nb: flush at exit failed", exc_info=True)
+
+
+def _after_fork_in_child(runtime: Runtime) -> None:
+    # multiprocessing clears its finalizers in a new child *after* os-level fork hooks run,
+    # then runs its own after-fork callbacks: register the exit flush from one of those.
+    if "multiprocessing" not in sys.modules:
+        return
+    try:
+        from multiprocessing import util
+
+        util.register_after_fork(runtime, _flush_in_multiprocessing_children)
+    except Exception:
+        _logger.debug("mlflow-trace-nb: no multiprocessing exit flush", exc_info=True)
+
+
+def _flush_in_multiprocessing_children(runtime: Runtime) -> None:
+    # A multiprocessing child ends with os._exit(), which skips atexit handlers but runs
+    # multiprocessing's own finalizers: register one so a worker's last traces are written.
+    if "multiprocessing" not in sys.modules:
+        return
+    try:
+        from multiprocessing import util
+
+        util.Finalize(None, runtime.shutdown, exitpriority=100)
+    except Exception:
+        _logger.debug("mlflow-trace-nb: no multiprocessing exit flush", exc_info=True)
 
 
 def _shutdown_quietly(exporter: Any) -> None:

@@ -145,3 +145,39 @@ def test_burst_loses_nothing_and_stays_bounded(db_path: Path) -> None:
     assert mlflow.flush(60)
     assert peak <= queue._max_pending
     assert count(db_path) == 30_000
+
+
+def test_forked_children_write_their_own_traces(db_path: Path) -> None:
+    import multiprocessing
+
+    @mlflow.trace
+    def work(i: int) -> int:
+        return i
+
+    work(0)  # the parent has a writer thread and open connections before forking
+    mlflow.flush()
+    context = multiprocessing.get_context("fork")
+    with context.Pool(2) as pool:
+        assert pool.map(_traced_in_child, range(4)) == [0, 1, 2, 3]
+    assert count(db_path) == 5
+
+
+def _traced_in_child(i: int) -> int:
+    result = mlflow.trace(name="child-work")(lambda x: x)(i)
+    assert mlflow.flush(10)
+    return int(result)
+
+
+def test_a_multiprocessing_child_flushes_when_it_exits(db_path: Path) -> None:
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    child = context.Process(target=_trace_without_flush)
+    child.start()
+    child.join(30)
+    assert child.exitcode == 0
+    assert count(db_path) == 1
+
+
+def _trace_without_flush() -> None:
+    mlflow.trace(name="last-words")(lambda: "bye")()  # no flush: the exit must write it

@@ -412,3 +412,26 @@ def test_inputs_binding_covers_every_parameter_kind() -> None:
     assert last_trace().spans[0].inputs == {"x": 1, "y": 5, "z": "z"}
     g(y=7, x=0)
     assert last_trace().spans[0].inputs == {"y": 7, "x": 0, "z": "z"}
+
+
+def test_decorating_a_class_is_refused_clearly() -> None:
+    with pytest.raises(TypeError, match="not classes"):
+
+        @mlflow.trace
+        class Agent:
+            pass
+
+
+def test_callable_objects_and_partials_can_be_traced() -> None:
+    import functools
+
+    class Scorer:
+        def __call__(self, text: str) -> int:
+            return len(text)
+
+    traced = mlflow.trace(name="scorer")(Scorer())
+    assert traced("abc") == 3
+    assert last_trace().spans[0].inputs == {"text": "abc"}
+    double = mlflow.trace(functools.partial(lambda a, b: a * b, 2))
+    assert double(b=5) == 10
+    assert last_trace().spans[0].outputs == 10
