@@ -125,3 +125,34 @@ def test_several_destinations_at_once(tmp_path: Path) -> None:
 def test_bad_destinations_are_rejected(destination: Any, error: type[Exception]) -> None:
     with pytest.raises(error):
         mlflow.tracing.set_destination(destination)
+
+
+def test_unsampled_async_and_generator_functions_run_normally() -> None:
+    import asyncio
+
+    @mlflow.trace
+    async def coro(x: int) -> int:
+        return leaf(x)
+
+    @mlflow.trace
+    def gen(n: int):  # type: ignore[no-untyped-def]
+        for i in range(n):
+            yield leaf(i)
+
+    @mlflow.trace
+    async def agen(n: int):  # type: ignore[no-untyped-def]
+        for i in range(n):
+            yield leaf(i)
+
+    async def collect() -> list[int]:
+        return [x async for x in agen(3)]
+
+    mlflow.tracing.configure(sampling_rate=0.0)
+    assert asyncio.run(coro(4)) == 4
+    assert list(gen(3)) == [0, 1, 2]
+    assert asyncio.run(collect()) == [0, 1, 2]
+    assert len(mlflow.search_traces()) == 0
+    mlflow.tracing.disable()
+    assert asyncio.run(coro(5)) == 5 and list(gen(2)) == [0, 1]
+    assert asyncio.run(collect()) == [0, 1, 2]
+    assert len(mlflow.search_traces()) == 0
