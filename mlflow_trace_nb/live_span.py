@@ -98,7 +98,6 @@ class LiveTrace:
         from mlflow_trace_nb.store.trace_builder import build_trace, pack_span_row
 
         rows = trace_rows(self)
-        assert rows.trace is not None
         return build_trace(rows.trace, [pack_span_row(r) for r in rows.spans])
 
 

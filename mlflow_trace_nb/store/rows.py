@@ -54,7 +54,7 @@ class TraceRows:
 
     def __init__(
         self,
-        trace: tuple[Any, ...] | None,
+        trace: tuple[Any, ...],
         tags: list[tuple[str, str, str]],
         metadata: list[tuple[str, str, str]],
         spans: list[SpanRow],

@@ -190,7 +190,7 @@ class SqliteStore:
                 traces.append(trace_rows(item))
             else:
                 late_spans.append(span_row(item))
-        experiments = {row.trace[1] for row in traces if row.trace is not None}
+        experiments = {row.trace[1] for row in traces}
         self._write(traces, late_spans, experiments)
 
     def _write(
@@ -211,9 +211,7 @@ class SqliteStore:
                             "(experiment_id, name, creation_time_ms) VALUES (?, ?, ?)",
                             [(e, f"experiment-{e}", now_ms) for e in experiments],
                         )
-                        conn.executemany(
-                            _INSERT_TRACE, [r.trace for r in traces if r.trace is not None]
-                        )
+                        conn.executemany(_INSERT_TRACE, [r.trace for r in traces])
                         conn.executemany(
                             "INSERT OR REPLACE INTO trace_tags VALUES (?, ?, ?)",
                             [tag for r in traces for tag in r.tags],
