@@ -16,7 +16,7 @@ from typing import Any
 from mlflow_trace_nb.capture import SNAPSHOT_TYPES, snapshot_values
 from mlflow_trace_nb.context import CURRENT_SPAN, detach
 from mlflow_trace_nb.errors import report_internal_error
-from mlflow_trace_nb.live_span import NO_OP_SPAN, LiveSpan, LiveTrace
+from mlflow_trace_nb.live_span import NO_OP_SPAN, LiveSpan
 from mlflow_trace_nb.runtime import RUNTIME
 from mlflow_trace_nb.span_lifecycle import (
     DEFAULT_SPAN_TYPE,
@@ -28,7 +28,6 @@ from mlflow_trace_nb.span_lifecycle import (
 __all__ = ["MAX_GENERATOR_ITEMS", "decorate"]
 
 _RT = RUNTIME
-_get_current = CURRENT_SPAN.get
 _set_current = CURRENT_SPAN.set
 _reset_current = CURRENT_SPAN.reset
 #: A traced generator records at most this many yielded items as its output.
@@ -154,30 +153,14 @@ def decorate(
 def _sync_wrapper(
     func: Any, binder: _Binder, name: str, span_type: str, attributes: dict[str, Any] | None
 ) -> Callable[..., Any]:
-    # The hottest path of the library: the common cases of open_span are inlined.
+    # The hottest path of the library: open_span called directly (no _start_call layer).
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if not _RT.enabled:
             return func(*args, **kwargs)
         try:
-            parent = _get_current()
-            if parent is None:
-                if _RT.sampling_rate >= 1.0 and not _RT.trace_start_hooks:
-                    span = LiveSpan(
-                        name,
-                        span_type,
-                        LiveTrace(_RT.experiment_id),
-                        None,
-                        binder.bind(args, kwargs),
-                        attributes,
-                    )
-                else:
-                    span = _start_call(binder, name, span_type, attributes, args, kwargs)
-            elif parent._recording:
-                span = LiveSpan(
-                    name, span_type, parent._state, parent, binder.bind(args, kwargs), attributes
-                )
-            else:
-                span = NO_OP_SPAN
+            span = open_span(name, span_type, None, attributes)
+            if span._recording:
+                span._inputs = binder.bind(args, kwargs)
             token = _set_current(span)
         except Exception:
             report_internal_error("starting a span")

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from mlflow_trace_nb.errors import report_internal_error
 from mlflow_trace_nb.processing import Exporter, WriteBehindQueue
 
 if TYPE_CHECKING:
@@ -141,7 +142,7 @@ class Runtime:
             try:
                 hook(trace)
             except Exception:
-                _logger.debug("mlflow-trace-nb: trace-end hook failed", exc_info=True)
+                report_internal_error("trace-end hook")
 
     def submit_late_span(self, span: LiveSpan) -> None:
         """Called when a span ends after its trace's root (e.g. in a detached thread)."""

@@ -21,7 +21,8 @@ import sqlite3
 import time
 from collections.abc import Callable
 
-DEFAULT_EXPERIMENT_ID = "0"  # the same as mlflow_trace_nb.runtime.DEFAULT_EXPERIMENT_ID
+from mlflow_trace_nb.runtime import DEFAULT_EXPERIMENT_ID
+
 DEFAULT_EXPERIMENT_NAME = "Default"
 
 
