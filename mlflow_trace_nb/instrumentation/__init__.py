@@ -1,49 +1,78 @@
 """Automatic instrumentation of LLM client libraries.
 
-The vendor integrations (OpenAI, Anthropic, LangChain, Transformers) are not part of this
-release yet: each ``instrument_*`` function checks that the vendor package is importable and
-then raises ``NotImplementedError`` saying so, rather than pretending to trace. Nothing here
-imports a vendor package at import time.
+Each ``instrument_<vendor>()`` patches that vendor's client library so every call becomes a
+span, and returns a handle whose ``undo()`` removes the patches (``uninstrument_<vendor>()``
+does the same). Calling it twice instruments once. Nothing here imports a vendor package until
+its ``instrument_*`` function is called; a missing package raises ``ImportError``.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mlflow_trace_nb.instrumentation._patching import Instrumentation
 
 __all__ = [
     "instrument_anthropic",
     "instrument_langchain",
     "instrument_openai",
     "instrument_transformers",
+    "uninstrument_anthropic",
+    "uninstrument_langchain",
+    "uninstrument_openai",
+    "uninstrument_transformers",
 ]
 
 
-def _not_yet(vendor: str, module: str) -> None:
-    if importlib.util.find_spec(module) is None:
-        raise ImportError(
-            f"instrument_{vendor}() needs the '{module}' package, which is not installed"
-        )
-    raise NotImplementedError(
-        f"instrument_{vendor}() is not available in this version of mlflow-trace-nb; "
-        "trace the calls with @mlflow_trace_nb.trace meanwhile"
-    )
+def _instrument(vendor: str) -> Instrumentation:
+    module = importlib.import_module(f"mlflow_trace_nb.instrumentation.{vendor}")
+    handle: Instrumentation = module.instrument()
+    return handle
 
 
-def instrument_openai() -> None:
-    """Trace every OpenAI SDK call (not available yet: raises NotImplementedError)."""
-    _not_yet("openai", "openai")
+def _uninstrument(vendor: str) -> bool:
+    from mlflow_trace_nb.instrumentation._patching import deactivate
+
+    return deactivate(vendor)
 
 
-def instrument_anthropic() -> None:
-    """Trace every Anthropic SDK call (not available yet: raises NotImplementedError)."""
-    _not_yet("anthropic", "anthropic")
+def instrument_openai() -> Instrumentation:
+    """Trace every call of the ``openai`` SDK (chat completions, responses, embeddings)."""
+    return _instrument("openai")
 
 
-def instrument_langchain() -> None:
-    """Trace LangChain runnables (not available yet: raises NotImplementedError)."""
-    _not_yet("langchain", "langchain_core")
+def instrument_anthropic() -> Instrumentation:
+    """Trace every call of the ``anthropic`` SDK (messages, streaming, tool use)."""
+    return _instrument("anthropic")
 
 
-def instrument_transformers() -> None:
-    """Trace Transformers pipelines (not available yet: raises NotImplementedError)."""
-    _not_yet("transformers", "transformers")
+def instrument_langchain() -> Instrumentation:
+    """Trace LangChain runnables, chat models, LLMs, retrievers, tools and agents."""
+    return _instrument("langchain")
+
+
+def instrument_transformers() -> Instrumentation:
+    """Trace Hugging Face ``transformers`` pipelines and ``generate()`` calls."""
+    return _instrument("transformers")
+
+
+def uninstrument_openai() -> bool:
+    """Undo ``instrument_openai()``; False if it was not active."""
+    return _uninstrument("openai")
+
+
+def uninstrument_anthropic() -> bool:
+    """Undo ``instrument_anthropic()``; False if it was not active."""
+    return _uninstrument("anthropic")
+
+
+def uninstrument_langchain() -> bool:
+    """Undo ``instrument_langchain()``; False if it was not active."""
+    return _uninstrument("langchain")
+
+
+def uninstrument_transformers() -> bool:
+    """Undo ``instrument_transformers()``; False if it was not active."""
+    return _uninstrument("transformers")

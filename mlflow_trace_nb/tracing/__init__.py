@@ -27,6 +27,10 @@ from mlflow_trace_nb.instrumentation import (
     instrument_langchain,
     instrument_openai,
     instrument_transformers,
+    uninstrument_anthropic,
+    uninstrument_langchain,
+    uninstrument_openai,
+    uninstrument_transformers,
 )
 from mlflow_trace_nb.search import (
     flush,
@@ -68,6 +72,10 @@ __all__ = [
     "search_spans",
     "search_traces",
     "set_destination",
+    "uninstrument_anthropic",
+    "uninstrument_langchain",
+    "uninstrument_openai",
+    "uninstrument_transformers",
     "set_span_attribute",
     "set_span_attributes",
     "set_span_chat_tools",
