@@ -1,0 +1,122 @@
+"""What the OpenAI and Anthropic integrations share: wrapper factories, the recorded request,
+tool lists in one format, and the attributes written at the end of a call."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from mlflow_trace_nb.instrumentation._patching import (
+    Describe,
+    Finish,
+    traced_call,
+    traced_call_async,
+)
+from mlflow_trace_nb.instrumentation._schema import (
+    CHAT_TOOLS_ATTRIBUTE,
+    MESSAGE_FORMAT_ATTRIBUTE,
+    MODEL_ATTRIBUTE,
+    PROVIDER_ATTRIBUTE,
+    TOKEN_USAGE_ATTRIBUTE,
+)
+from mlflow_trace_nb.live_span import LiveSpan
+
+__all__ = [
+    "field",
+    "finish_attributes",
+    "request_attributes",
+    "request_inputs",
+    "sync_wrapper",
+    "async_wrapper",
+]
+
+#: Request keywords never recorded: headers may carry credentials.
+_HIDDEN = frozenset({"extra_headers"})
+
+
+def sync_wrapper(describe: Describe, finish: Finish) -> Callable[[Any], Any]:
+    """A ``make_wrapper`` for ``Instrumentation.wrap`` tracing a sync method."""
+
+    def make(original: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(original)
+        def traced(*args: Any, **kwargs: Any) -> Any:
+            return traced_call(original, args, kwargs, describe, finish)
+
+        return traced
+
+    return make
+
+
+def async_wrapper(describe: Describe, finish: Finish) -> Callable[[Any], Any]:
+    """A ``make_wrapper`` for ``Instrumentation.wrap`` tracing a coroutine method."""
+
+    def make(original: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(original)
+        async def traced(*args: Any, **kwargs: Any) -> Any:
+            return await traced_call_async(original, args, kwargs, describe, finish)
+
+        return traced
+
+    return make
+
+
+def request_inputs(kwargs: dict[str, Any], skip_types: tuple[type, ...]) -> dict[str, Any]:
+    """The request as the span's inputs: the keyword arguments the caller gave, without the
+    SDK's "not given" sentinels (``skip_types``) and without ``extra_headers``."""
+    return {k: v for k, v in kwargs.items() if k not in _HIDDEN and not isinstance(v, skip_types)}
+
+
+def request_attributes(provider: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Provider, message format, requested model and offered tools of a chat request."""
+    attributes: dict[str, Any] = {PROVIDER_ATTRIBUTE: provider, MESSAGE_FORMAT_ATTRIBUTE: provider}
+    model = inputs.get("model")
+    if model is not None:
+        attributes[MODEL_ATTRIBUTE] = str(model)
+    tools = inputs.get("tools")
+    if tools:
+        attributes[CHAT_TOOLS_ATTRIBUTE] = chat_tools(tools)
+    return attributes
+
+
+def chat_tools(tools: Any) -> list[Any]:
+    """Tools in OpenAI's ``{"type": "function", "function": {name, description, parameters}}``
+    form, whatever the vendor's form (Anthropic's ``input_schema``, the Responses API's flat
+    function tools). Built-in tools (``{"type": "web_search"}``...) are kept as given."""
+    result: list[Any] = []
+    for tool in tools if isinstance(tools, (list, tuple)) else list(tools):
+        spec = tool.model_dump() if hasattr(tool, "model_dump") else tool
+        if not isinstance(spec, dict):
+            result.append(spec)
+            continue
+        if "function" in spec:
+            result.append(spec)
+            continue
+        kind = spec.get("type")
+        schema = spec.get("input_schema", spec.get("parameters"))
+        if "name" in spec and (kind in (None, "function", "custom") or schema is not None):
+            function = {"name": spec["name"]}
+            if spec.get("description"):
+                function["description"] = spec["description"]
+            if schema is not None:
+                function["parameters"] = schema
+            result.append({"type": "function", "function": function})
+        else:
+            result.append(spec)
+    return result
+
+
+def field(obj: Any, name: str) -> Any:
+    """``obj.name`` or ``obj[name]`` (SDK models and plain dicts alike), else None."""
+    if isinstance(obj, dict):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def finish_attributes(span: LiveSpan, model: Any, usage: dict[str, Any] | None) -> None:
+    """Record the model the vendor answered with and the token usage (when reported)."""
+    attributes = span.attributes
+    if model:
+        attributes[MODEL_ATTRIBUTE] = str(model)
+    if usage is not None:
+        attributes[TOKEN_USAGE_ATTRIBUTE] = usage
