@@ -14,9 +14,12 @@ def configure(disable_propagation: bool | None = None, sampling_rate: float | No
     """Set global options; arguments left as None keep their current value.
 
     Args:
-        disable_propagation: stop reading/writing W3C ``traceparent`` headers.
+        disable_propagation: stop reading/writing W3C ``traceparent`` headers
+            (``get_tracing_context_headers_for_http_request`` returns ``{}`` and
+            ``set_tracing_context_from_http_request_headers`` continues nothing).
         sampling_rate: fraction of traces recorded, 0.0 to 1.0; whole traces are sampled
-            (children follow their root).
+            (children follow their root). A trace continued from a ``traceparent`` header
+            follows the caller's sampled flag instead (parent-based, as OpenTelemetry).
     """
     if sampling_rate is not None:
         if isinstance(sampling_rate, bool) or not isinstance(sampling_rate, (int, float)):

@@ -1,19 +1,34 @@
 """Where traces go: ``set_destination`` arguments and their parsing.
 
-Accepted: ``"memory"`` (this process only), ``"sqlite:///path.db"`` or a path ending in
-``.db``/``.sqlite``/``.sqlite3``, a ``LocalStore``, any object with ``export(items)`` and
-``shutdown()`` methods (a custom exporter), or a list of these for several at once.
+Accepted, alone or in a list (several destinations at once, e.g. the local store plus a
+remote one):
+
+- ``"memory"`` (this process only), ``"sqlite:///path.db"`` or a path ending in
+  ``.db``/``.sqlite``/``.sqlite3``, or a ``LocalStore``;
+- an OTLP/HTTP endpoint: ``OTLP(endpoint=..., headers=...)``, or the strings
+  ``"otlp+http://host:4318/v1/traces"`` / ``"otlp+https://..."``, ``"otlp://host:4318"``
+  (plain HTTP) and any ``"http://..."`` / ``"https://..."`` URL; a URL without a path gets
+  the standard ``/v1/traces``;
+- an MLflow tracking server: ``MlflowExperiment(experiment_id=..., tracking_uri=...)``, or
+  ``"mlflow+http://host:5000?experiment_id=1"`` / ``"mlflow+https://..."`` /
+  ``"mlflow://host:5000?experiment_id=1"`` (plain HTTP); the experiment defaults to "0";
+- any object with ``export(items)`` and ``shutdown()`` methods (a custom exporter).
+
+Remote destinations send in the background (see ``mlflow_trace_nb.exporters``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
+from mlflow_trace_nb.exporters.mlflow_server import MlflowServerExporter
+from mlflow_trace_nb.exporters.otlp import OtlpHttpExporter
 from mlflow_trace_nb.processing import Exporter
 from mlflow_trace_nb.store.sqlite import MEMORY, SqliteStore
 
-__all__ = ["LocalStore", "parse_destination"]
+__all__ = ["OTLP", "LocalStore", "MlflowExperiment", "parse_destination"]
 
 _SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 
@@ -23,6 +38,69 @@ class LocalStore(SqliteStore):
 
     def __init__(self, path: str = "mlflow_traces.db") -> None:
         super().__init__(MEMORY if path in ("memory", MEMORY) else path)
+
+
+class OTLP(OtlpHttpExporter):
+    """An OTLP/HTTP (protobuf) trace endpoint: an OpenTelemetry Collector, Jaeger, Tempo,
+    Phoenix, or MLflow's ``/v1/traces``. Sends in the background with retry and backoff.
+
+    Options: ``timeout_s`` per request, ``compression`` (``"gzip"``), and for the send
+    queue ``max_queue`` (spans kept while the endpoint is down; more are dropped and
+    counted), ``max_batch`` (spans per request), ``max_backoff_s``, ``exit_timeout_s``.
+    """
+
+    def __init__(
+        self, endpoint: str, headers: Mapping[str, str] | None = None, **options: Any
+    ) -> None:
+        super().__init__(endpoint, headers, **options)
+
+
+class MlflowExperiment(MlflowServerExporter):
+    """Experiment ``experiment_id`` of the MLflow tracking server at ``tracking_uri``
+    (``MLFLOW_TRACKING_URI`` when omitted). Takes the same options as ``OTLP``."""
+
+    def __init__(
+        self, experiment_id: str = "0", tracking_uri: str | None = None, **options: Any
+    ) -> None:
+        super().__init__(experiment_id, tracking_uri, **options)
+
+
+def _with_default_path(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.netloc:
+        raise ValueError(f"destination {url!r} names no host")
+    path = parts.path if parts.path not in ("", "/") else "/v1/traces"
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+
+
+def _parse_mlflow(text: str, rest: str) -> Exporter:
+    parts = urlsplit(rest)
+    if not parts.netloc:
+        raise ValueError(f"destination {text!r} names no host")
+    query = parse_qs(parts.query)
+    experiment = (query.get("experiment_id") or ["0"])[0]
+    base = urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+    return MlflowExperiment(experiment_id=experiment, tracking_uri=base)
+
+
+def _parse_remote(text: str, value: str, lowered: str) -> Exporter | None:
+    if lowered.startswith(("otlp+http://", "otlp+https://")):
+        return OTLP(_with_default_path(value[len("otlp+") :]))
+    if lowered.startswith("otlp://"):
+        return OTLP(_with_default_path("http://" + value[len("otlp://") :]))
+    if lowered.startswith(("mlflow+http://", "mlflow+https://")):
+        return _parse_mlflow(text, value[len("mlflow+") :])
+    if lowered.startswith("mlflow://"):
+        return _parse_mlflow(text, "http://" + value[len("mlflow://") :])
+    if lowered.startswith(("http://", "https://")):
+        return OTLP(_with_default_path(value))
+    if lowered.startswith(("otlp", "mlflow", "databricks")):
+        raise ValueError(
+            f"destination {text!r}: expected 'otlp+http(s)://host:port/path', "
+            "'otlp://host:port', 'mlflow+http(s)://host:port?experiment_id=N' or "
+            "'mlflow://host:port?experiment_id=N' (Databricks is not supported)"
+        )
+    return None
 
 
 def _parse_string(text: str) -> Exporter:
@@ -35,16 +113,15 @@ def _parse_string(text: str) -> Exporter:
         if not path:
             raise ValueError(f"destination {text!r} names no file")
         return LocalStore(path)
-    if lowered.startswith(("http://", "https://", "otlp", "mlflow", "databricks")):
-        raise ValueError(
-            f"destination {text!r}: remote destinations (OTLP, MLflow tracking servers) are "
-            "not available in this version; use 'memory', 'sqlite:///path.db' or a .db path"
-        )
+    remote = _parse_remote(text, value, lowered)
+    if remote is not None:
+        return remote
     if lowered.endswith(_SQLITE_SUFFIXES):
         return LocalStore(value)
     raise ValueError(
-        f"unknown destination {text!r}: expected 'memory', 'sqlite:///path.db', or a path "
-        f"ending in {', '.join(_SQLITE_SUFFIXES)}"
+        f"unknown destination {text!r}: expected 'memory', 'sqlite:///path.db', a path "
+        f"ending in {', '.join(_SQLITE_SUFFIXES)}, an OTLP URL ('otlp+http://host:4318/"
+        "v1/traces') or an MLflow server ('mlflow+http://host:5000?experiment_id=1')"
     )
 
 
@@ -65,6 +142,6 @@ def parse_destination(destination: Any) -> list[Exporter]:
             raise ValueError("set_destination() needs at least one destination")
         return exporters
     raise TypeError(
-        f"not a trace destination: {destination!r} (expected a string, a LocalStore, an "
-        "exporter with export()/shutdown(), or a list of these)"
+        f"not a trace destination: {destination!r} (expected a string, a LocalStore, OTLP, "
+        "MlflowExperiment, an exporter with export()/shutdown(), or a list of these)"
     )

@@ -74,6 +74,7 @@ class Runtime:
         self.sampling_rate = 1.0
         self.disable_propagation = False
         self.experiment_id = DEFAULT_EXPERIMENT_ID
+        self.tracking_uri: str | None = None  # an MLflow server reads go to (None: local)
 
     # Destinations -----------------------------------------------------------------------
     @property
@@ -151,7 +152,8 @@ class Runtime:
     def flush(self, timeout: float | None = 10.0) -> bool:
         """Write everything pending; True when done within ``timeout`` seconds."""
         queue = self._queue
-        return True if queue is None else queue.flush(timeout)
+        done = True if queue is None else queue.flush(timeout)
+        return _flush_remote(self._exporters, timeout) and done
 
     def shutdown(self) -> None:
         """Flush at interpreter exit."""
@@ -188,6 +190,20 @@ def _flush_in_multiprocessing_children(runtime: Runtime) -> None:
         util.Finalize(None, runtime.shutdown, exitpriority=100)
     except Exception:
         _logger.debug("mlflow-trace-nb: no multiprocessing exit flush", exc_info=True)
+
+
+def _flush_remote(exporters: list[Exporter] | None, timeout: float | None) -> bool:
+    # Remote exporters (OTLP, MLflow servers) have their own send queue and a flush().
+    done = True
+    for exporter in exporters or ():
+        flush = getattr(exporter, "flush", None)
+        if callable(flush):
+            try:
+                done = bool(flush(timeout)) and done
+            except Exception:
+                _logger.debug("mlflow-trace-nb: exporter flush failed", exc_info=True)
+                done = False
+    return done
 
 
 def _shutdown_quietly(exporter: Any) -> None:

@@ -1,8 +1,20 @@
 """Reading traces back: ``search_traces``, ``search_spans``, ``get_trace``,
-``get_last_active_trace`` and ``flush``.
+``get_last_active_trace`` and ``flush``; ``set_tracking_uri`` for a team's MLflow server.
 
-Every read first flushes what this process has pending (a no-op when nothing is), so code
-that searches right after a traced call sees that call, with no sleep.
+Every local read first flushes what this process has pending (a no-op when nothing is), so
+code that searches right after a traced call sees that call, with no sleep.
+
+Where reads go (the first that applies):
+
+1. ``tracking_uri="http://host:5000"`` passed to the call: that MLflow tracking server;
+2. ``set_tracking_uri("http://host:5000")``: that server, for every read until
+   ``set_tracking_uri(None)`` (or ``reset()``);
+3. when ``set_destination`` named only MLflow servers (``MlflowExperiment``) and no local
+   store, the first of those servers (its experiment is the default one to search);
+4. otherwise the local store (the default).
+
+Remote reads return the same DataFrame columns and ``Trace`` objects as local ones (see
+``mlflow_trace_nb.remote``).
 """
 
 from __future__ import annotations
@@ -16,7 +28,15 @@ from mlflow_trace_nb.runtime import RUNTIME
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["flush", "get_last_active_trace", "get_trace", "search_spans", "search_traces"]
+__all__ = [
+    "flush",
+    "get_last_active_trace",
+    "get_trace",
+    "get_tracking_uri",
+    "search_spans",
+    "search_traces",
+    "set_tracking_uri",
+]
 
 
 def flush(timeout: float | None = 10.0) -> bool:
@@ -38,18 +58,70 @@ def _experiment_keys(experiment_ids: Sequence[Any] | str | int | None) -> list[i
     return keys
 
 
+def set_tracking_uri(uri: str | None) -> None:
+    """Send reads (``search_traces``, ``search_spans``, ``get_trace``) to the MLflow tracking
+    server at ``uri`` (``http(s)://...``); ``None`` goes back to the local store.
+
+    Only reads: where traces are written is ``set_destination``'s job (an
+    ``MlflowExperiment`` destination writes to a server). Example::
+
+        mlflow.set_tracking_uri("http://127.0.0.1:5000")
+        df = mlflow.search_traces(experiment_ids=["1"])  # the team's traces
+    """
+    if uri is None or (isinstance(uri, str) and not uri.strip()):
+        RUNTIME.tracking_uri = None
+        return
+    from mlflow_trace_nb.remote import normalize_uri
+
+    RUNTIME.tracking_uri = normalize_uri(uri)
+
+
+def get_tracking_uri() -> str | None:
+    """The MLflow server reads go to, or None when they go to the local store."""
+    return RUNTIME.tracking_uri
+
+
+def _remote(tracking_uri: str | None) -> tuple[str, str | None] | None:
+    """``(server uri, default experiment id)`` when this read goes to an MLflow server."""
+    if tracking_uri is not None:
+        from mlflow_trace_nb.remote import normalize_uri
+
+        return normalize_uri(tracking_uri), None
+    if RUNTIME.tracking_uri is not None:
+        return RUNTIME.tracking_uri, None
+    exporters = RUNTIME._exporters
+    if not exporters or RUNTIME._store in exporters:
+        return None
+    from mlflow_trace_nb.remote import mlflow_destination
+
+    return mlflow_destination(exporters, RUNTIME._store)
+
+
 def _find(
     experiment_ids: Sequence[Any] | str | int | None,
     filter_string: str | None,
     max_results: int | None,
     order_by: Sequence[str] | None,
+    tracking_uri: str | None = None,
 ) -> list[Trace]:
     if max_results is not None and (not isinstance(max_results, int) or max_results < 0):
         raise ValueError(f"max_results must be a non-negative integer, got {max_results!r}")
-    from mlflow_trace_nb.query.sql import compile_filter, compile_order_by
-
     if isinstance(order_by, str):
         order_by = [order_by]
+    remote = _remote(tracking_uri)
+    if remote is not None:
+        from mlflow_trace_nb.remote import search_remote
+
+        uri, default_experiment = remote
+        return search_remote(
+            uri,
+            experiment_ids=experiment_ids if experiment_ids is not None else default_experiment,
+            filter_string=filter_string,
+            max_results=max_results,
+            order_by=list(order_by) if order_by else None,
+        )
+    from mlflow_trace_nb.query.sql import compile_filter, compile_order_by
+
     where, params = compile_filter(filter_string)
     order = compile_order_by(list(order_by) if order_by else None)
     RUNTIME.flush()
@@ -68,6 +140,7 @@ def search_traces(
     max_results: int | None = None,
     order_by: Sequence[str] | None = None,
     return_type: Literal["pandas", "list"] = "pandas",
+    tracking_uri: str | None = None,
 ) -> pd.DataFrame | list[Trace]:
     """Search traces; a DataFrame (one row per trace, newest first) or a list of ``Trace``.
 
@@ -78,6 +151,8 @@ def search_traces(
         max_results: at most this many traces.
         order_by: e.g. ``["execution_time_ms DESC"]`` (default: newest first).
         return_type: ``"pandas"`` (default) or ``"list"``.
+        tracking_uri: read from this MLflow tracking server instead (see the module doc;
+            OR, NOT and parentheses raise ValueError there, as MLflow's server lacks them).
 
     Example::
 
@@ -86,7 +161,7 @@ def search_traces(
     """
     if return_type not in ("pandas", "list"):
         raise ValueError(f"return_type must be 'pandas' or 'list', got {return_type!r}")
-    traces = _find(experiment_ids, filter_string, max_results, order_by)
+    traces = _find(experiment_ids, filter_string, max_results, order_by, tracking_uri)
     if return_type == "list":
         return traces
     from mlflow_trace_nb.query.dataframe import traces_frame
@@ -99,6 +174,7 @@ def search_spans(
     filter_string: str | None = None,
     max_results: int | None = None,
     order_by: Sequence[str] | None = None,
+    tracking_uri: str | None = None,
 ) -> pd.DataFrame:
     """The spans of the traces ``search_traces`` would find, one row per span.
 
@@ -108,13 +184,20 @@ def search_spans(
     """
     from mlflow_trace_nb.query.dataframe import spans_frame
 
-    return spans_frame(_find(experiment_ids, filter_string, max_results, order_by))
+    traces = _find(experiment_ids, filter_string, max_results, order_by, tracking_uri)
+    return spans_frame(traces)
 
 
-def get_trace(trace_id: str) -> Trace | None:
-    """Return the trace with this id (``tr-...``), or None if there is none."""
+def get_trace(trace_id: str, tracking_uri: str | None = None) -> Trace | None:
+    """Return the trace with this id (``tr-...``), or None if there is none (from the MLflow
+    server at ``tracking_uri`` when given, see the module doc)."""
     if not isinstance(trace_id, str):
         raise TypeError(f"trace_id must be a string, got {type(trace_id).__name__}")
+    remote = _remote(tracking_uri)
+    if remote is not None:
+        from mlflow_trace_nb.remote import get_remote_trace
+
+        return get_remote_trace(remote[0], trace_id)
     RUNTIME.flush()
     return RUNTIME.store.get_trace(trace_id)
 

@@ -16,7 +16,9 @@ from typing import Any
 from mlflow_trace_nb.capture import snapshot
 from mlflow_trace_nb.context import CURRENT_SPAN, detach
 from mlflow_trace_nb.errors import report_internal_error
+from mlflow_trace_nb.ids import format_span_id
 from mlflow_trace_nb.live_span import NO_OP_SPAN, LiveSpan, LiveTrace, NoOpSpan
+from mlflow_trace_nb.propagation import RemoteParent
 from mlflow_trace_nb.runtime import RUNTIME
 from mlflow_trace_nb.tracing.provider import SpanStatus, SpanStatusCode, SpanType
 
@@ -38,7 +40,9 @@ def open_span(
     attributes: dict[str, Any] | None = None,
 ) -> LiveSpan:
     """Create a span under the active one (not made active). Returns the no-op span when
-    tracing is disabled or the trace is not sampled."""
+    tracing is disabled or the trace is not sampled. A root is sampled with probability
+    ``sampling_rate``; children follow their root (an unsampled root's subtree records
+    nothing), and a span under a ``RemoteParent`` follows the remote sampled flag."""
     parent = _get_current()
     if parent is None:
         rate = _RT.sampling_rate
@@ -52,8 +56,32 @@ def open_span(
                 report_internal_error("trace-start hook")
         return LiveSpan(name, span_type, state, None, inputs, attributes)
     if not parent._recording:
+        if type(parent) is RemoteParent:  # continuing another process's trace
+            return _open_continued(parent, name, span_type, inputs, attributes)
         return NO_OP_SPAN
     return LiveSpan(name, span_type, parent._state, parent, inputs, attributes)
+
+
+def _open_continued(
+    parent: RemoteParent,
+    name: str,
+    span_type: str | None,
+    inputs: Any,
+    attributes: dict[str, Any] | None,
+) -> LiveSpan:
+    """The local root of a trace started in another process. Parent-based sampling (as
+    OpenTelemetry's default): the remote sampled flag decides, not ``sampling_rate``."""
+    if not parent.sampled:
+        return parent.copy()  # records nothing; still carries the context to further hops
+    state = LiveTrace(
+        _RT.experiment_id, parent.remote_trace_id, format_span_id(parent.remote_span_id)
+    )
+    for hook in _RT.trace_start_hooks:
+        try:
+            hook(state)
+        except Exception:
+            report_internal_error("trace-start hook")
+    return LiveSpan(name, span_type, state, None, inputs, attributes)
 
 
 def finish_span(span: LiveSpan, exc: BaseException | None, end_time_ns: int | None = None) -> None:

@@ -48,9 +48,14 @@ SpanRow = tuple[Any, ...]
 
 
 class TraceRows:
-    """Rows for one trace: the ``traces`` row, its tag and metadata rows, its span rows."""
+    """Rows for one trace: the ``traces`` row, its tag and metadata rows, its span rows.
 
-    __slots__ = ("metadata", "spans", "tags", "trace")
+    ``fragment`` is True for the part of a trace recorded in a process that continued it
+    from a ``traceparent`` header (its root's parent lives in another process): the store
+    merges a fragment into the trace instead of replacing the trace's row.
+    """
+
+    __slots__ = ("fragment", "metadata", "spans", "tags", "trace")
 
     def __init__(
         self,
@@ -58,7 +63,9 @@ class TraceRows:
         tags: list[tuple[str, str, str]],
         metadata: list[tuple[str, str, str]],
         spans: list[SpanRow],
+        fragment: bool = False,
     ) -> None:
+        self.fragment = fragment
         self.trace = trace
         self.tags = tags
         self.metadata = metadata
@@ -121,4 +128,5 @@ def trace_rows(trace: LiveTrace) -> TraceRows:
         [(request_id, k, v) for k, v in tags.items()],
         [(request_id, k, v) for k, v in metadata.items()],
         spans,
+        root._parent is None and trace.remote_parent_id is not None,
     )

@@ -40,9 +40,35 @@ _SPAN_SELECT = ", ".join(f"s.{c}" for c in SPAN_COLUMNS[:9]) + (
     ", '[' || coalesce(s.inputs, 'null') || ',' || coalesce(s.outputs, 'null') || ','"
     " || s.attributes || ',' || s.events || ']'"
 )
-_INSERT_TRACE = (
-    f"INSERT OR REPLACE INTO traces ({', '.join(TRACE_COLUMNS)}) "
+_INSERT_TRACE_ROW = (
+    f"INSERT INTO traces ({', '.join(TRACE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(TRACE_COLUMNS))}) ON CONFLICT (request_id) DO UPDATE SET "
+)
+_INSERT_NEW_TRACE = (
+    f"INSERT OR IGNORE INTO traces ({', '.join(TRACE_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(TRACE_COLUMNS))})"
+)
+# A trace's parts can arrive in any order when it crosses processes (W3C traceparent): the
+# root's row wins (name, status, request, response, start), a fragment continued elsewhere
+# only merges tags/metadata (the root's values win) and may extend the end time.
+_INSERT_TRACE = _INSERT_TRACE_ROW + (
+    "experiment_id = excluded.experiment_id, name = excluded.name, "
+    "timestamp_ms = excluded.timestamp_ms, status = excluded.status, "
+    "request = excluded.request, response = excluded.response, "
+    "execution_time_ms = CASE WHEN traces.execution_time_ms IS NULL "
+    "OR excluded.execution_time_ms IS NULL THEN excluded.execution_time_ms "
+    "ELSE max(excluded.execution_time_ms, "
+    "traces.timestamp_ms + traces.execution_time_ms - excluded.timestamp_ms) END, "
+    "request_metadata = json_patch(traces.request_metadata, excluded.request_metadata), "
+    "tags = json_patch(traces.tags, excluded.tags)"
+)
+_INSERT_FRAGMENT = _INSERT_TRACE_ROW + (
+    "execution_time_ms = CASE WHEN traces.execution_time_ms IS NULL "
+    "OR excluded.execution_time_ms IS NULL THEN traces.execution_time_ms "
+    "ELSE max(traces.execution_time_ms, "
+    "excluded.timestamp_ms + excluded.execution_time_ms - traces.timestamp_ms) END, "
+    "request_metadata = json_patch(excluded.request_metadata, traces.request_metadata), "
+    "tags = json_patch(excluded.tags, traces.tags)"
 )
 _INSERT_SPAN = (
     f"INSERT OR REPLACE INTO spans ({', '.join(SPAN_COLUMNS)}) "
@@ -62,6 +88,31 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _write_trace_rows(conn: sqlite3.Connection, traces: list[TraceRows]) -> None:
+    """Upsert the ``traces`` rows and their tag/metadata rows (fragments never override)."""
+    roots = [r for r in traces if not r.fragment]
+    fragments = [r for r in traces if r.fragment]
+    if roots:
+        values = [r.trace for r in roots]
+        # Plain inserts in the common case; the merging upsert (a few % slower) only when
+        # some row was there already (a fragment of the trace written first).
+        if conn.executemany(_INSERT_NEW_TRACE, values).rowcount < len(values):
+            conn.executemany(_INSERT_TRACE, values)
+    if fragments:
+        conn.executemany(_INSERT_FRAGMENT, [r.trace for r in fragments])
+    for rows, verb in ((roots, "REPLACE"), (fragments, "IGNORE")):
+        if not rows:
+            continue
+        conn.executemany(
+            f"INSERT OR {verb} INTO trace_tags VALUES (?, ?, ?)",
+            [tag for r in rows for tag in r.tags],
+        )
+        conn.executemany(
+            f"INSERT OR {verb} INTO trace_metadata VALUES (?, ?, ?)",
+            [m for r in rows for m in r.metadata],
+        )
 
 
 class SqliteStore:
@@ -211,15 +262,7 @@ class SqliteStore:
                             "(experiment_id, name, creation_time_ms) VALUES (?, ?, ?)",
                             [(e, f"experiment-{e}", now_ms) for e in experiments],
                         )
-                        conn.executemany(_INSERT_TRACE, [r.trace for r in traces])
-                        conn.executemany(
-                            "INSERT OR REPLACE INTO trace_tags VALUES (?, ?, ?)",
-                            [tag for r in traces for tag in r.tags],
-                        )
-                        conn.executemany(
-                            "INSERT OR REPLACE INTO trace_metadata VALUES (?, ?, ?)",
-                            [m for r in traces for m in r.metadata],
-                        )
+                        _write_trace_rows(conn, traces)
                         conn.executemany(
                             _INSERT_SPAN, [s for r in traces for s in r.spans] + late_spans
                         )
