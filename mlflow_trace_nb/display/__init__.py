@@ -1,8 +1,13 @@
 """Showing traces under the notebook cell that made them.
 
-This release shows a plain-text summary of each trace a cell completed (one output per
-cell); the interactive span-tree widget replaces it in a later release. Outside IPython,
-``enable_notebook_display()`` does nothing.
+``enable_notebook_display()`` registers IPython hooks: every cell that completes one or more
+traces gets exactly one output, the span-tree widget (``display.widget``) with a static HTML
+fallback (``display.static_html``) and a plain-text line per trace; at most
+``MAX_TRACES_PER_CELL`` traces are drawn and the rest counted. While a long cell runs the
+output appears early and shows spans as they end (``display.live``). Outside IPython it does
+nothing. A ``Trace`` shown as a cell's value, or ``show_traces(...)``, draws the same view.
+
+The tracer's hooks are lean: a trace start appends to a list, a span end sets a flag.
 """
 
 from __future__ import annotations
@@ -11,46 +16,65 @@ import contextlib
 import threading
 from typing import TYPE_CHECKING, Any
 
+from mlflow_trace_nb.display.live import MAX_TRACES_PER_CELL, CellView, LiveUpdater
 from mlflow_trace_nb.runtime import RUNTIME
 
 if TYPE_CHECKING:
-    from mlflow_trace_nb.live_span import LiveTrace
+    from mlflow_trace_nb.live_span import LiveSpan, LiveTrace
 
-__all__ = ["disable_notebook_display", "enable_notebook_display"]
-
-#: At most this many traces are listed per cell; the rest are counted.
-MAX_TRACES_PER_CELL = 10
+__all__ = ["MAX_TRACES_PER_CELL", "disable_notebook_display", "enable_notebook_display"]
 
 
 class _CellDisplay:
+    """The hooks of one IPython shell."""
+
     def __init__(self, shell: Any) -> None:
         self.shell = shell
+        self.updater = LiveUpdater()
         self._lock = threading.Lock()
-        self._finished: list[LiveTrace] = []
+        self._cell: CellView | None = None
+
+    # Tracer hooks (any thread; keep them cheap) ---------------------------------------
+    def on_trace_start(self, trace: LiveTrace) -> None:
+        cell = self._cell
+        if cell is not None:
+            with self._lock:
+                cell.add(trace)
+
+    def on_span_end(self, span: LiveSpan) -> None:
+        self.updater.dirty = True
 
     def on_trace_end(self, trace: LiveTrace) -> None:
-        with self._lock:
-            self._finished.append(trace)
+        cell = self._cell
+        if cell is not None:
+            with self._lock:
+                cell.add(trace)
+                cell.completed += 1
+        self.updater.dirty = True
 
+    # IPython events (main thread) ------------------------------------------------------
     def pre_run_cell(self, *args: Any) -> None:
-        with self._lock:
-            self._finished = []
+        cell = CellView()
+        self._cell = cell
+        self.updater.watch(cell)
 
     def post_run_cell(self, *args: Any) -> None:
-        with self._lock:
-            finished, self._finished = self._finished, []
-        if not finished:
+        cell, self._cell = self._cell, None
+        if cell is None:
             return
-        from IPython.display import display
+        try:
+            cell.settle()
+        except Exception:
+            from mlflow_trace_nb.errors import report_internal_error
 
-        lines = [
-            f"{t.request_id}  {t.root.name if t.root else '?'}  "
-            f"{t.root.status_code if t.root else '?'}  {len(t.spans)} span(s)"
-            for t in finished[:MAX_TRACES_PER_CELL]
+            report_internal_error("notebook display")
+
+    def hooks(self) -> list[tuple[list[Any], Any]]:
+        return [
+            (RUNTIME.trace_start_hooks, self.on_trace_start),
+            (RUNTIME.span_end_hooks, self.on_span_end),
+            (RUNTIME.trace_end_hooks, self.on_trace_end),
         ]
-        if len(finished) > MAX_TRACES_PER_CELL:
-            lines.append(f"... and {len(finished) - MAX_TRACES_PER_CELL} more traces")
-        display({"text/plain": "\n".join(lines)}, raw=True)  # type: ignore[no-untyped-call]
 
 
 _active: _CellDisplay | None = None
@@ -58,7 +82,13 @@ _active: _CellDisplay | None = None
 
 def enable_notebook_display() -> None:
     """Show the traces each cell completes under that cell (idempotent; no-op outside
-    IPython)."""
+    IPython).
+
+    Example::
+
+        import mlflow_trace_nb as mlflow
+        mlflow.enable_notebook_display()
+    """
     global _active
     try:
         from IPython.core.getipython import get_ipython
@@ -67,23 +97,28 @@ def enable_notebook_display() -> None:
     shell = get_ipython()  # type: ignore[no-untyped-call]
     if shell is None or _active is not None:
         return
-    _active = _CellDisplay(shell)
-    RUNTIME.trace_end_hooks.append(_active.on_trace_end)
-    shell.events.register("pre_run_cell", _active.pre_run_cell)
-    shell.events.register("post_run_cell", _active.post_run_cell)
+    active = _CellDisplay(shell)
+    for hooks, hook in active.hooks():
+        hooks.append(hook)
+    shell.events.register("pre_run_cell", active.pre_run_cell)
+    shell.events.register("post_run_cell", active.post_run_cell)
+    active.pre_run_cell()  # the cell calling us (if any) shows its traces too
+    _active = active
 
 
 def disable_notebook_display() -> None:
-    """Stop showing traces under cells."""
+    """Stop showing traces under cells (removes every hook ``enable_notebook_display`` set)."""
     global _active
     if _active is None:
         return
-    display, _active = _active, None
-    if display.on_trace_end in RUNTIME.trace_end_hooks:
-        RUNTIME.trace_end_hooks.remove(display.on_trace_end)
+    active, _active = _active, None
+    for hooks, hook in active.hooks():
+        while hook in hooks:
+            hooks.remove(hook)
     for event, callback in (
-        ("pre_run_cell", display.pre_run_cell),
-        ("post_run_cell", display.post_run_cell),
+        ("pre_run_cell", active.pre_run_cell),
+        ("post_run_cell", active.post_run_cell),
     ):
         with contextlib.suppress(ValueError):
-            display.shell.events.unregister(event, callback)
+            active.shell.events.unregister(event, callback)
+    active.updater.stop()

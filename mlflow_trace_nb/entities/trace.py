@@ -78,8 +78,13 @@ class TraceData:
 
     @property
     def root(self) -> Span | None:
-        """The span without a parent (the first one if several)."""
-        return next((s for s in self.spans if s.parent_id is None), None)
+        """The span without a parent (the first one if several); in a trace continued from
+        another process and stored apart, the first span whose parent is not in the trace."""
+        root = next((s for s in self.spans if s.parent_id is None), None)
+        if root is None and self.spans:
+            span_ids = {s.span_id for s in self.spans}
+            root = next((s for s in self.spans if s.parent_id not in span_ids), None)
+        return root
 
     @property
     def request(self) -> str | None:
@@ -149,6 +154,12 @@ class Trace:
     def to_json(self) -> str:
         """Return ``to_dict()`` as JSON text."""
         return json.dumps(self.to_dict(), ensure_ascii=False)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        """Jupyter shows a ``Trace`` as the span-tree widget (static HTML fallback)."""
+        from mlflow_trace_nb.display.bundle import trace_bundle
+
+        return trace_bundle([self])
 
     def __repr__(self) -> str:
         return (

@@ -32,12 +32,18 @@ from mlflow_trace_nb.instrumentation import (
     uninstrument_openai,
     uninstrument_transformers,
 )
+from mlflow_trace_nb.propagation import (
+    get_tracing_context_headers_for_http_request,
+    set_tracing_context_from_http_request_headers,
+)
 from mlflow_trace_nb.search import (
     flush,
     get_last_active_trace,
     get_trace,
+    get_tracking_uri,
     search_spans,
     search_traces,
+    set_tracking_uri,
 )
 from mlflow_trace_nb.tracer import mlflow_trace, start_span, trace
 from mlflow_trace_nb.tracing import provider
@@ -59,6 +65,8 @@ __all__ = [
     "get_current_active_span",
     "get_last_active_trace",
     "get_trace",
+    "get_tracing_context_headers_for_http_request",
+    "get_tracking_uri",
     "instrument_anthropic",
     "instrument_langchain",
     "instrument_openai",
@@ -72,6 +80,8 @@ __all__ = [
     "search_spans",
     "search_traces",
     "set_destination",
+    "set_tracing_context_from_http_request_headers",
+    "set_tracking_uri",
     "uninstrument_anthropic",
     "uninstrument_langchain",
     "uninstrument_openai",

@@ -1,0 +1,183 @@
+"""Live cell outputs: one view per cell, updated from a background timer while it runs.
+
+The tracer's hooks only append a trace to a list or set a flag (``mark_dirty``); a daemon
+thread wakes every ``UPDATE_INTERVAL_S`` seconds while a cell runs, shows the cell's view once
+the cell has been running for ``LIVE_DELAY_S`` with traces, and rebuilds the widget payload
+when spans ended since the last update (at most one rebuild per interval, and never more often
+than every ``4 x`` the last rebuild's duration). When the cell ends the view settles: the main
+thread shows or updates it with the final traces and the static HTML fallback.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from mlflow_trace_nb.errors import report_internal_error
+
+if TYPE_CHECKING:
+    from mlflow_trace_nb.live_span import LiveTrace
+
+__all__ = ["LIVE_DELAY_S", "MAX_TRACES_PER_CELL", "UPDATE_INTERVAL_S", "CellView", "LiveUpdater"]
+
+#: At most this many traces are shown per cell; the rest are counted.
+MAX_TRACES_PER_CELL = 10
+#: Seconds between live updates (at least).
+UPDATE_INTERVAL_S = 0.4
+#: A cell's view appears while it runs once it has had traces for this long.
+LIVE_DELAY_S = 0.5
+#: A settled view whose traces still run (background threads) is updated at most this long.
+MAX_LIVE_AFTER_CELL_S = 600.0
+
+_ids = itertools.count(1)
+_LIVE_HTML = "<pre>mlflow-trace-nb: traces running…</pre>"
+
+
+def _display(bundle: dict[str, Any], display_id: str, update: bool) -> None:
+    from IPython.display import display
+
+    display(bundle, raw=True, display_id=display_id, update=update)  # type: ignore[no-untyped-call]
+
+
+class CellView:
+    """The traces one cell started or completed, and the output showing them."""
+
+    def __init__(self) -> None:
+        self.traces: list[LiveTrace] = []
+        self.completed = 0
+        self.started_at = time.monotonic()
+        self.ended_at: float | None = None
+        self.display_id = f"mlflow-trace-nb-{next(_ids)}-{time.time_ns()}"
+        self.widget: Any = None
+        self.displayed = False
+        self.lock = threading.Lock()
+
+    def add(self, trace: LiveTrace) -> None:
+        """Remember ``trace`` (once)."""
+        if not any(t is trace for t in self.traces):
+            self.traces.append(trace)
+
+    def shown(self) -> tuple[list[LiveTrace], int]:
+        """The traces to draw and how many more there are."""
+        traces = list(self.traces)
+        return traces[:MAX_TRACES_PER_CELL], max(0, len(traces) - MAX_TRACES_PER_CELL)
+
+    @property
+    def running(self) -> bool:
+        """True while a trace of the view is still being recorded."""
+        return any(not t.closed for t in self.traces)
+
+    def show_live(self) -> None:
+        """Show the view while the cell runs (from the timer thread)."""
+        from mlflow_trace_nb.display.bundle import make_widget, plain_text, trace_bundle
+
+        with self.lock:
+            traces, more = self.shown()
+            if self.displayed or not traces:
+                return
+            self.widget = make_widget(traces, more=more)
+            if self.widget is None:
+                return  # no anywidget: the static view appears when the cell ends
+            bundle = trace_bundle(traces, more=more, widget=self.widget)
+            bundle["text/html"] = _LIVE_HTML
+            bundle["text/plain"] = plain_text(traces, more=more)
+            _display(bundle, self.display_id, update=False)
+            self.displayed = True
+
+    def refresh(self) -> None:
+        """Redraw the widget from the traces as they are now."""
+        with self.lock:
+            if self.widget is not None:
+                traces, more = self.shown()
+                self.widget.set_traces(traces, more)
+
+    def settle(self) -> None:
+        """Show (or update) the final view; called on the main thread when the cell ends."""
+        from mlflow_trace_nb.display.bundle import trace_bundle
+
+        with self.lock:
+            self.ended_at = time.monotonic()
+            traces, more = self.shown()
+            if not self.displayed and self.completed == 0:
+                return
+            if self.widget is not None:
+                self.widget.set_traces(traces, more)
+            bundle = trace_bundle(traces, more=more, widget=self.widget)
+            _display(bundle, self.display_id, update=self.displayed)
+            self.displayed = True
+
+
+class LiveUpdater:
+    """The background thread that shows and refreshes live cell views."""
+
+    def __init__(self) -> None:
+        self.views: list[CellView] = []  # the running cell's view and still-running ones
+        self.dirty = False
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def mark_dirty(self) -> None:
+        """Something changed (a span ended): redraw at the next tick."""
+        self.dirty = True
+
+    def watch(self, view: CellView) -> None:
+        """Keep ``view`` updated until its cell ended and its traces are done."""
+        with self._lock:
+            if view not in self.views:
+                self.views.append(view)
+        self._start()
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Stop the thread (views are no longer updated)."""
+        self._stop.set()
+        self._wake.set()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5)
+
+    def _start(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._stop.clear()
+            self._thread = threading.Thread(
+                target=self._run, name="mlflow-trace-nb-live", daemon=True
+            )
+            self._thread.start()
+
+    def _run(self) -> None:
+        interval = UPDATE_INTERVAL_S
+        while not self._stop.is_set():
+            self._wake.wait()
+            if self._stop.wait(interval):
+                return
+            started = time.monotonic()
+            try:
+                self._tick(started)
+            except Exception:
+                report_internal_error("live trace view")
+            interval = max(UPDATE_INTERVAL_S, 4 * (time.monotonic() - started))
+
+    def _tick(self, now: float) -> None:
+        with self._lock:
+            views = list(self.views)
+        dirty, self.dirty = self.dirty, False
+        finished = []
+        for view in views:
+            if view.traces:
+                if not view.displayed:
+                    if view.ended_at is None and now - view.started_at >= LIVE_DELAY_S:
+                        view.show_live()
+                elif dirty or view.running:
+                    view.refresh()
+            if view.ended_at is not None and (
+                not view.running or now - view.ended_at > MAX_LIVE_AFTER_CELL_S
+            ):
+                finished.append(view)
+        with self._lock:
+            self.views = [v for v in self.views if v not in finished]
+            if not self.views:
+                self._wake.clear()

@@ -1,0 +1,328 @@
+"""Traces -> the compact JSON payload the notebook widget draws.
+
+The payload keeps the widget state small and quick to build for big traces:
+
+- Every span is a row of a column table (names, types and statuses interned in a string
+  table; times in microseconds from the trace start; parents as row indices), so a
+  10,000-span trace costs a few hundred KB and no payload is decoded to build it.
+- Full details (inputs, outputs, attributes, events, chat) are inlined only for the first
+  ``MAX_INLINE_DETAILS`` spans within ``INLINE_BUDGET`` characters; the widget asks the
+  kernel for the others when one is selected (``span_detail``).
+- A value whose JSON is longer than ``PREVIEW_CHARS`` travels as a text preview plus its
+  full size; the widget asks for the full value on demand (``full_value``).
+
+Works on stored ``Trace`` objects and on ``LiveTrace`` objects still being recorded (spans
+without an end are marked running).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from mlflow_trace_nb.display.chat import chat_messages, chat_tools
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from mlflow_trace_nb.entities import Span, Trace
+    from mlflow_trace_nb.live_span import LiveTrace
+
+    AnyTrace: TypeAlias = Trace | LiveTrace
+
+__all__ = [
+    "FULL_VALUE_CHARS",
+    "INLINE_BUDGET",
+    "MAX_INLINE_DETAILS",
+    "MAX_SPANS",
+    "PREVIEW_CHARS",
+    "build_payload",
+    "full_value",
+    "search_spans",
+    "span_detail",
+    "trace_spans",
+]
+
+#: Characters of one value's JSON sent in a detail; longer values are previews.
+PREVIEW_CHARS = 4_000
+#: Spans whose details are inlined in the payload (the rest are fetched on demand).
+MAX_INLINE_DETAILS = 100
+#: Characters of inlined details per payload.
+INLINE_BUDGET = 150_000
+#: Spans per trace in the payload; the rest are counted.
+MAX_SPANS = 50_000
+#: Longest full value sent on request.
+FULL_VALUE_CHARS = 5_000_000
+
+TOKEN_USAGE = "mlflow.chat.tokenUsage"
+CHAT_TOOLS = "mlflow.chat.tools"
+MODEL = "mlflow.llm.model"
+_CHAT_TYPES = frozenset({"CHAT_MODEL", "LLM"})
+
+
+def _is_live(trace: Any) -> bool:
+    return not hasattr(trace, "info")
+
+
+def trace_spans(trace: AnyTrace) -> list[Span]:
+    """The spans of a stored or live trace (a snapshot list)."""
+    return list(trace.spans)
+
+
+def _jsonable(value: Any, live: bool) -> Any:
+    if not live:
+        return value
+    from mlflow_trace_nb.serialization import to_jsonable
+
+    return to_jsonable(value)
+
+
+def _dump(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except Exception:
+        return json.dumps(str(value))
+
+
+def _value(value: Any, live: bool) -> dict[str, Any]:
+    """``{"j": value}`` when small, else ``{"p": preview text, "n": full chars}``."""
+    value = _jsonable(value, live)
+    text = _dump(value)
+    if len(text) <= PREVIEW_CHARS:
+        return {"j": value}
+    return {"p": text[:PREVIEW_CHARS], "n": len(text)}
+
+
+def _tokens(span: Span) -> list[int] | None:
+    row = getattr(span, "_row", None)
+    if row is not None and len(row) > 9 and isinstance(row[9], str) and TOKEN_USAGE not in row[9]:
+        return None  # a stored span without usage: do not decode its payload
+    try:
+        usage = span.attributes.get(TOKEN_USAGE)
+    except Exception:
+        return None
+    if not isinstance(usage, dict):
+        return None
+    try:
+        tin = int(usage.get("input_tokens") or 0)
+        tout = int(usage.get("output_tokens") or 0)
+        total = int(usage.get("total_tokens") or tin + tout)
+    except (TypeError, ValueError):
+        return None
+    return [tin, tout, total]
+
+
+def _exception(span: Span) -> dict[str, str] | None:
+    for event in reversed(span.events):
+        if event.name == "exception":
+            attrs = event.attributes
+            return {
+                "type": str(attrs.get("exception.type", "")),
+                "message": str(attrs.get("exception.message", ""))[:PREVIEW_CHARS],
+                "stacktrace": str(attrs.get("exception.stacktrace", ""))[:20_000],
+            }
+    return None
+
+
+def span_detail(trace: AnyTrace, index: int, spans: Sequence[Span] | None = None) -> dict[str, Any]:
+    """Everything the detail pane shows about span ``index`` of ``trace``."""
+    spans = trace_spans(trace) if spans is None else spans
+    span = spans[index]
+    live = _is_live(trace)
+    attributes = dict(span.attributes)
+    start = span.start_time_ns
+    detail: dict[str, Any] = {
+        "id": span.span_id,
+        "name": span.name,
+        "type": span.span_type or "UNKNOWN",
+        "status": span.status_code,
+        "message": span.status_message[:PREVIEW_CHARS],
+        "start_ns": start,
+        "end_ns": span.end_time_ns,
+        "inputs": _value(span.inputs, live),
+        "outputs": _value(span.outputs, live),
+        "attributes": _value(attributes, live),
+        "events": [
+            {
+                "name": e.name,
+                "offset_us": (e.timestamp_ns - start) // 1000,
+                "attributes": _value(e.attributes, live),
+            }
+            for e in span.events[:200]
+        ],
+        "exception": _exception(span),
+        "model": str(attributes[MODEL]) if MODEL in attributes else None,
+        "tokens": _tokens(span),
+        "chat": None,
+        "tools": chat_tools(_jsonable(attributes.get(CHAT_TOOLS), live)),
+    }
+    if (span.span_type or "") in _CHAT_TYPES:
+        detail["chat"] = chat_messages(_jsonable(span.inputs, live), _jsonable(span.outputs, live))
+    return detail
+
+
+def full_value(trace: AnyTrace, index: int, field: str) -> str:
+    """The full JSON text of one value of span ``index`` (``inputs``, ``outputs``,
+    ``attributes`` or ``events``), cut at ``FULL_VALUE_CHARS``."""
+    span = trace_spans(trace)[index]
+    live = _is_live(trace)
+    if field == "events":
+        value: Any = [e.to_dict() for e in span.events]
+    elif field in ("inputs", "outputs", "attributes"):
+        value = getattr(span, field)
+    else:
+        raise ValueError(f"unknown field {field!r}")
+    text = json.dumps(_jsonable(value, live), ensure_ascii=False, default=str, indent=1)
+    return text[:FULL_VALUE_CHARS]
+
+
+def _search_text(span: Span, live: bool) -> str:
+    parts = [span.name, span.span_type or "", span.status_code, span.status_message]
+    for value in (span.inputs, span.outputs, span.attributes):
+        parts.append(_dump(_jsonable(value, live)))
+    for event in span.events:
+        parts.append(event.name)
+        parts.append(_dump(_jsonable(event.attributes, live)))
+    return "\n".join(parts).lower()
+
+
+def search_spans(trace: AnyTrace, query: str, cache: dict[int, str] | None = None) -> list[int]:
+    """Indices of the spans whose name, type, status or content contains ``query``
+    (case-insensitive). ``cache`` keeps each ended span's searchable text between calls."""
+    needle = query.lower()
+    if not needle:
+        return []
+    live = _is_live(trace)
+    hits = []
+    for index, span in enumerate(trace_spans(trace)[:MAX_SPANS]):
+        text = cache.get(index) if cache is not None else None
+        if text is None:
+            text = _search_text(span, live)
+            if cache is not None and span.end_time_ns is not None:
+                cache[index] = text
+        if needle in text:
+            hits.append(index)
+    return hits
+
+
+def _trace_meta(trace: AnyTrace, spans: Sequence[Span]) -> tuple[str, str, str, bool]:
+    if _is_live(trace):
+        live_trace: Any = trace
+        root = live_trace.root
+        name = root.name if root is not None else "?"
+        running = not live_trace.closed
+        status = "RUNNING" if running else (root.status_code if root is not None else "UNSET")
+        return live_trace.request_id, name, status, running
+    stored: Any = trace
+    root = stored.data.root
+    name = stored.info.name or (root.name if root is not None else "?")
+    return stored.request_id, name, stored.status, False
+
+
+def trace_payload(trace: AnyTrace, details: dict[int, Any] | None = None) -> dict[str, Any]:
+    """One trace's entry in the payload (``details``: inlined span details by index)."""
+    all_spans = trace_spans(trace)
+    spans = all_spans[:MAX_SPANS]
+    request_id, name, status, running = _trace_meta(trace, spans)
+    strings: dict[str, int] = {}
+    intern = strings.setdefault
+    index_of: dict[str, int] = {}
+    names, types, statuses, parents, starts, durs = [], [], [], [], [], []
+    tokens: dict[str, list[int]] = {}
+    t0 = min((s.start_time_ns for s in spans), default=0)
+    now_ns = time.time_ns()
+    end_max = t0
+    for i, span in enumerate(spans):
+        index_of[span.span_id] = i
+    for i, span in enumerate(spans):
+        names.append(intern(span.name, len(strings)))
+        types.append(intern(span.span_type or "UNKNOWN", len(strings)))
+        end = span.end_time_ns
+        statuses.append(intern("RUNNING" if end is None else span.status_code, len(strings)))
+        parent = span.parent_id
+        parents.append(index_of.get(parent, -1) if parent is not None else -1)
+        start = span.start_time_ns
+        starts.append((start - t0) // 1000)
+        if end is None:
+            durs.append(-1)
+            end_max = max(end_max, now_ns)
+        else:
+            durs.append((end - start) // 1000)
+            end_max = max(end_max, end)
+        usage = _tokens(span)
+        if usage is not None:
+            tokens[str(i)] = usage
+    return {
+        "id": request_id,
+        "name": name,
+        "status": status,
+        "running": running,
+        "total_us": (end_max - t0) // 1000,
+        "start_ns": t0,
+        "count": len(all_spans),
+        "strings": list(strings),
+        "cols": {
+            "name": names,
+            "type": types,
+            "status": statuses,
+            "parent": parents,
+            "start": starts,
+            "dur": durs,
+        },
+        "tokens": tokens,
+        "details": {str(k): v for k, v in (details or {}).items()},
+    }
+
+
+def inline_details(
+    trace: AnyTrace, cache: dict[int, Any] | None = None, budget: int = INLINE_BUDGET
+) -> tuple[dict[int, Any], int]:
+    """Details of the first spans within ``budget`` characters of JSON, and the characters
+    they take."""
+    found: dict[int, Any] = {}
+    spans = trace_spans(trace)
+    used = 0
+    for index, span in enumerate(spans[:MAX_INLINE_DETAILS]):
+        # a running span's detail is a snapshot (the kernel is busy until the cell ends, so
+        # it could not answer a request for it); an ended span's detail never changes
+        detail = cache.get(index) if cache is not None else None
+        if detail is None:
+            try:
+                detail = span_detail(trace, index, spans)
+            except Exception:  # a payload mutated by another thread while we read it
+                continue
+            if cache is not None and span.end_time_ns is not None:
+                cache[index] = detail
+        size = len(_dump(detail))
+        if used + size > budget:
+            break
+        used += size
+        found[index] = detail
+    return found, used
+
+
+def build_payload(
+    traces: Sequence[AnyTrace],
+    *,
+    more: int = 0,
+    inline: bool = True,
+    caches: list[dict[int, Any]] | None = None,
+) -> dict[str, Any]:
+    """The widget payload for ``traces`` (``more``: traces left out, counted only).
+
+    Example::
+
+        payload = build_payload([mlflow.get_last_active_trace()])
+    """
+    entries = []
+    budget = INLINE_BUDGET
+    for position, trace in enumerate(traces):
+        cache = caches[position] if caches is not None else None
+        details: dict[int, Any] = {}
+        if inline and budget > 0:
+            details, used = inline_details(trace, cache, budget)
+            budget -= used
+        entries.append(trace_payload(trace, details))
+    return {"v": 1, "traces": entries, "more": more}

@@ -1,0 +1,132 @@
+"""The notebook span-tree widget: one anywidget carrying the traces as JSON text.
+
+The front end is ``widgets/trace_view.js`` + ``widgets/trace_view.css`` (shipped in the wheel
+as ``mlflow_trace_nb/_widgets/``). It draws everything with ``textContent``; span content never
+becomes markup. Besides the ``payload`` trait the widget answers custom messages:
+
+- ``{"kind": "detail", "t": trace, "s": span}`` -> the span's detail (``span_detail``);
+- ``{"kind": "value", "t", "s", "field"}`` -> the full JSON text of one value;
+- ``{"kind": "search", "q": text, "seq": n}`` -> matching spans per trace, by content.
+
+Importing this module imports anywidget (an optional dependency).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anywidget
+import traitlets
+
+from mlflow_trace_nb.display.payload import (
+    build_payload,
+    full_value,
+    search_spans,
+    span_detail,
+)
+from mlflow_trace_nb.errors import report_internal_error
+
+if TYPE_CHECKING:
+    from mlflow_trace_nb.display.payload import AnyTrace
+
+__all__ = ["TraceWidget", "asset_path"]
+
+
+def asset_path(name: str) -> Path:
+    """Where a front-end file is: ``mlflow_trace_nb/_widgets/`` in a wheel, else the
+    repository's top-level ``widgets/`` (editable install)."""
+    package = Path(__file__).resolve().parent.parent
+    for folder in (package / "_widgets", package.parent / "widgets"):
+        if (folder / name).is_file():
+            return folder / name
+    raise FileNotFoundError(f"mlflow_trace_nb widget asset {name!r} not found")
+
+
+class TraceWidget(anywidget.AnyWidget):
+    """A collapsible span tree with waterfall, detail pane, chat view and search."""
+
+    _esm = asset_path("trace_view.js")
+    _css = asset_path("trace_view.css")
+    payload = traitlets.Unicode("{}").tag(sync=True)
+
+    def __init__(self, traces: Sequence[AnyTrace] = (), *, more: int = 0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._lock = threading.Lock()
+        self._traces: list[AnyTrace] = list(traces)
+        self._more = more
+        self._detail_caches: list[dict[int, Any]] = [{} for _ in self._traces]
+        self._search_caches: list[dict[int, str]] = [{} for _ in self._traces]
+        self.on_msg(self._on_message)
+        self.refresh()
+
+    @property
+    def traces(self) -> list[AnyTrace]:
+        """The traces shown (stored or live)."""
+        return list(self._traces)
+
+    def set_traces(self, traces: Sequence[AnyTrace], more: int = 0) -> None:
+        """Show ``traces`` instead (caches kept for traces already shown)."""
+        with self._lock:
+            old = {id(t): i for i, t in enumerate(self._traces)}
+            details, searches = [], []
+            for trace in traces:
+                position = old.get(id(trace))
+                details.append(self._detail_caches[position] if position is not None else {})
+                searches.append(self._search_caches[position] if position is not None else {})
+            self._traces, self._more = list(traces), more
+            self._detail_caches, self._search_caches = details, searches
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Rebuild the payload from the traces (call from any thread)."""
+        with self._lock:
+            payload = build_payload(self._traces, more=self._more, caches=self._detail_caches)
+        self.payload = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+    def __repr__(self) -> str:
+        return f"TraceWidget({len(self._traces)} trace(s))"
+
+    # Messages from the front end ---------------------------------------------------------
+    def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        try:
+            reply = self._answer(content)
+        except Exception:
+            report_internal_error("trace widget message")
+            reply = {
+                "kind": "error",
+                "seq": content.get("seq") if isinstance(content, dict) else None,
+            }
+        if reply is not None:
+            self.send(reply)
+
+    def _answer(self, content: Any) -> dict[str, Any] | None:
+        if not isinstance(content, dict):
+            return None
+        kind = content.get("kind")
+        seq = content.get("seq")
+        if kind == "search":
+            query = str(content.get("q", ""))[:500]
+            hits = {
+                str(i): search_spans(trace, query, self._search_caches[i])
+                for i, trace in enumerate(self._traces)
+            }
+            return {"kind": "search", "seq": seq, "q": query, "hits": hits}
+        t, s = int(content.get("t", -1)), int(content.get("s", -1))
+        if not 0 <= t < len(self._traces):
+            return {"kind": "error", "seq": seq}
+        trace = self._traces[t]
+        if kind == "detail":
+            cache = self._detail_caches[t]
+            detail = cache.get(s)
+            if detail is None:
+                detail = span_detail(trace, s)
+            return {"kind": "detail", "seq": seq, "t": t, "s": s, "detail": detail}
+        if kind == "value":
+            field = str(content.get("field", ""))
+            text = full_value(trace, s, field)
+            return {"kind": "value", "seq": seq, "t": t, "s": s, "field": field, "text": text}
+        return None

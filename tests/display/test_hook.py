@@ -1,0 +1,149 @@
+"""The per-cell display hook on a real IPython InteractiveShell."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from IPython.core.displaypub import CapturingDisplayPublisher
+from IPython.core.interactiveshell import InteractiveShell
+
+import mlflow_trace_nb as mlflow
+from mlflow_trace_nb.display import MAX_TRACES_PER_CELL
+from mlflow_trace_nb.display.bundle import WIDGET_MIME
+from mlflow_trace_nb.processing import WriteBehindQueue
+from mlflow_trace_nb.runtime import RUNTIME
+
+
+@pytest.fixture
+def shell() -> Iterator[Any]:
+    ipython = InteractiveShell.instance()
+    publisher = CapturingDisplayPublisher()
+    original = ipython.display_pub
+    ipython.display_pub = publisher
+    ipython.run_cell("import mlflow_trace_nb as mlflow")
+    yield ipython
+    mlflow.disable_notebook_display()
+    ipython.display_pub = original
+    InteractiveShell.clear_instance()
+
+
+def outputs(shell: Any) -> list[dict[str, Any]]:
+    found = list(shell.display_pub.outputs)
+    shell.display_pub.outputs.clear()
+    return found
+
+
+def test_one_output_per_cell_listing_its_traces(shell: Any) -> None:
+    mlflow.enable_notebook_display()
+    mlflow.enable_notebook_display()  # twice registers once
+    assert len(shell.events.callbacks["post_run_cell"]) == len(
+        set(map(id, shell.events.callbacks["post_run_cell"]))
+    )
+    shell.run_cell("@mlflow.trace\ndef f(x):\n    return x\n\nf(1)\nf(2)")
+    (output,) = outputs(shell)
+    data = output["data"]
+    assert data["text/plain"] == "Trace 'f': OK, 1 span\nTrace 'f': OK, 1 span"
+    assert WIDGET_MIME in data and "model_id" in data[WIDGET_MIME]
+    assert "<script" not in data["text/html"]
+    shell.run_cell("x = 1")  # a cell without traces shows nothing
+    assert outputs(shell) == []
+
+
+def test_enable_registers_its_hooks_once(shell: Any) -> None:
+    before = len(shell.events.callbacks["pre_run_cell"])
+    mlflow.enable_notebook_display()
+    mlflow.enable_notebook_display()
+    assert len(shell.events.callbacks["pre_run_cell"]) == before + 1
+    assert len(RUNTIME.span_end_hooks) == 1
+
+
+def test_cap_and_count_beyond_the_limit(shell: Any) -> None:
+    mlflow.enable_notebook_display()
+    count = MAX_TRACES_PER_CELL + 5
+    shell.run_cell(f"for i in range({count}):\n    mlflow.trace(len)('ab')")
+    (output,) = outputs(shell)
+    text = output["data"]["text/plain"]
+    assert text.count("Trace 'len': OK") == MAX_TRACES_PER_CELL
+    assert text.endswith("... and 5 more traces")
+
+
+def test_the_cell_enabling_the_display_shows_its_traces(shell: Any) -> None:
+    shell.run_cell("mlflow.enable_notebook_display()\nmlflow.trace(len)('abc')")
+    (output,) = outputs(shell)
+    assert output["data"]["text/plain"] == "Trace 'len': OK, 1 span"
+
+
+def test_a_long_cell_shows_its_trace_while_running_then_settles(shell: Any) -> None:
+    mlflow.enable_notebook_display()
+    code = """
+import time
+seen = []
+
+@mlflow.trace
+def step(i):
+    return i
+
+@mlflow.trace
+def job():
+    step(0)
+    deadline = time.monotonic() + 30
+    while not get_ipython().display_pub.outputs and time.monotonic() < deadline:
+        time.sleep(0.05)  # wait for the live view to appear (background timer)
+    seen.append(len(get_ipython().display_pub.outputs))
+    step(1)
+
+job()
+"""
+    shell.run_cell(code)
+    assert shell.user_ns["seen"] == [1]  # shown while the cell was still running
+    live, final = outputs(shell)
+    assert not live.get("update") and final.get("update")
+    assert live["data"]["text/plain"] == "Trace 'job': RUNNING, 2 spans"
+    assert final["data"]["text/plain"] == "Trace 'job': OK, 3 spans"
+    assert live["data"][WIDGET_MIME] == final["data"][WIDGET_MIME]  # one widget, updated
+    assert live["transient"]["display_id"] == final["transient"]["display_id"]
+
+
+def test_disable_removes_the_hook(shell: Any) -> None:
+    mlflow.enable_notebook_display()
+    mlflow.disable_notebook_display()
+    assert not RUNTIME.trace_end_hooks
+    assert not RUNTIME.span_end_hooks
+    shell.run_cell("mlflow.trace(len)('abc')")
+    assert outputs(shell) == []
+
+
+def test_a_trace_as_the_cell_value_renders_the_view(shell: Any) -> None:
+    shell.run_cell("mlflow.trace(len)('abc')\nt = mlflow.get_last_active_trace()")
+    # what IPython's displayhook does with a cell's value
+    data, _ = shell.display_formatter.format(shell.user_ns["t"])
+    assert data["text/plain"] == "Trace 'len': OK, 1 span"
+    assert WIDGET_MIME in data and "text/html" in data
+
+
+def test_outside_ipython_it_does_nothing() -> None:
+    InteractiveShell.clear_instance()
+    mlflow.enable_notebook_display()
+    assert not RUNTIME.trace_end_hooks
+    mlflow.disable_notebook_display()
+
+
+def test_pending_traces_are_written_when_a_cell_ends(shell: Any, db_path: Any) -> None:
+    import sqlite3
+
+    from mlflow_trace_nb.display.cell_flush import register_cell_flush
+
+    assert register_cell_flush()
+    RUNTIME.flush()
+    original = RUNTIME._queue
+    # a writer that would not wake by itself for an hour: only the cell hook can flush
+    RUNTIME._queue = WriteBehindQueue(RUNTIME._export, interval_s=3600)
+    try:
+        shell.run_cell("mlflow.trace(len)('abcd')")
+        count = sqlite3.connect(db_path).execute("SELECT count(*) FROM traces").fetchone()[0]
+        assert count == 1
+    finally:
+        RUNTIME._queue.shutdown()
+        RUNTIME._queue = original
