@@ -11,6 +11,10 @@ import pytest
 import mlflow_trace_nb as mlflow
 from mlflow_trace_nb import ids
 from mlflow_trace_nb.runtime import DESTINATION_ENV, RUNTIME
+from tests.conftest_servers import _mlflow_server_session, mlflow_server
+
+# One real MLflow tracking server per test session, shared by the exporter and remote tests.
+__all__ = ["_mlflow_server_session", "mlflow_server"]
 
 
 @pytest.fixture(autouse=True)
