@@ -48,12 +48,7 @@ def open_span(
         rate = _RT.sampling_rate
         if rate < 1.0 and (rate <= 0.0 or _random() >= rate):
             return NoOpSpan()
-        state = LiveTrace(_RT.experiment_id)
-        for hook in _RT.trace_start_hooks:
-            try:
-                hook(state)
-            except Exception:
-                report_internal_error("trace-start hook")
+        state = _started(LiveTrace(_RT.experiment_id))
         return LiveSpan(name, span_type, state, None, inputs, attributes)
     if not parent._recording:
         if type(parent) is RemoteParent:  # continuing another process's trace
@@ -73,15 +68,20 @@ def _open_continued(
     OpenTelemetry's default): the remote sampled flag decides, not ``sampling_rate``."""
     if not parent.sampled:
         return parent.copy()  # records nothing; still carries the context to further hops
-    state = LiveTrace(
-        _RT.experiment_id, parent.remote_trace_id, format_span_id(parent.remote_span_id)
+    state = _started(
+        LiveTrace(_RT.experiment_id, parent.remote_trace_id, format_span_id(parent.remote_span_id))
     )
+    return LiveSpan(name, span_type, state, None, inputs, attributes)
+
+
+def _started(state: LiveTrace) -> LiveTrace:
+    """Run the trace-start hooks (cell tags, live display) on a new trace."""
     for hook in _RT.trace_start_hooks:
         try:
             hook(state)
         except Exception:
             report_internal_error("trace-start hook")
-    return LiveSpan(name, span_type, state, None, inputs, attributes)
+    return state
 
 
 def finish_span(span: LiveSpan, exc: BaseException | None, end_time_ns: int | None = None) -> None:
