@@ -112,7 +112,9 @@ def test_every_hostile_payload_is_inert_text() -> None:
                 text.replace('\\"', '"')  # JSON-quoted inside inputs/outputs
             )
         ), payload
-    assert "{{ 7*7 }}" in text and "49" not in text
+    # Verbatim above means the template never evaluated them ({{ 7*7 }} did not become 49;
+    # a bare "49" check would trip on ids and timings).
+    assert "{{ 7*7 }}" in text
     assert "loop" not in text.replace("}loop{", "")  # the jinja loop never ran
 
 
