@@ -12,7 +12,7 @@ from typing import Any
 
 from mlflow_trace_nb.runtime import RUNTIME
 
-__all__ = ["register_cell_flush"]
+__all__ = ["register_cell_flush", "running_shell"]
 
 _registered_shells: set[int] = set()
 
@@ -22,15 +22,23 @@ def _flush_after_cell(*_: Any) -> None:
         RUNTIME.flush(timeout=10.0)
 
 
-def register_cell_flush() -> bool:
-    """Hook ``post_run_cell`` of the running IPython shell (if any); True if hooked now or
-    before. Does not import IPython when it is not already loaded."""
+def running_shell() -> Any:
+    """The running IPython shell, or None (never imports IPython when it is not loaded)."""
     if "IPython" not in sys.modules:
-        return False
+        return None
     try:
         from IPython.core.getipython import get_ipython
 
-        shell = get_ipython()  # type: ignore[no-untyped-call]
+        return get_ipython()  # type: ignore[no-untyped-call]
+    except Exception:
+        return None
+
+
+def register_cell_flush() -> bool:
+    """Hook ``post_run_cell`` of the running IPython shell (if any); True if hooked now or
+    before."""
+    try:
+        shell = running_shell()
         if shell is None:
             return False
         if id(shell) not in _registered_shells:

@@ -23,9 +23,9 @@ that started. Filter a DataFrame by cell::
 from __future__ import annotations
 
 import contextlib
-import sys
 from typing import TYPE_CHECKING, Any
 
+from mlflow_trace_nb.display.cell_flush import running_shell
 from mlflow_trace_nb.runtime import RUNTIME
 
 if TYPE_CHECKING:
@@ -85,12 +85,8 @@ def register_cell_tags() -> bool:
     """Hook the running IPython shell (if any) so new traces carry their cell's tags; True if
     hooked now or before. Does not import IPython when it is not already loaded."""
     global _current, _runs
-    if "IPython" not in sys.modules:
-        return False
     try:
-        from IPython.core.getipython import get_ipython
-
-        shell = get_ipython()  # type: ignore[no-untyped-call]
+        shell = running_shell()
         if shell is None:
             return False
         if id(shell) not in _registered_shells:
