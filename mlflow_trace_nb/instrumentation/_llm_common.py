@@ -10,6 +10,7 @@ from typing import Any
 from mlflow_trace_nb.instrumentation._patching import (
     Describe,
     Finish,
+    Instrumentation,
     traced_call,
     traced_call_async,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "request_inputs",
     "sync_wrapper",
     "async_wrapper",
+    "wrap_methods",
 ]
 
 #: Request keywords never recorded: headers may carry credentials.
@@ -59,6 +61,23 @@ def async_wrapper(describe: Describe, finish: Finish) -> Callable[[Any], Any]:
         return traced
 
     return make
+
+
+def wrap_methods(
+    handle: Instrumentation,
+    sync_cls: Any,
+    async_cls: Any,
+    describe: Describe,
+    finish: Finish,
+    methods: tuple[str, ...] = ("create", "parse"),
+) -> None:
+    """Trace ``methods`` of a vendor resource's sync class and its async twin (those that
+    exist in the installed SDK version)."""
+    for method in methods:
+        if callable(getattr(sync_cls, method, None)):
+            handle.wrap(sync_cls, method, sync_wrapper(describe, finish))
+        if callable(getattr(async_cls, method, None)):
+            handle.wrap(async_cls, method, async_wrapper(describe, finish))
 
 
 def request_inputs(kwargs: dict[str, Any], skip_types: tuple[type, ...]) -> dict[str, Any]:

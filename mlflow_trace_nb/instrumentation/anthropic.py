@@ -25,10 +25,10 @@ from mlflow_trace_nb.instrumentation._anthropic_streams import (
     record_message,
 )
 from mlflow_trace_nb.instrumentation._llm_common import (
-    async_wrapper,
     request_attributes,
     request_inputs,
     sync_wrapper,
+    wrap_methods,
 )
 from mlflow_trace_nb.instrumentation._patching import (
     Instrumentation,
@@ -70,13 +70,9 @@ def _install(handle: Instrumentation) -> None:
     _SKIP = (anthropic.NotGiven, anthropic.Omit)
     _SYNC_STREAM = (anthropic.Stream,)
     _ASYNC_STREAM = (anthropic.AsyncStream,)
-    for method in ("create", "parse"):
-        if callable(getattr(messages.Messages, method, None)):
-            handle.wrap(messages.Messages, method, sync_wrapper(_describe_create, _finish_create))
-        if callable(getattr(messages.AsyncMessages, method, None)):
-            handle.wrap(
-                messages.AsyncMessages, method, async_wrapper(_describe_create, _finish_create)
-            )
+    wrap_methods(
+        handle, messages.Messages, messages.AsyncMessages, _describe_create, _finish_create
+    )
     # ``stream()`` is a plain method in both classes: it returns a manager to enter.
     handle.wrap(messages.Messages, "stream", sync_wrapper(_describe_stream, _finish_stream))
     handle.wrap(

@@ -20,12 +20,11 @@ from typing import Any
 
 from mlflow_trace_nb.instrumentation import _openai_streams
 from mlflow_trace_nb.instrumentation._llm_common import (
-    async_wrapper,
     field,
     finish_attributes,
     request_attributes,
     request_inputs,
-    sync_wrapper,
+    wrap_methods,
 )
 from mlflow_trace_nb.instrumentation._openai_streams import usage_of
 from mlflow_trace_nb.instrumentation._patching import (
@@ -68,11 +67,7 @@ def _install(handle: Instrumentation) -> None:
         (embeddings.Embeddings, embeddings.AsyncEmbeddings, _describe_embeddings, _finish_plain),
     ]
     for sync_cls, async_cls, describe, finish in targets:
-        for method in ("create", "parse"):
-            if callable(getattr(sync_cls, method, None)):
-                handle.wrap(sync_cls, method, sync_wrapper(describe, finish))
-            if callable(getattr(async_cls, method, None)):
-                handle.wrap(async_cls, method, async_wrapper(describe, finish))
+        wrap_methods(handle, sync_cls, async_cls, describe, finish)
 
 
 # Requests ---------------------------------------------------------------------------------
