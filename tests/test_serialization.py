@@ -480,7 +480,7 @@ def test_dataclass_cycle() -> None:
 
 
 def test_dates_numbers_ids_paths() -> None:
-    moment = dt.datetime(2024, 5, 6, 7, 8, 9, 10, tzinfo=dt.timezone.utc)
+    moment = dt.datetime(2024, 5, 6, 7, 8, 9, 10, tzinfo=dt.UTC)
     uid = uuid.UUID(int=7)
     assert check(
         {

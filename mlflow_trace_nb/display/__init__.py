@@ -94,7 +94,7 @@ def enable_notebook_display() -> None:
         from IPython.core.getipython import get_ipython
     except ImportError:
         return
-    shell = get_ipython()  # type: ignore[no-untyped-call]
+    shell = get_ipython()  # type: ignore[no-untyped-call, unused-ignore]
     if shell is None or _active is not None:
         return
     active = _CellDisplay(shell)

@@ -29,7 +29,7 @@ def running_shell() -> Any:
     try:
         from IPython.core.getipython import get_ipython
 
-        return get_ipython()  # type: ignore[no-untyped-call]
+        return get_ipython()  # type: ignore[no-untyped-call, unused-ignore]
     except Exception:
         return None
 

@@ -26,6 +26,7 @@ import contextlib
 from typing import TYPE_CHECKING, Any
 
 from mlflow_trace_nb.display.cell_flush import running_shell
+from mlflow_trace_nb.display.cell_number import learn_offset, running_cell_number
 from mlflow_trace_nb.runtime import RUNTIME
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ CELL_RUN_TAG = "mlflow.notebook.cell_run"
 _current: dict[str, str] = {}  # the tags of the cell running now (replaced, never mutated)
 _registered_shells: dict[int, Any] = {}
 _runs = 0  # cells started since the hook was registered
+_count_at_start: int | None = None  # shell.execution_count when the running cell started
 
 
 def current_cell_tags() -> dict[str, str]:
@@ -64,21 +66,27 @@ def _tag_trace(trace: LiveTrace) -> None:
 
 
 def _pre_run_cell(info: Any = None) -> None:
-    global _current, _runs
+    global _current, _runs, _count_at_start
     try:
         _runs += 1
         tags: dict[str, str] = {CELL_RUN_TAG: str(_runs)}
         from IPython.core.getipython import get_ipython
 
-        shell = get_ipython()  # type: ignore[no-untyped-call]
+        shell = get_ipython()  # type: ignore[no-untyped-call, unused-ignore]
+        _count_at_start = None if shell is None else int(shell.execution_count)
         if shell is not None and getattr(info, "store_history", True):
-            tags[EXECUTION_COUNT_TAG] = str(shell.execution_count)
+            tags[EXECUTION_COUNT_TAG] = str(running_cell_number(shell))
         cell_id = getattr(info, "cell_id", None)
         if cell_id:
             tags[CELL_ID_TAG] = str(cell_id)
         _current = tags
     except Exception:
         _current = {}  # never break the user's cell
+
+
+def _post_run_cell(result: Any = None) -> None:
+    with contextlib.suppress(Exception):  # never break the user's cell
+        learn_offset(_count_at_start, result)
 
 
 def register_cell_tags() -> bool:
@@ -91,6 +99,7 @@ def register_cell_tags() -> bool:
             return False
         if id(shell) not in _registered_shells:
             shell.events.register("pre_run_cell", _pre_run_cell)
+            shell.events.register("post_run_cell", _post_run_cell)
             _registered_shells[id(shell)] = shell
             if not _current:  # the cell importing us started before the hook existed
                 _runs += 1
@@ -110,5 +119,7 @@ def unregister_cell_tags() -> None:
     for shell in _registered_shells.values():
         with contextlib.suppress(ValueError):
             shell.events.unregister("pre_run_cell", _pre_run_cell)
+        with contextlib.suppress(ValueError):
+            shell.events.unregister("post_run_cell", _post_run_cell)
     _registered_shells.clear()
     _current = {}

@@ -28,6 +28,7 @@ from typing import Any
 
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
+from mlflow_trace_nb.display.cell_number import running_cell_number
 from mlflow_trace_nb.span_lifecycle import DEFAULT_SPAN_TYPE
 
 __all__ = [
@@ -105,7 +106,7 @@ class _Tee:
 class TraceMagics(Magics):
     """``%%trace`` and ``%traces``."""
 
-    @cell_magic  # type: ignore[untyped-decorator]
+    @cell_magic  # type: ignore[untyped-decorator, unused-ignore]
     def trace(self, line: str, cell: str) -> Any:
         """Run the cell as one root span: ``%%trace [name] [--type TYPE]``."""
         __tracebackhide__ = True  # IPython leaves this frame out of the user's traceback
@@ -113,7 +114,7 @@ class TraceMagics(Magics):
 
         args = _parse(_trace_parser(), line)
         shell: Any = self.shell
-        name = " ".join(args.name) or f"cell [{shell.execution_count}]"
+        name = " ".join(args.name) or f"cell [{running_cell_number(shell)}]"
         body, last = self._compile(cell)
         tee = _Tee(sys.stdout)
         with start_span(name, span_type=args.span_type or DEFAULT_SPAN_TYPE) as span:
@@ -138,11 +139,11 @@ class TraceMagics(Magics):
         last = None
         if tree.body and isinstance(tree.body[-1], ast.Expr):
             last = ast.Expression(tree.body.pop().value)
-        filename = shell.compile.cache(cell, shell.execution_count)
+        filename = shell.compile.cache(cell, running_cell_number(shell))
         body = shell.compile(tree, filename, "exec")
         return body, (shell.compile(last, filename, "eval") if last is not None else None)
 
-    @line_magic  # type: ignore[untyped-decorator]
+    @line_magic  # type: ignore[untyped-decorator, unused-ignore]
     def traces(self, line: str) -> None:
         """Show the last N traces: ``%traces [N] [--filter "status = 'ERROR'"]``."""
         from mlflow_trace_nb.search import flush, search_traces
@@ -172,7 +173,7 @@ def _show(traces: Sequence[Any]) -> None:
 
         plain = "\n".join(f"{t.request_id}  {t.name}  {t.status}" for t in traces)
         bundle = {"text/html": render_static_html(traces), "text/plain": plain or "no traces"}
-        display(bundle, raw=True)  # type: ignore[no-untyped-call]
+        display(bundle, raw=True)  # type: ignore[no-untyped-call, unused-ignore]
         return
     show_traces(list(traces))
 
