@@ -1,6 +1,7 @@
 """Notebook display benchmark: payload build time, output size, browser time to first paint.
 
-Run: ``python benchmarks/bench_display.py`` (add ``--no-browser`` to skip Chromium).
+Run: ``python benchmarks/bench_display.py`` (add ``--no-browser`` to skip Chromium,
+``--cells-only`` to run only the per-cell cases below).
 
 For traces of 100 / 1,000 / 10,000 spans (a root, steps of 100 spans, leaves with small
 inputs/outputs, every 10th leaf an LLM call with token usage) it prints:
@@ -11,6 +12,14 @@ inputs/outputs, every 10th leaf an LLM call with token usage) it prints:
 - time to first paint in headless Chromium: a minimal page imports ``widgets/trace_view.js``
   and renders the payload with a stand-in model; measured from ``render()`` to the first
   animation frame after the rows exist (median of 3).
+
+Per-cell cases, on a real IPython ``InteractiveShell`` (display publisher captured, the
+widget made for real), display off vs on, alternating, median of 5:
+
+- cells making 2,000 / 5,000 / 20,000 one-span traces (the display must stay linear in
+  traces per cell and add <= 10% at 20,000);
+- a cell making one 5,000-span trace, and the final static HTML (``text/html``) of that
+  cell built alone (``static_html`` on the live trace, median of 5; target <= 100 ms).
 """
 
 from __future__ import annotations
@@ -136,7 +145,83 @@ def browser_paint_ms(payloads: dict[int, str]) -> dict[int, float]:
     return results
 
 
+def _shell() -> Any:
+    from IPython.core.displaypub import CapturingDisplayPublisher
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.display_pub = CapturingDisplayPublisher()
+    shell.run_cell(
+        "import mlflow_trace_nb as mlflow\n"
+        "@mlflow.trace\ndef one(x):\n    return x\n"
+        "@mlflow.trace(span_type='TOOL')\ndef leaf(i):\n    return {'i': i, 'text': 'r' * 40}\n"
+        "@mlflow.trace(name='big', span_type='AGENT')\n"
+        "def big(n):\n    for i in range(n - 1):\n        leaf(i)\n"
+    )
+    return shell
+
+
+def _cell_seconds(shell: Any, code: str, display: bool) -> float:
+    if display:
+        mlflow.enable_notebook_display()
+    else:
+        mlflow.disable_notebook_display()
+    shell.display_pub.outputs.clear()
+    started = time.perf_counter()
+    shell.run_cell(code)
+    elapsed = time.perf_counter() - started
+    if display:
+        assert shell.display_pub.outputs, "the cell showed nothing"
+    mlflow.disable_notebook_display()
+    return elapsed
+
+
+def _off_on(shell: Any, code: str, repeat: int = 5) -> tuple[float, float]:
+    off, on = [], []
+    for _ in range(repeat):
+        off.append(_cell_seconds(shell, code, False))
+        on.append(_cell_seconds(shell, code, True))
+    return statistics.median(off), statistics.median(on)
+
+
+def cell_cases() -> None:
+    """Print the per-cell display figures (see the module docstring)."""
+    shell = _shell()
+    print(f"{'cell':>28} | {'display off':>11} | {'display on':>10} | {'added':>7} | per trace")
+    print("-" * 78)
+    for count in (2_000, 5_000, 20_000):
+        off, on = _off_on(shell, f"for i in range({count}):\n    one(i)")
+        added = (on - off) / off * 100
+        per = (on - off) / count * 1e6
+        print(
+            f"{f'{count:,} traces x 1 span':>28} | {off * 1000:>8.0f} ms | {on * 1000:>7.0f} ms | "
+            f"{added:>6.1f}% | {per:>+6.1f} us"
+        )
+    off, on = _off_on(shell, "big(5000)")
+    print(
+        f"{'1 trace x 5,000 spans':>28} | {off * 1000:>8.0f} ms | {on * 1000:>7.0f} ms | "
+        f"{(on - off) / off * 100:>6.1f}% |"
+    )
+    shell.run_cell("big(5000)")
+    live = RUNTIME.last_trace
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        page = static_html([live]) or ""
+        times.append(time.perf_counter() - started)
+    print(
+        f"\nstatic HTML of the 5,000-span cell (final text/html, built once per output): "
+        f"{statistics.median(times) * 1000:.0f} ms, {len(page.encode()) / 1024:.0f} KB"
+    )
+
+
 def main() -> None:
+    if "--cells-only" in sys.argv:
+        with tempfile.TemporaryDirectory() as tmp:
+            mlflow.set_destination(f"sqlite:///{tmp}/bench.db")
+            cell_cases()
+            mlflow.reset()
+        return
     with_browser = "--no-browser" not in sys.argv and Path(CHROMIUM).exists()
     with tempfile.TemporaryDirectory() as tmp:
         mlflow.set_destination(f"sqlite:///{tmp}/bench.db")
@@ -167,6 +252,11 @@ def main() -> None:
     print("second animation frame in headless Chromium with the real ESM (median of 3).")
     ratio = rows[-1][1] / max(rows[0][1], 1e-9)
     print(f"10,000 vs 100 spans build-time ratio: {ratio:.0f}x for {SIZES[-1] // SIZES[0]}x spans")
+    print()
+    with tempfile.TemporaryDirectory() as tmp:
+        mlflow.set_destination(f"sqlite:///{tmp}/cells.db")
+        cell_cases()
+        mlflow.reset()
 
 
 if __name__ == "__main__":

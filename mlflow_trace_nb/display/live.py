@@ -45,7 +45,9 @@ class CellView:
     """The traces one cell started or completed, and the output showing them."""
 
     def __init__(self) -> None:
-        self.traces: list[LiveTrace] = []
+        self.traces: list[LiveTrace] = []  # the first MAX_TRACES_PER_CELL traces (shown)
+        self.extra = 0  # further traces of the cell, counted only
+        self._extra_running: dict[int, LiveTrace] = {}  # by id(); held so ids stay unique
         self.completed = 0
         self.started_at = time.monotonic()
         self.ended_at: float | None = None
@@ -54,19 +56,39 @@ class CellView:
         self.displayed = False
         self.lock = threading.Lock()
 
-    def add(self, trace: LiveTrace) -> None:
-        """Remember ``trace`` (once)."""
-        if not any(t is trace for t in self.traces):
+    def started(self, trace: LiveTrace) -> None:
+        """A trace started in this cell (O(1): only shown traces are kept)."""
+        if len(self.traces) < MAX_TRACES_PER_CELL:
             self.traces.append(trace)
+        else:
+            self.extra += 1
+            self._extra_running[id(trace)] = trace
+
+    def ended(self, trace: LiveTrace) -> None:
+        """A trace ended while this cell ran (it may have started in an earlier cell)."""
+        self.completed += 1
+        if self._extra_running.pop(id(trace), None) is not None:
+            return
+        if any(t is trace for t in self.traces):  # at most MAX_TRACES_PER_CELL items
+            return
+        if len(self.traces) < MAX_TRACES_PER_CELL:
+            self.traces.append(trace)
+        else:
+            self.extra += 1
+
+    def add(self, trace: LiveTrace) -> None:
+        """Remember ``trace`` (once) without counting it as completed."""
+        if any(t is trace for t in self.traces) or id(trace) in self._extra_running:
+            return
+        self.started(trace)
 
     def shown(self) -> tuple[list[LiveTrace], int]:
         """The traces to draw and how many more there are."""
-        traces = list(self.traces)
-        return traces[:MAX_TRACES_PER_CELL], max(0, len(traces) - MAX_TRACES_PER_CELL)
+        return list(self.traces), self.extra
 
     @property
     def running(self) -> bool:
-        """True while a trace of the view is still being recorded."""
+        """True while a shown trace of the view is still being recorded."""
         return any(not t.closed for t in self.traces)
 
     def show_live(self) -> None:
