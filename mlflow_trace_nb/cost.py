@@ -32,6 +32,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlflow_trace_nb.span_tree import parent_indices, preorder
+
 __all__ = [
     "CostTotal",
     "SpanCost",
@@ -301,13 +303,17 @@ def span_cost(span: Any) -> SpanCost | None:
     return SpanCost(tokens, model, provider, price_usd(tokens, model, provider, start))
 
 
-def trace_cost(trace: Any, spans: Sequence[Any] | None = None) -> TraceCost:
+def trace_cost(
+    trace: Any, spans: Sequence[Any] | None = None, parents: Sequence[int] | None = None
+) -> TraceCost:
     """Costs of a stored or live trace (or of ``spans`` of it): per span, per subtree
     (a span and everything under it) and in total.
 
     Example::
 
         trace_cost(trace).cost  # USD, or None if a call could not be priced
+
+    ``parents`` (``span_tree.parent_indices(spans)``) saves recomputing the tree.
     """
     spans = list(trace.spans) if spans is None else spans
     per_span = [span_cost(span) for span in spans]
@@ -315,14 +321,14 @@ def trace_cost(trace: Any, spans: Sequence[Any] | None = None) -> TraceCost:
     total = CostTotal()
     if not any(item is not None for item in per_span):
         return TraceCost(per_span, subtree, total)
-    index_of = {span.span_id: i for i, span in enumerate(spans)}
-    parents = [index_of.get(span.parent_id, -1) for span in spans]
+    if parents is None:
+        parents = parent_indices(spans)
     for i, item in enumerate(per_span):
         if item is not None:
             total.add_span(item)
-            acc = subtree[i] = CostTotal()
-            acc.add_span(item)
-    for node in reversed(_preorder(parents)):  # children before parents: O(spans)
+            own = subtree[i] = CostTotal()
+            own.add_span(item)
+    for node, _ in reversed(preorder(parents)):  # children before parents: O(spans)
         acc, parent = subtree[node], parents[node]
         if acc is not None and parent >= 0:
             into = subtree[parent]
@@ -330,23 +336,6 @@ def trace_cost(trace: Any, spans: Sequence[Any] | None = None) -> TraceCost:
                 into = subtree[parent] = CostTotal()
             into.add(acc)
     return TraceCost(per_span, subtree, total)
-
-
-def _preorder(parents: list[int]) -> list[int]:
-    """Span indices, every parent before its children (iterative; cycles are dropped)."""
-    children: list[list[int]] = [[] for _ in parents]
-    roots = []
-    for i, parent in enumerate(parents):
-        if parent < 0 or parent == i:
-            roots.append(i)
-        else:
-            children[parent].append(i)
-    order, stack = [], roots[::-1]
-    while stack:
-        node = stack.pop()
-        order.append(node)
-        stack.extend(children[node])
-    return order
 
 
 def format_cost(value: float | None) -> str:

@@ -180,7 +180,9 @@ def test_long_values_are_truncated_with_a_marker() -> None:
     big("x" * 100_000)
     page = render_static_html([last_trace()])
     assert page.count("\u2026truncated") == 2  # inputs and outputs
-    assert len(page) < 12_000
+    # each value keeps MAX_VALUE_CHARS (was 2,000: too little for a prompt or an answer)
+    assert len(page) < 2 * static_html.MAX_VALUE_CHARS + 12_000
+    assert "80,000 more characters not shown" in page
 
 
 def test_ten_thousand_deep_spans_stay_small() -> None:
