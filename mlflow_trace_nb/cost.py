@@ -170,7 +170,10 @@ def span_tokens(span: Any) -> TokenUsage | None:
     """The span's ``mlflow.chat.tokenUsage``, or None (a stored span without usage is not
     decoded: its raw payload text is checked first)."""
     row = getattr(span, "_row", None)
-    if row is not None and len(row) > 9 and isinstance(row[9], str) and TOKEN_USAGE not in row[9]:
+    if row is None:
+        if getattr(span, "_attributes", True) is None:  # a live span without attributes
+            return None
+    elif len(row) > 9 and isinstance(row[9], str) and TOKEN_USAGE not in row[9]:
         return None
     try:
         usage = span.attributes.get(TOKEN_USAGE)
@@ -328,7 +331,7 @@ def trace_cost(
             total.add_span(item)
             own = subtree[i] = CostTotal()
             own.add_span(item)
-    for node, _ in reversed(preorder(parents)):  # children before parents: O(spans)
+    for node, _ in reversed(list(preorder(parents))):  # children before parents: O(spans)
         acc, parent = subtree[node], parents[node]
         if acc is not None and parent >= 0:
             into = subtree[parent]
