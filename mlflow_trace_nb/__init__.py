@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlflow_trace_nb import entities, tracing
+from mlflow_trace_nb.compare import compare_traces
 from mlflow_trace_nb.config import configure, disable, enable, reset, set_destination
 from mlflow_trace_nb.display import disable_notebook_display, enable_notebook_display
 from mlflow_trace_nb.display.bundle import show_traces
@@ -68,6 +69,7 @@ __all__ = [
     "Trace",
     "__version__",
     "add_span_exception",
+    "compare_traces",
     "configure",
     "disable",
     "disable_notebook_display",

@@ -342,11 +342,13 @@ def trace_cost(
 
 
 def format_cost(value: float | None) -> str:
-    """``$0.0123`` (4 significant digits below a cent), or ``cost unknown``."""
+    """``$0.000087``, ``$0.0123``, ``$12.30``, or ``cost unknown`` for None."""
     if value is None:
         return "cost unknown"
     if value == 0:
         return "$0"
+    if value < 0.000001:
+        return "< $0.000001"
     if value < 0.01:
-        return f"${value:.4g}" if value >= 1e-6 else f"${value:.2e}"
+        return "$" + f"{value:.6f}".rstrip("0")
     return f"${value:,.4f}" if value < 1 else f"${value:,.2f}"
