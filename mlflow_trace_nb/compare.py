@@ -280,7 +280,7 @@ def _compare(ta: Trace, tb: Trace) -> TraceComparison:
             SpanComparison(
                 path=path,
                 depth=depth if sa is not None else depth_b,
-                name=(sa or sb).name if (sa or sb) is not None else "?",
+                name=sa.name if sa is not None else (sb.name if sb is not None else "?"),
                 only_in=None if sa is not None and sb is not None else ("a" if sa else "b"),
                 status_a=sa.status_code if sa is not None else None,
                 status_b=sb.status_code if sb is not None else None,
