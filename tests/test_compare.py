@@ -103,9 +103,7 @@ def test_views_dataframe_dict_and_ids() -> None:
 def test_html_view_keeps_hostile_content_inert() -> None:
     @mlflow.trace(name=HOSTILE)
     def hostile(text: str) -> str:
-        mlflow.set_span_attribute(
-            "mlflow.chat.tokenUsage", {"input_tokens": 1, "output_tokens": 1}
-        )
+        mlflow.set_span_attribute("mlflow.chat.tokenUsage", {"input_tokens": 1, "output_tokens": 1})
         mlflow.set_span_attribute("mlflow.llm.model", HOSTILE)
         return text
 

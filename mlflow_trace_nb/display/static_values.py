@@ -86,10 +86,10 @@ def _leaf(
     )
 
 
-def _dump(value: Any) -> str:
+def _dump(value: Any, pretty: bool = False) -> str:
     try:
         compact = json.dumps(value, ensure_ascii=False, default=repr)  # C encoder: fast
-        if len(compact) <= 80:
+        if len(compact) <= 80 and not (pretty and isinstance(value, (dict, list)) and value):
             return compact
         return json.dumps(value, indent=2, ensure_ascii=False, default=repr)
     except Exception:  # circular or hostile objects
@@ -114,7 +114,7 @@ def _scalar_block(value: Any, budget: Budget, key: str | None = None) -> SimpleN
     if isinstance(value, str):
         parsed = _json_in_string(value)
         if parsed is not None:
-            return _leaf("json", _dump(parsed), budget, key=key)
+            return _leaf("json", _dump(parsed, pretty=True), budget, key=key)
         if "\n" in value or len(value) > FOLD_CHARS:  # prose: shown as text, not quoted
             return _leaf("text", value[: MAX_VALUE_CHARS + 1], budget, len(value), key)
         return _leaf("json", _dump(value), budget, key=key)

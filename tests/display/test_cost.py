@@ -21,9 +21,7 @@ genai_prices = pytest.importorskip("genai_prices")
 
 def expected(model: str, provider: str | None, **usage: int) -> float:
     """What genai-prices itself says (the test does not hard-code a price)."""
-    result = genai_prices.calc_price(
-        genai_prices.Usage(**usage), model, provider_id=provider
-    )
+    result = genai_prices.calc_price(genai_prices.Usage(**usage), model, provider_id=provider)
     return float(result.total_price)
 
 
@@ -51,7 +49,10 @@ def agent_trace() -> Any:
                     "total_tokens": 350,
                     "cache_read_input_tokens": 700,
                 },
-                **{"mlflow.llm.model": "claude-3-5-haiku-20241022", "mlflow.llm.provider": "anthropic"},
+                **{
+                    "mlflow.llm.model": "claude-3-5-haiku-20241022",
+                    "mlflow.llm.provider": "anthropic",
+                },
             )
         llm_span(
             "private",
