@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlflow_trace_nb.cost import span_cost, span_model, span_tokens, trace_cost
 from mlflow_trace_nb.display.chat import chat_messages, chat_tools
+from mlflow_trace_nb.span_tree import parent_indices
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -255,33 +256,32 @@ def trace_payload(trace: AnyTrace, details: dict[int, Any] | None = None) -> dic
     request_id, name, status, running = _trace_meta(trace, spans)
     strings: dict[str, int] = {}
     intern = strings.setdefault
-    index_of: dict[str, int] = {}
-    names, types, statuses, parents, starts, durs = [], [], [], [], [], []
-    tokens: dict[str, list[int]] = {}
+    names, types, statuses, starts, durs = [], [], [], [], []
+    parents = parent_indices(spans)  # live spans linked by object: no id formatting
     t0 = min((s.start_time_ns for s in spans), default=0)
     now_ns = time.time_ns()
     end_max = t0
-    for i, span in enumerate(spans):
-        index_of[span.span_id] = i
-    for i, span in enumerate(spans):
+    for span in spans:
         names.append(intern(span.name, len(strings)))
         types.append(intern(span.span_type or "UNKNOWN", len(strings)))
         end = span.end_time_ns
         statuses.append(intern("RUNNING" if end is None else span.status_code, len(strings)))
-        parent = span.parent_id
-        parents.append(index_of.get(parent, -1) if parent is not None else -1)
         start = span.start_time_ns
         starts.append((start - t0) // 1000)
         if end is None:
             durs.append(-1)
-            end_max = max(end_max, now_ns)
+            if now_ns > end_max:
+                end_max = now_ns
         else:
             durs.append((end - start) // 1000)
-            end_max = max(end_max, end)
-        usage = _tokens(span)
-        if usage is not None:
-            tokens[str(i)] = usage
-    costs = trace_cost(trace, spans)
+            if end > end_max:
+                end_max = end
+    costs = trace_cost(trace, spans, parents)  # one pass over the token usage of every span
+    tokens = {
+        str(i): [c.tokens.input_tokens, c.tokens.output_tokens, c.tokens.total_tokens]
+        for i, c in enumerate(costs.spans)
+        if c is not None
+    }
     return {
         "id": request_id,
         "name": name,
