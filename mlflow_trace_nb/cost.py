@@ -255,7 +255,7 @@ def _calc(tokens: TokenUsage, model: str, provider: str | None, when: Any) -> fl
     vendor = (provider or "").lower()
     if vendor in _SELF_HOSTED:
         return None
-    anthropic = vendor == "anthropic" or (not vendor and "claude" in model.lower())
+    anthropic = vendor == "anthropic" or (vendor in _FRAMEWORKS and "claude" in model.lower())
     total_input = tokens.input_tokens
     if anthropic:  # Anthropic's input_tokens leave cached tokens out; genai-prices' include them
         total_input += tokens.cache_read_tokens + tokens.cache_write_tokens
