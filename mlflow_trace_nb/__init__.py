@@ -17,7 +17,6 @@ from __future__ import annotations
 from typing import Any
 
 from mlflow_trace_nb import entities, tracing
-from mlflow_trace_nb.compare import compare_traces
 from mlflow_trace_nb.config import configure, disable, enable, reset, set_destination
 from mlflow_trace_nb.display import disable_notebook_display, enable_notebook_display
 from mlflow_trace_nb.display.bundle import show_traces
@@ -123,6 +122,10 @@ def unload_ipython_extension(ipython: Any) -> None:
 
 
 def __getattr__(name: str) -> Any:
+    if name == "compare_traces":  # loaded when first used: keeps the import light
+        from mlflow_trace_nb.compare import compare_traces
+
+        return compare_traces
     if name in ("instrument_threading", "uninstrument_threading"):
         from mlflow_trace_nb import threading_context
 
