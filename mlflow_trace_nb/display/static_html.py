@@ -184,7 +184,9 @@ def _span_view(
     if not exhausted and chat is None:
         if inputs is not None:
             sections.append(_section("inputs", "mtn-inputs", value_blocks(inputs, budget)))
-        if docs is None and outputs is not None:
+        if docs is not None:
+            sections.append(SimpleNamespace(docs=docs))
+        elif outputs is not None:
             sections.append(_section("outputs", "mtn-outputs", value_blocks(outputs, budget)))
     attributes = {k: v for k, v in dict(span.attributes or {}).items() if k != _TOKEN_USAGE}
     if attributes and not budget.exhausted:
@@ -203,7 +205,6 @@ def _span_view(
         "nested": min(depth, MAX_NESTING),
         "open": depth < 2,
         "chat": chat,
-        "docs": docs,
         "sections": sections,
         "error": None,
         "omitted": exhausted and (inputs is not None or outputs is not None),
@@ -212,7 +213,7 @@ def _span_view(
 
 
 def _section(label: str, css: str, blocks: list[Any], folded: bool = False) -> SimpleNamespace:
-    return SimpleNamespace(label=label, cls=css, blocks=blocks, folded=folded)
+    return SimpleNamespace(label=label, cls=css, blocks=blocks, folded=folded, docs=None)
 
 
 def _add_cost(view: dict[str, Any], own: SpanCost | None, subtree: CostTotal | None) -> None:
