@@ -68,6 +68,7 @@ __all__ = [
     "Trace",
     "__version__",
     "add_span_exception",
+    "compare_traces",
     "configure",
     "disable",
     "disable_notebook_display",
@@ -121,6 +122,10 @@ def unload_ipython_extension(ipython: Any) -> None:
 
 
 def __getattr__(name: str) -> Any:
+    if name == "compare_traces":  # loaded when first used: keeps the import light
+        from mlflow_trace_nb.compare import compare_traces
+
+        return compare_traces
     if name in ("instrument_threading", "uninstrument_threading"):
         from mlflow_trace_nb import threading_context
 

@@ -7,7 +7,8 @@ fallback (``display.static_html``) and a plain-text line per trace; at most
 output appears early and shows spans as they end (``display.live``). Outside IPython it does
 nothing. A ``Trace`` shown as a cell's value, or ``show_traces(...)``, draws the same view.
 
-The tracer's hooks are lean: a trace start appends to a list, a span end sets a flag.
+The tracer's hooks are lean and O(1) per trace: a trace start appends to a list of at most
+``MAX_TRACES_PER_CELL`` traces (later ones are only counted), a span end sets a flag.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class _CellDisplay:
         cell = self._cell
         if cell is not None:
             with self._lock:
-                cell.add(trace)
+                cell.started(trace)
 
     def on_span_end(self, span: LiveSpan) -> None:
         self.updater.dirty = True
@@ -48,8 +49,7 @@ class _CellDisplay:
         cell = self._cell
         if cell is not None:
             with self._lock:
-                cell.add(trace)
-                cell.completed += 1
+                cell.ended(trace)
         self.updater.dirty = True
 
     # IPython events (main thread) ------------------------------------------------------

@@ -29,10 +29,10 @@ MAX_PART_CHARS = 4_000
 _ROLES = {"human": "user", "ai": "assistant", "AIMessageChunk": "assistant", "function": "tool"}
 
 
-def _cut(text: str) -> str:
-    if len(text) <= MAX_PART_CHARS:
+def _cut(text: str, limit: int = MAX_PART_CHARS) -> str:
+    if len(text) <= limit:
         return text
-    return text[:MAX_PART_CHARS] + f"… [{len(text) - MAX_PART_CHARS} more chars]"
+    return text[:limit] + f"… [{len(text) - limit} more chars]"
 
 
 def _json(value: Any) -> str:
@@ -44,35 +44,37 @@ def _json(value: Any) -> str:
         return str(value)
 
 
-def _part(kind: str, text: Any, name: Any = None) -> dict[str, str]:
-    part = {"k": kind, "t": _cut(_json(text) if text is not None else "")}
+def _part(kind: str, text: Any, name: Any = None, limit: int = MAX_PART_CHARS) -> dict[str, str]:
+    part = {"k": kind, "t": _cut(_json(text) if text is not None else "", limit)}
     if name:
         part["n"] = str(name)
     return part
 
 
-def _block(block: Any) -> dict[str, str]:
+def _block(block: Any, limit: int = MAX_PART_CHARS) -> dict[str, str]:
     if not isinstance(block, dict):
-        return _part("text", block)
+        return _part("text", block, limit=limit)
     kind = block.get("type")
     if kind in ("text", "input_text", "output_text") or (kind is None and "text" in block):
-        return _part("text", block.get("text"))
+        return _part("text", block.get("text"), limit=limit)
     if kind in ("tool_use", "function_call", "server_tool_use"):
         args = block.get("input", block.get("arguments"))
-        return _part("tool_call", args, block.get("name"))
+        return _part("tool_call", args, block.get("name"), limit)
     if kind in ("tool_result", "function_call_output"):
         content = block.get("content", block.get("output"))
         if isinstance(content, list):
-            content = "\n".join(_block(b)["t"] for b in content)
-        return _part("tool_result", content, block.get("tool_use_id") or block.get("call_id"))
+            content = "\n".join(_block(b, limit)["t"] for b in content)
+        return _part(
+            "tool_result", content, block.get("tool_use_id") or block.get("call_id"), limit
+        )
     if kind in ("image", "image_url", "input_image"):
         return _part("image", "[image]")
     if kind in ("thinking", "redacted_thinking"):
-        return _part("thinking", block.get("thinking", ""))
-    return _part("json", block)
+        return _part("thinking", block.get("thinking", ""), limit=limit)
+    return _part("json", block, limit=limit)
 
 
-def _message(msg: Any) -> dict[str, Any] | None:
+def _message(msg: Any, limit: int = MAX_PART_CHARS) -> dict[str, Any] | None:
     if not isinstance(msg, dict):
         return None
     role = msg.get("role") or msg.get("type")
@@ -82,9 +84,9 @@ def _message(msg: Any) -> dict[str, Any] | None:
     content = msg.get("content")
     parts: list[dict[str, str]] = []
     if isinstance(content, list):
-        parts.extend(_block(b) for b in content)
+        parts.extend(_block(b, limit) for b in content)
     elif content is not None and content != "":
-        parts.append(_part("text", content))
+        parts.append(_part("text", content, limit=limit))
     for call in msg.get("tool_calls") or []:
         if isinstance(call, dict):
             inner = call.get("function")
@@ -94,6 +96,7 @@ def _message(msg: Any) -> dict[str, Any] | None:
                     "tool_call",
                     function.get("arguments", function.get("args")),
                     function.get("name"),
+                    limit,
                 )
             )
     if role == "tool" and msg.get("tool_call_id"):
@@ -167,11 +170,14 @@ def _output_messages(outputs: Any) -> list[Any]:
     return []
 
 
-def chat_messages(inputs: Any, outputs: Any) -> list[dict[str, Any]] | None:
-    """The conversation of a chat span (request messages, then the reply), or None."""
+def chat_messages(
+    inputs: Any, outputs: Any, part_chars: int = MAX_PART_CHARS
+) -> list[dict[str, Any]] | None:
+    """The conversation of a chat span (request messages, then the reply), or None
+    (``part_chars``: characters kept per message part)."""
     try:
         raw = _input_messages(inputs) + _output_messages(outputs)
-        messages = [m for m in (_message(r) for r in raw) if m is not None]
+        messages = [m for m in (_message(r, part_chars) for r in raw) if m is not None]
     except Exception:
         return None
     if not messages:

@@ -5,7 +5,10 @@ thread wakes every ``UPDATE_INTERVAL_S`` seconds while a cell runs, shows the ce
 the cell has been running for ``LIVE_DELAY_S`` with traces, and rebuilds the widget payload
 when spans ended since the last update (at most one rebuild per interval, and never more often
 than every ``4 x`` the last rebuild's duration). When the cell ends the view settles: the main
-thread shows or updates it with the final traces and the static HTML fallback.
+thread shows or updates it with the final traces and the static HTML fallback, built once
+per output (never per live refresh; once more if a shown trace was still running then and
+ends later). The tracer's per-trace hooks are O(1): a cell keeps its first
+``MAX_TRACES_PER_CELL`` traces and only counts the rest.
 """
 
 from __future__ import annotations
@@ -45,33 +48,57 @@ class CellView:
     """The traces one cell started or completed, and the output showing them."""
 
     def __init__(self) -> None:
-        self.traces: list[LiveTrace] = []
+        self.traces: list[LiveTrace] = []  # the first MAX_TRACES_PER_CELL traces (shown)
+        self.extra = 0  # further traces of the cell, counted only
+        self._extra_running: dict[int, LiveTrace] = {}  # by id(); held so ids stay unique
         self.completed = 0
         self.started_at = time.monotonic()
         self.ended_at: float | None = None
         self.display_id = f"mlflow-trace-nb-{next(_ids)}-{time.time_ns()}"
         self.widget: Any = None
         self.displayed = False
+        self.settled_running = False  # settled while a shown trace still ran
         self.lock = threading.Lock()
 
-    def add(self, trace: LiveTrace) -> None:
-        """Remember ``trace`` (once)."""
-        if not any(t is trace for t in self.traces):
+    def started(self, trace: LiveTrace) -> None:
+        """A trace started in this cell (O(1): only shown traces are kept)."""
+        if len(self.traces) < MAX_TRACES_PER_CELL:
             self.traces.append(trace)
+        else:
+            self.extra += 1
+            self._extra_running[id(trace)] = trace
+
+    def ended(self, trace: LiveTrace) -> None:
+        """A trace ended while this cell ran (it may have started in an earlier cell)."""
+        self.completed += 1
+        if self._extra_running.pop(id(trace), None) is not None:
+            return
+        if any(t is trace for t in self.traces):  # at most MAX_TRACES_PER_CELL items
+            return
+        if len(self.traces) < MAX_TRACES_PER_CELL:
+            self.traces.append(trace)
+        else:
+            self.extra += 1
+
+    def add(self, trace: LiveTrace) -> None:
+        """Remember ``trace`` (once) without counting it as completed."""
+        if any(t is trace for t in self.traces) or id(trace) in self._extra_running:
+            return
+        self.started(trace)
 
     def shown(self) -> tuple[list[LiveTrace], int]:
         """The traces to draw and how many more there are."""
-        traces = list(self.traces)
-        return traces[:MAX_TRACES_PER_CELL], max(0, len(traces) - MAX_TRACES_PER_CELL)
+        return list(self.traces), self.extra
 
     @property
     def running(self) -> bool:
-        """True while a trace of the view is still being recorded."""
+        """True while a shown trace of the view is still being recorded."""
         return any(not t.closed for t in self.traces)
 
     def show_live(self) -> None:
-        """Show the view while the cell runs (from the timer thread)."""
-        from mlflow_trace_nb.display.bundle import make_widget, plain_text, trace_bundle
+        """Show the view while the cell runs (from the timer thread). The static HTML is
+        not built here: the widget shows, and the final HTML comes when the cell ends."""
+        from mlflow_trace_nb.display.bundle import make_widget
 
         with self.lock:
             traces, more = self.shown()
@@ -80,10 +107,7 @@ class CellView:
             self.widget = make_widget(traces, more=more)
             if self.widget is None:
                 return  # no anywidget: the static view appears when the cell ends
-            bundle = trace_bundle(traces, more=more, widget=self.widget)
-            bundle["text/html"] = _LIVE_HTML
-            bundle["text/plain"] = plain_text(traces, more=more)
-            _display(bundle, self.display_id, update=False)
+            _display(_bundle(traces, more, self.widget, _LIVE_HTML), self.display_id, False)
             self.displayed = True
 
     def refresh(self) -> None:
@@ -94,8 +118,9 @@ class CellView:
                 self.widget.set_traces(traces, more)
 
     def settle(self) -> None:
-        """Show (or update) the final view; called on the main thread when the cell ends."""
-        from mlflow_trace_nb.display.bundle import trace_bundle
+        """Show (or update) the final view; called on the main thread when the cell ends.
+        The static HTML is built here, once (again once more if traces were still running)."""
+        from mlflow_trace_nb.display.bundle import make_widget
 
         with self.lock:
             self.ended_at = time.monotonic()
@@ -104,9 +129,52 @@ class CellView:
                 return
             if self.widget is not None:
                 self.widget.set_traces(traces, more)
-            bundle = trace_bundle(traces, more=more, widget=self.widget)
-            _display(bundle, self.display_id, update=self.displayed)
+            else:
+                try:
+                    self.widget = make_widget(traces, more=more)
+                except Exception:
+                    report_internal_error("trace widget")
+            self.settled_running = any(not t.closed for t in traces)
+            html = _static_html(traces, more)
+            _display(_bundle(traces, more, self.widget, html), self.display_id, self.displayed)
             self.displayed = True
+
+    def finish(self) -> None:
+        """The traces a settled view showed as running have ended: redraw its static HTML
+        (and the widget) a last time."""
+        with self.lock:
+            if not self.settled_running or not self.displayed:
+                return
+            self.settled_running = False
+            traces, more = self.shown()
+            if self.widget is not None:
+                self.widget.set_traces(traces, more)
+            html = _static_html(traces, more)
+            _display(_bundle(traces, more, self.widget, html), self.display_id, True)
+
+
+def _static_html(traces: list[LiveTrace], more: int) -> str | None:
+    try:
+        from mlflow_trace_nb.display.static_html import render_static_html
+
+        return render_static_html(traces, more=more)  # live traces read directly
+    except Exception:
+        report_internal_error("static HTML view")
+        return None
+
+
+def _bundle(traces: list[LiveTrace], more: int, widget: Any, html: str | None) -> dict[str, Any]:
+    from mlflow_trace_nb.display.bundle import WIDGET_MIME, plain_text, widget_view
+
+    bundle: dict[str, Any] = {"text/plain": plain_text(traces, more=more)}
+    if html is not None:
+        bundle["text/html"] = html
+    if widget is not None:
+        try:
+            bundle[WIDGET_MIME] = widget_view(widget)
+        except Exception:
+            report_internal_error("trace widget")
+    return bundle
 
 
 class LiveUpdater:
@@ -176,6 +244,8 @@ class LiveUpdater:
             if view.ended_at is not None and (
                 not view.running or now - view.ended_at > MAX_LIVE_AFTER_CELL_S
             ):
+                if not view.running:
+                    view.finish()
                 finished.append(view)
         with self._lock:
             self.views = [v for v in self.views if v not in finished]

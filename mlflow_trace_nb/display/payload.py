@@ -13,6 +13,23 @@ The payload keeps the widget state small and quick to build for big traces:
 
 Works on stored ``Trace`` objects and on ``LiveTrace`` objects still being recorded (spans
 without an end are marked running).
+
+Fields added for the view v2 (tokens and cost from ``mlflow_trace_nb.cost``; costs are USD
+floats, ``null`` = "cost unknown", never a guess):
+
+- ``trace.llm``: ``{span index: {"model": str|null, "provider": str|null, "cost":
+  float|null}}`` for every span with token usage (its tokens stay in ``trace.tokens``).
+- ``trace.subtree``: ``{span index: [input, output, total, cost, cost_known, unknown]}`` for
+  every span whose subtree (itself and its descendants) has token usage: token sums, the
+  cost (``null`` unless every call under it was priced), the sum of the priced calls and the
+  number of calls that could not be priced.
+- ``trace.totals``: the same for the whole trace as a dict: ``input_tokens``,
+  ``output_tokens``, ``total_tokens``, ``cost`` (null unless all priced), ``cost_known``,
+  ``priced``, ``unknown``, ``models`` (up to 20 names), ``currency`` (``"USD"``).
+- ``trace.tags``: the trace's tags (string to string; cell tags included).
+- ``trace.started_at``: the absolute start, ISO 8601 in UTC (``start_ns`` is the same in ns).
+- detail ``provider`` and ``cost`` (the span's ``mlflow.llm.provider`` and its cost), and
+  ``model`` now also found in ``model``/``model_name`` attributes or inputs.
 """
 
 from __future__ import annotations
@@ -22,7 +39,9 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from mlflow_trace_nb.cost import span_cost, span_model, span_tokens, trace_cost
 from mlflow_trace_nb.display.chat import chat_messages, chat_tools
+from mlflow_trace_nb.span_tree import parent_indices
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -96,22 +115,10 @@ def _value(value: Any, live: bool) -> dict[str, Any]:
 
 
 def _tokens(span: Span) -> list[int] | None:
-    row = getattr(span, "_row", None)
-    if row is not None and len(row) > 9 and isinstance(row[9], str) and TOKEN_USAGE not in row[9]:
-        return None  # a stored span without usage: do not decode its payload
-    try:
-        usage = span.attributes.get(TOKEN_USAGE)
-    except Exception:
+    usage = span_tokens(span)
+    if usage is None:
         return None
-    if not isinstance(usage, dict):
-        return None
-    try:
-        tin = int(usage.get("input_tokens") or 0)
-        tout = int(usage.get("output_tokens") or 0)
-        total = int(usage.get("total_tokens") or tin + tout)
-    except (TypeError, ValueError):
-        return None
-    return [tin, tout, total]
+    return [usage.input_tokens, usage.output_tokens, usage.total_tokens]
 
 
 def _exception(span: Span) -> dict[str, str] | None:
@@ -133,6 +140,8 @@ def span_detail(trace: AnyTrace, index: int, spans: Sequence[Span] | None = None
     live = _is_live(trace)
     attributes = dict(span.attributes)
     start = span.start_time_ns
+    model, provider = span_model(span)
+    cost = span_cost(span)
     detail: dict[str, Any] = {
         "id": span.span_id,
         "name": span.name,
@@ -153,7 +162,9 @@ def span_detail(trace: AnyTrace, index: int, spans: Sequence[Span] | None = None
             for e in span.events[:200]
         ],
         "exception": _exception(span),
-        "model": str(attributes[MODEL]) if MODEL in attributes else None,
+        "model": model,
+        "provider": provider,
+        "cost": cost.cost if cost is not None else None,
         "tokens": _tokens(span),
         "chat": None,
         "tools": chat_tools(_jsonable(attributes.get(CHAT_TOOLS), live)),
@@ -221,6 +232,23 @@ def _trace_meta(trace: AnyTrace, spans: Sequence[Span]) -> tuple[str, str, str, 
     return stored.request_id, name, stored.status, False
 
 
+def _tags(trace: AnyTrace) -> dict[str, str]:
+    tags = getattr(trace, "tags", None) or {}
+    return {str(k): str(v)[:PREVIEW_CHARS] for k, v in list(tags.items())[:200]}
+
+
+def _iso(ns: int) -> str | None:
+    import datetime as dt
+
+    if not ns:
+        return None
+    try:
+        moment = dt.datetime.fromtimestamp(ns / 1e9, tz=dt.timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def trace_payload(trace: AnyTrace, details: dict[int, Any] | None = None) -> dict[str, Any]:
     """One trace's entry in the payload (``details``: inlined span details by index)."""
     all_spans = trace_spans(trace)
@@ -228,32 +256,32 @@ def trace_payload(trace: AnyTrace, details: dict[int, Any] | None = None) -> dic
     request_id, name, status, running = _trace_meta(trace, spans)
     strings: dict[str, int] = {}
     intern = strings.setdefault
-    index_of: dict[str, int] = {}
-    names, types, statuses, parents, starts, durs = [], [], [], [], [], []
-    tokens: dict[str, list[int]] = {}
+    names, types, statuses, starts, durs = [], [], [], [], []
+    parents = parent_indices(spans)  # live spans linked by object: no id formatting
     t0 = min((s.start_time_ns for s in spans), default=0)
     now_ns = time.time_ns()
     end_max = t0
-    for i, span in enumerate(spans):
-        index_of[span.span_id] = i
-    for i, span in enumerate(spans):
+    for span in spans:
         names.append(intern(span.name, len(strings)))
         types.append(intern(span.span_type or "UNKNOWN", len(strings)))
         end = span.end_time_ns
         statuses.append(intern("RUNNING" if end is None else span.status_code, len(strings)))
-        parent = span.parent_id
-        parents.append(index_of.get(parent, -1) if parent is not None else -1)
         start = span.start_time_ns
         starts.append((start - t0) // 1000)
         if end is None:
             durs.append(-1)
-            end_max = max(end_max, now_ns)
+            if now_ns > end_max:
+                end_max = now_ns
         else:
             durs.append((end - start) // 1000)
-            end_max = max(end_max, end)
-        usage = _tokens(span)
-        if usage is not None:
-            tokens[str(i)] = usage
+            if end > end_max:
+                end_max = end
+    costs = trace_cost(trace, spans, parents)  # one pass over the token usage of every span
+    tokens = {
+        str(i): [c.tokens.input_tokens, c.tokens.output_tokens, c.tokens.total_tokens]
+        for i, c in enumerate(costs.spans)
+        if c is not None
+    }
     return {
         "id": request_id,
         "name": name,
@@ -272,6 +300,26 @@ def trace_payload(trace: AnyTrace, details: dict[int, Any] | None = None) -> dic
             "dur": durs,
         },
         "tokens": tokens,
+        "llm": {
+            str(i): {"model": c.model, "provider": c.provider, "cost": c.cost}
+            for i, c in enumerate(costs.spans)
+            if c is not None
+        },
+        "subtree": {
+            str(i): [
+                t.input_tokens,
+                t.output_tokens,
+                t.total_tokens,
+                t.cost,
+                t.cost_known,
+                t.unknown,
+            ]
+            for i, t in enumerate(costs.subtree)
+            if t is not None
+        },
+        "totals": costs.total.to_dict(),
+        "tags": _tags(trace),
+        "started_at": _iso(t0),
         "details": {str(k): v for k, v in (details or {}).items()},
     }
 

@@ -147,3 +147,60 @@ def test_pending_traces_are_written_when_a_cell_ends(shell: Any, db_path: Any) -
     finally:
         RUNTIME._queue.shutdown()
         RUNTIME._queue = original
+
+
+def test_a_big_cell_keeps_only_the_traces_it_shows(shell: Any) -> None:
+    mlflow.enable_notebook_display()
+    code = """
+import mlflow_trace_nb.display as display
+for i in range(3000):
+    mlflow.trace(abs)(i)
+cell = display._active._cell
+kept = (len(cell.traces), cell.extra, cell.completed)
+"""
+    shell.run_cell(code)
+    # O(1) per trace: the cell holds its shown traces only and counts the rest
+    assert shell.user_ns["kept"] == (MAX_TRACES_PER_CELL, 3000 - MAX_TRACES_PER_CELL, 3000)
+    *live, output = outputs(shell)  # a live output first when the cell took long enough
+    assert len(live) <= 1
+    assert output["data"]["text/plain"].endswith(
+        f"... and {3000 - MAX_TRACES_PER_CELL} more traces"
+    )
+    assert output["data"]["text/html"].count('class="mtn-trace') == MAX_TRACES_PER_CELL
+
+
+def test_a_trace_ending_after_its_cell_redraws_the_static_view_once(shell: Any) -> None:
+    import threading
+    import time
+
+    from mlflow_trace_nb.display.live import _LIVE_HTML
+
+    mlflow.enable_notebook_display()
+    release = threading.Event()
+    shell.user_ns["release"] = release
+    code = """
+import threading
+started = threading.Event()
+def work():
+    with mlflow.start_span("background"):
+        started.set()
+        release.wait(30)
+worker = threading.Thread(target=work)
+worker.start()
+started.wait(30)
+mlflow.trace(len)("abc")
+"""
+    shell.run_cell(code)
+    first = outputs(shell)
+    settled = first[-1]["data"]
+    assert "RUNNING" in settled["text/plain"] and settled["text/html"] != _LIVE_HTML
+    release.set()
+    shell.user_ns["worker"].join(30)
+    deadline = time.monotonic() + 30
+    later: list[dict[str, Any]] = []
+    while not later and time.monotonic() < deadline:  # the live-view thread redraws it
+        time.sleep(0.05)
+        later = outputs(shell)
+    (final,) = later
+    assert final.get("update") and "RUNNING" not in final["data"]["text/plain"]
+    assert "background" in final["data"]["text/html"] and "mtn-ok" in final["data"]["text/html"]

@@ -180,7 +180,9 @@ def test_long_values_are_truncated_with_a_marker() -> None:
     big("x" * 100_000)
     page = render_static_html([last_trace()])
     assert page.count("\u2026truncated") == 2  # inputs and outputs
-    assert len(page) < 12_000
+    # each value keeps MAX_VALUE_CHARS (was 2,000: too little for a prompt or an answer)
+    assert len(page) < 2 * static_html.MAX_VALUE_CHARS + 12_000
+    assert "80,000 more characters not shown" in page
 
 
 def test_ten_thousand_deep_spans_stay_small() -> None:
@@ -250,3 +252,158 @@ def test_traces_still_in_memory_render_too() -> None:
     assert live is not None
     text = "".join(parse(render_static_html([live])).text)
     assert "live-root" in text and "window.__xss=1" in text
+
+
+# View v2: readable values, conversations, documents, exceptions, cost -------------------
+
+
+def rich_hostile_trace() -> Trace:
+    """Every new field of the view carries the hostile payloads."""
+
+    @mlflow.trace(name="retrieve", span_type="RETRIEVER")
+    def retrieve(query: str) -> list[dict[str, Any]]:
+        return [
+            {"page_content": HOSTILE, "metadata": {HOSTILE: HOSTILE}, "id": HOSTILE},
+            {"page_content": "plain doc\nsecond line", "metadata": {"source": "wiki"}},
+        ]
+
+    @mlflow.trace(name="chat", span_type="CHAT_MODEL")
+    def chat(messages: list[dict[str, str]]) -> dict[str, Any]:
+        mlflow.set_span_attribute("mlflow.llm.model", HOSTILE)
+        mlflow.set_span_attribute("mlflow.chat.tokenUsage", {"input_tokens": 3, "output_tokens": 4})
+        return {"choices": [{"message": {"role": "assistant", "content": HOSTILE}}]}
+
+    @mlflow.trace(name="root")
+    def root() -> None:
+        mlflow.update_current_trace(tags={HOSTILE: HOSTILE})
+        retrieve(HOSTILE)
+        chat([{"role": "system", "content": HOSTILE}, {"role": HOSTILE, "content": HOSTILE}])
+
+    root()
+    return last_trace()
+
+
+def test_new_fields_keep_hostile_payloads_inert() -> None:
+    page = render_static_html([rich_hostile_trace()])
+    parsed = parse(page)
+    for tag, attrs in parsed.tags:
+        assert tag in ALLOWED_TAGS
+        for name, value in attrs:
+            assert name in ALLOWED_ATTRS, (tag, name, value)
+            if name == "class":
+                assert re.fullmatch(r"[a-z0-9 _-]+", value or ""), value
+            if name == "style":
+                assert re.fullmatch(r"left:\d+\.\d\d%;width:\d+\.\d\d%", value or "")
+            if name == "title":
+                assert value in {"OK", "ERROR", "UNSET", "CANCELLED", "RUNNING"}
+    lowered = page.lower()
+    for needle in ("<script", "</script", "<img", "<svg", "<a ", "</style><"):
+        assert needle not in lowered, needle
+    text = "".join(parsed.text)
+    # model name, tag, document text/id/metadata, role and message content
+    assert text.count(HOSTILE) >= 7
+    assert "cost unknown" in text  # a hostile model name is no model of the price table
+
+
+def test_chat_shows_the_answer_before_a_long_system_prompt() -> None:
+    system = "You are careful.\n" + "Rule: be precise and kind.\n" * 400
+
+    @mlflow.trace(span_type="CHAT_MODEL")
+    def chat(messages: list[dict[str, str]]) -> dict[str, Any]:
+        return {"choices": [{"message": {"role": "assistant", "content": "The answer is 42."}}]}
+
+    chat([{"role": "system", "content": system}, {"role": "user", "content": "What is it?"}])
+    page = render_static_html([last_trace()])
+    text = "".join(parse(page).text)
+    assert text.index("The answer is 42.") < text.index("Rule: be precise") < len(text)
+    assert system.strip() in text  # the whole prompt is there (folded), not cut at 2,000
+    assert "What is it?" in text
+    assert re.search(r'<details class="mtn-fold"><summary>You are careful\.', page)
+    assert "conversation: 2 messages sent" in text
+
+
+def test_long_values_fold_and_mark_their_cut() -> None:
+    @mlflow.trace
+    def echo(text: str) -> str:
+        return text
+
+    echo("y" * (static_html.MAX_VALUE_CHARS + 10_000))
+    page = render_static_html([last_trace()])
+    text = "".join(parse(page).text)
+    assert "y" * static_html.MAX_VALUE_CHARS in text
+    assert "y" * (static_html.MAX_VALUE_CHARS + 1) not in text
+    assert "10,000 more characters not shown" in text
+    assert page.count('<details class="mtn-fold">') >= 2  # inputs and outputs folded
+
+
+def test_multiline_strings_are_text_and_json_strings_pretty() -> None:
+    @mlflow.trace
+    def tool(config: str, notes: str) -> str:
+        return "first line\nsecond line"
+
+    tool('{"b": [1, 2], "a": {"deep": true, "name": "x", "more": "y" }}', "a\nb")
+    text = "".join(parse(render_static_html([last_trace()])).text)
+    assert "first line\nsecond line" in text and "first line\\nsecond line" not in text
+    assert '"b": [\n    1,\n    2\n  ],' in text  # the JSON inside the string, indented
+    assert "a\nb" in text
+
+
+def test_retriever_documents_are_cards() -> None:
+    page = render_static_html([rich_hostile_trace()])
+    assert page.count('class="mtn-doc"') == 2
+    text = "".join(parse(page).text)
+    assert "documents (2)" in text and "plain doc\nsecond line" in text
+    assert '{"source": "wiki"}' in text
+
+
+def test_an_exception_shows_once_without_library_frames() -> None:
+    @mlflow.trace
+    def inner() -> None:
+        raise KeyError("missing key")
+
+    @mlflow.trace
+    def middle() -> None:
+        inner()
+
+    @mlflow.trace
+    def outer() -> None:
+        middle()
+
+    with pytest.raises(KeyError):
+        outer()
+    page = render_static_html([last_trace()])
+    text = "".join(parse(page).text)
+    assert page.count('class="mtn-stack"') == 1  # the stack trace once, where it was raised
+    assert text.count("(raised in span inner)") == 2  # outer and middle point at it
+    stack = page[page.index('class="mtn-stack"') :]
+    assert "mlflow_trace_nb" not in stack.split("</pre>")[0]  # no wrapper frames
+    assert ", in inner" in stack and "KeyError: &#39;missing key&#39;" in stack
+    assert re.search(r"\d+ mlflow_trace_nb frames? hidden", text)
+
+
+def test_trace_start_time_tags_model_and_cost() -> None:
+    with mlflow.start_span("call", span_type="LLM") as span:
+        span.set_attribute("mlflow.llm.model", "gpt-4o-mini")
+        span.set_attribute("mlflow.llm.provider", "openai")
+        span.set_attribute("mlflow.chat.tokenUsage", {"input_tokens": 100, "output_tokens": 10})
+        mlflow.update_current_trace(tags={"team": "search"})
+    trace = last_trace()
+    text = "".join(parse(render_static_html([trace])).text)
+    import datetime as dt
+
+    started = dt.datetime.fromtimestamp(trace.timestamp_ms / 1000, tz=dt.timezone.utc)
+    assert f"started {started:%Y-%m-%d %H:%M}" in text and " UTC" in text
+    assert "team=search" in text
+    assert "gpt-4o-mini" in text and "100 in / 10 out / 110 total tokens" in text
+    assert "$0.0000" in text or "$0.00002" in text or "$0.00001" in text  # a price, not unknown
+
+
+def test_a_live_trace_renders_like_its_stored_copy() -> None:
+    from mlflow_trace_nb.runtime import RUNTIME
+
+    rich_hostile_trace()
+    live = RUNTIME.last_trace
+    assert live is not None
+    stored = last_trace()
+    strip = re.compile(r"\d+(\.\d+)? (ms|\u00b5s|s)|left:[^\"]*")
+    assert strip.sub("", render_static_html([live])) == strip.sub("", render_static_html([stored]))
