@@ -136,7 +136,7 @@ class Runtime:
         self.last_trace = trace
         if self.trace_end_hooks:
             self._run_trace_end_hooks(trace)
-        (self._queue or self.queue).put(trace)
+        (self._queue or self.queue).put(trace, len(trace.spans))
 
     def _run_trace_end_hooks(self, trace: LiveTrace) -> None:
         for hook in self.trace_end_hooks:
