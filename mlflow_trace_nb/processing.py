@@ -93,6 +93,7 @@ class WriteBehindQueue:
         self._max_batch_spans = max_batch_spans
         # Every item is at least one span, so a bound on items is a bound on spans too.
         self._max_spans = min(max_pending_spans, max_pending or max_pending_spans)
+        self._max_pending = self._max_spans  # items never exceed spans
         self._max_bytes = max_pending_bytes
         self._max_block_s = max_block_s
         self._items: deque[Any] = deque()

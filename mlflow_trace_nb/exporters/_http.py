@@ -15,23 +15,23 @@ its per-read timeout. This client is ``http.client`` with three bounds:
 Proxies come from the usual environment variables (``https_proxy``, ``no_proxy``, ...; never
 for loopback addresses), CA certificates from ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` or
 ``certifi`` when installed, as ``requests`` did. Errors are raised as ``OSError`` or
-``http.client.HTTPException``; the exporters decide what is worth a retry.
+``http.client.HTTPException``; the exporters decide what is worth a retry. ``http.client``,
+``ssl`` and ``urllib.request`` are imported on the first request, not with the package.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import http.client
 import os
-import socket
-import ssl
 import threading
 import time
-import urllib.request
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import SplitResult, unquote, urlsplit
+
+if TYPE_CHECKING:  # imported on first use: the package imports this module with the store
+    import http.client
+    import ssl
 
 __all__ = ["MAX_RESPONSE_BYTES", "HttpClient", "Response"]
 
@@ -85,6 +85,8 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
     ) -> Response:
         """Send one request and read (a bounded part of) the answer."""
+        import http.client
+
         parts = urlsplit(url)
         origin = self._origin_of(parts)
         headers = dict(headers or {})
@@ -130,6 +132,8 @@ class HttpClient:
         return origin
 
     def _connection(self, origin: _Origin) -> tuple[http.client.HTTPConnection, bool]:
+        import http.client
+
         if self._conn is not None and self._origin == origin:
             return self._conn, True
         self.close()
@@ -156,6 +160,8 @@ class HttpClient:
         return conn, False
 
     def _context(self) -> ssl.SSLContext:
+        import ssl
+
         if self._ssl is None:
             cafile = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
             if not cafile:
@@ -177,6 +183,9 @@ class HttpClient:
         headers: dict[str, str],
         deadline: float,
     ) -> Response:
+        import http.client
+        import socket
+
         aborted = threading.Event()
 
         def abort() -> None:  # runs on the timer's thread when the deadline passes
@@ -213,6 +222,8 @@ class HttpClient:
 
 
 def _proxy_for(scheme: str, host: str) -> str | None:
+    import urllib.request
+
     if host in _LOOPBACK:
         return None
     try:
@@ -232,5 +243,7 @@ def _proxy_auth(proxy: str) -> dict[str, str]:
     if not parts.username:
         return {}
     credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+    import base64
+
     token = base64.b64encode(credentials.encode()).decode()
     return {"Proxy-Authorization": f"Basic {token}"}

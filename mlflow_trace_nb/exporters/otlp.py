@@ -12,7 +12,6 @@ partial-success body is not read).
 from __future__ import annotations
 
 import gzip
-import http.client
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -137,6 +136,8 @@ class OtlpHttpExporter:
         self, method: str, url: str, body: bytes, headers: dict[str, str]
     ) -> tuple[int, str]:
         """``(status, start of the body)``; ``RetryableError`` when there is no HTTP answer."""
+        import http.client
+
         try:
             response = self._http.request(method, url, body, headers)
         except (OSError, http.client.HTTPException) as error:
