@@ -166,7 +166,7 @@ class BackgroundSender:
         self._wake.set()
         self._stop.set()
         if thread is not None and thread is not threading.current_thread():
-            thread.join(0.2)  # a daemon: a request still in flight ends on its own deadline
+            thread.join(0.05)  # a daemon: a request still in flight ends on its own deadline
         self._stop = threading.Event()
         lost = self._queued_spans
         if thread is not None and (lost or self.dropped):
@@ -308,9 +308,11 @@ class BackgroundSender:
         first = self.dropped == 0
         self.dropped += count
         (_logger.warning if first else _logger.debug)(
-            "mlflow-trace-nb: %s: send queue full (%d spans); dropped %d spans (%d so far)",
+            "mlflow-trace-nb: %s: send queue full (bounds: %d spans, %d bytes); dropped %d "
+            "spans (%d so far)",
             self.name,
             self.max_queue,
+            self.max_queue_bytes,
             count,
             self.dropped,
         )
