@@ -25,7 +25,7 @@ from tests.faults.remote_servers import RawServer
 
 PROMPT_S = 3.0
 #: Fast retries and short deadlines, so the tests see several attempts in a second or two.
-FAST = {
+FAST: dict[str, Any] = {
     "timeout_s": 1.0,
     "connect_timeout_s": 0.5,
     "initial_backoff_s": 0.05,
@@ -168,11 +168,8 @@ def test_500s_then_recovery_deliver_everything_once() -> None:
         stats = remote.stats()
         assert stats["sent"] == 40 and stats["retries"] == 3
         assert stats["dropped"] == 0 and stats["failed"] == 0
-        local = {
-            bytes.fromhex(s.span_id)
-            for t in mlflow.search_traces(return_type="list")
-            for s in t.data.spans
-        }
+        found: list[Any] = list(mlflow.search_traces(return_type="list"))
+        local = {bytes.fromhex(s.span_id) for t in found for s in t.data.spans}
         # nothing is recorded on a 500, so at-least-once comes down to exactly once here
         assert len(server.spans) == len(set(server.spans)) == 40
         assert set(server.spans) == local
