@@ -14,7 +14,7 @@ trace of one. ``put`` is given the item's span count (``len(trace.spans)``); byt
 approximated as spans times the bytes per span of the last measured trace (``sizing``:
 a constant per span plus payload lengths), and a trace is measured about once every
 ``_MEASURE_EVERY`` spans, so the byte bound becomes one limit in spans and the caller's
-path stays an append, an addition and one comparison.
+path stays an addition, one comparison and an append.
 
 Back-pressure instead of loss: when more than ``max_pending_spans`` spans or
 ``max_pending_bytes`` bytes (or ``max_pending`` items, if given) wait, the producing thread
@@ -133,29 +133,35 @@ class WriteBehindQueue:
     def put(self, item: Any, spans: int = 1) -> None:
         """Enqueue one item of ``spans`` spans; wait if the queue is full (back-pressure).
 
-        The caller's path is an append, an addition and one comparison: the rest (starting
-        the writer, measuring bytes, waking the writer, waiting) happens in ``_check``, about
-        once every ``_MEASURE_EVERY`` spans, or on every put while the writer is behind.
+        The caller's path is an addition, one comparison and an append: the rest (starting
+        the writer, measuring bytes, waking the writer, waiting) happens in ``_admit``, about
+        once every ``_MEASURE_EVERY`` spans, or on every put while the writer is behind. An
+        item that is dropped is never appended, so dropping costs nothing either.
         """
+        if self._spans_in + spans >= self._next_check and not self._admit(item, spans):
+            return
         self._items.append(item)
-        spans_in = self._spans_in = self._spans_in + spans
-        if spans_in >= self._next_check:
-            self._check(item, spans, spans_in)
+        self._spans_in += spans
 
-    def _check(self, item: Any, spans: int, spans_in: int) -> None:
+    def _admit(self, item: Any, spans: int) -> bool:
+        """The slow part of ``put``; False when the item is dropped (counted)."""
         thread = self._thread
         if thread is None or not thread.is_alive():
             self._start()
+        spans_in = self._spans_in + spans
         if spans_in >= self._next_measure:
             self._next_measure = spans_in + _MEASURE_EVERY
             self._measure(item, spans)
+        admitted = True
         backlog = spans_in - self._spans_out
         if backlog >= self._wake_at:
             if not self._wake.is_set():
                 self._wake.set()
             if backlog >= self._limit and not self._wait_for_room():
-                self._drop(item, spans)
+                self._drop(spans)
+                admitted = False
         self._next_check = min(self._next_measure, self._spans_out + self._wake_at)
+        return admitted
 
     def pending(self) -> int:
         """Items enqueued and not yet exported (including a batch being written)."""
@@ -300,12 +306,7 @@ class WriteBehindQueue:
                 self._room.wait(0.05)
         return True
 
-    def _drop(self, item: Any, count: int) -> None:
-        try:
-            self._items.remove(item)
-        except ValueError:  # already taken by the writer after all
-            return
-        self._spans_out += count
+    def _drop(self, count: int) -> None:
         self.dropped += 1
         self.dropped_spans += count
         log = _logger.warning if self.dropped == 1 else _logger.debug
