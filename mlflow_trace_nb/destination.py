@@ -44,9 +44,11 @@ class OTLP(OtlpHttpExporter):
     """An OTLP/HTTP (protobuf) trace endpoint: an OpenTelemetry Collector, Jaeger, Tempo,
     Phoenix, or MLflow's ``/v1/traces``. Sends in the background with retry and backoff.
 
-    Options: ``timeout_s`` per request, ``compression`` (``"gzip"``), and for the send
-    queue ``max_queue`` (spans kept while the endpoint is down; more are dropped and
-    counted), ``max_batch`` (spans per request), ``max_backoff_s``, ``exit_timeout_s``.
+    Options: ``timeout_s`` for a whole request (30 s), ``connect_timeout_s`` (5 s),
+    ``max_response_bytes`` read of an answer (64 KB), ``compression`` (``"gzip"``), and for
+    the send queue ``max_queue`` / ``max_queue_bytes`` (spans / bytes kept while the endpoint
+    is down; more are dropped and counted), ``max_batch`` / ``max_batch_bytes`` (per
+    request), ``max_backoff_s``, ``exit_timeout_s`` (the drain at exit, 5 s).
     """
 
     def __init__(

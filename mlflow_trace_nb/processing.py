@@ -2,19 +2,30 @@
 
 The tracer never does I/O. When a trace's root span ends, the trace (``LiveTrace``) is
 appended to a ``deque``; a daemon thread wakes every ``interval_s`` (0.5 s, so a finished
-trace is durable well within a second), at once on ``flush``, or early when half the queue
-bound is pending; it takes up to ``max_batch`` items at a time and hands them to the
-exporters, which serialise and write them (the SQLite store writes a batch in one
-transaction). Waking rarely keeps the writer out of the way of a burst of traced calls: the
-serialisation it does holds the GIL, and doing it after the burst costs the caller nothing.
+trace is durable well within a second), at once on ``flush``, or early when half of a bound
+is reached; it takes a batch (at most ``max_batch`` items and ``max_batch_spans`` spans) and
+hands it to the exporters, which serialise and write it (the SQLite store writes a batch in
+one transaction). Waking rarely keeps the writer out of the way of a burst of traced calls:
+the serialisation it does holds the GIL, and doing it after the burst costs the caller
+nothing.
 
-Back-pressure instead of loss: when more than ``max_pending`` items wait, the producing thread
+Bounded in spans and bytes, not only in traces: a trace of 300 spans weighs 300 times a
+trace of one. ``put`` is given the item's span count (``len(trace.spans)``); bytes are
+approximated as spans times the bytes per span of the last measured trace (``sizing``:
+a constant per span plus payload lengths), and a trace is measured about once every
+``_MEASURE_EVERY`` spans, so the byte bound becomes one limit in spans and the caller's
+path stays an addition, one comparison and an append.
+
+Back-pressure instead of loss: when more than ``max_pending_spans`` spans or
+``max_pending_bytes`` bytes (or ``max_pending`` items, if given) wait, the producing thread
 waits until the writer has caught up by half, so a burst of traces slows the producer down
 rather than growing memory without bound or dropping anything. Only a writer that makes no
 progress for ``max_block_s`` (an exporter hung on a lock held by another process, say) makes
-the producer drop its trace instead, with a warning and a count (``dropped``): tracing must
-never hang the traced code. A flush puts a marker in the
-queue and waits for the writer to reach it, so it covers everything enqueued before it.
+the producer drop its trace instead, with a warning and a count (``dropped``,
+``dropped_spans``); while the writer stays stuck, later producers over the bound drop at
+once rather than each waiting again: tracing must never hang the traced code. A flush puts a
+marker in the queue and waits for the writer to reach it, so it covers everything enqueued
+before it.
 """
 
 from __future__ import annotations
@@ -26,6 +37,8 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
+
+from mlflow_trace_nb.sizing import SPAN_BYTES, estimate_item
 
 __all__ = ["Exporter", "WriteBehindQueue"]
 
@@ -42,6 +55,11 @@ class Exporter(Protocol):
         """Release resources (connections, threads)."""
 
 
+#: About one span in this many has its trace measured; the bytes per span
+#: found are used for every trace until the next measurement.
+_MEASURE_EVERY = 256
+
+
 class _FlushMarker:
     __slots__ = ("done",)
 
@@ -49,8 +67,13 @@ class _FlushMarker:
         self.done = threading.Event()
 
 
+def _span_count(item: Any) -> int:
+    spans = getattr(item, "spans", None)
+    return len(spans) if type(spans) is list else 1
+
+
 class WriteBehindQueue:
-    """A bounded queue drained by one background thread into ``export``."""
+    """A queue bounded in spans and bytes, drained by one background thread."""
 
     def __init__(
         self,
@@ -58,17 +81,21 @@ class WriteBehindQueue:
         *,
         interval_s: float = 0.5,
         max_batch: int = 2_000,
-        max_pending: int = 20_000,
+        max_batch_spans: int = 20_000,
+        max_pending: int | None = None,
+        max_pending_spans: int = 100_000,
+        max_pending_bytes: int = 64 * 2**20,
         max_block_s: float = 30.0,
     ) -> None:
         self._export = export
         self._interval_s = interval_s
         self._max_batch = max_batch
-        self._max_pending = max_pending
+        self._max_batch_spans = max_batch_spans
+        # Every item is at least one span, so a bound on items is a bound on spans too.
+        self._max_spans = min(max_pending_spans, max_pending or max_pending_spans)
+        self._max_pending = self._max_spans  # items never exceed spans
+        self._max_bytes = max_pending_bytes
         self._max_block_s = max_block_s
-        # Wake the writer before its interval only for a real backlog: during a short burst
-        # it stays asleep, so the burst's own thread is not slowed by serialisation.
-        self._early_wake = max(1, max_pending // 2)
         self._items: deque[Any] = deque()
         self._wake = threading.Event()
         self._room = threading.Condition()
@@ -76,28 +103,83 @@ class WriteBehindQueue:
         self._thread: threading.Thread | None = None
         self._busy = False
         self._stopping = False
+        self._stalled = False  # a producer timed out waiting; cleared by writer progress
+        self._reset_counts()
         self.exported = 0
         self.failed = 0
         self.dropped = 0
+        self.dropped_spans = 0
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=self._after_fork)
 
-    def put(self, item: Any) -> None:
-        """Enqueue one item; wait if the queue is full (back-pressure)."""
-        items = self._items
-        items.append(item)
-        if self._thread is None:
+    def _reset_counts(self) -> None:
+        # Producers only add to _spans_in and the writer only to _spans_out, so the caller's
+        # path takes no lock; the writer re-syncs them whenever it empties the queue, so a
+        # rare lost update (a thread switch mid-increment) does not last.
+        self._spans_in = self._spans_out = 0
+        self._span_bytes = SPAN_BYTES
+        self._next_check = 0  # the first put starts the writer thread
+        self._next_measure = 0
+        self._set_limit()
+
+    def _set_limit(self) -> None:
+        # Bytes are approximated as spans times the bytes per span last measured, so both
+        # bounds become one limit in spans.
+        self._limit = max(1, min(self._max_spans, self._max_bytes // self._span_bytes))
+        # Wake the writer before its interval only for a real backlog: during a short burst
+        # it stays asleep, so the burst's own thread is not slowed by serialisation.
+        self._wake_at = max(1, self._limit // 2)
+
+    def put(self, item: Any, spans: int = 1) -> None:
+        """Enqueue one item of ``spans`` spans; wait if the queue is full (back-pressure).
+
+        The caller's path is an addition, one comparison and an append: the rest (starting
+        the writer, measuring bytes, waking the writer, waiting) happens in ``_admit``, about
+        once every ``_MEASURE_EVERY`` spans, or on every put while the writer is behind. An
+        item that is dropped is never appended, so dropping costs nothing either.
+        """
+        if self._spans_in + spans >= self._next_check and not self._admit(item, spans):
+            return
+        self._items.append(item)
+        self._spans_in += spans
+
+    def _admit(self, item: Any, spans: int) -> bool:
+        """The slow part of ``put``; False when the item is dropped (counted)."""
+        thread = self._thread
+        if thread is None or not thread.is_alive():
             self._start()
-        pending = len(items)
-        if pending >= self._early_wake:
+        spans_in = self._spans_in + spans
+        if spans_in >= self._next_measure:
+            self._next_measure = spans_in + _MEASURE_EVERY
+            self._measure(item, spans)
+        admitted = True
+        backlog = spans_in - self._spans_out
+        if backlog >= self._wake_at:
             if not self._wake.is_set():
                 self._wake.set()
-            if pending >= self._max_pending and not self._wait_for_room():
-                self._drop(item)
+            if backlog >= self._limit and not self._wait_for_room():
+                self._drop(spans)
+                admitted = False
+        self._next_check = min(self._next_measure, self._spans_out + self._wake_at)
+        return admitted
 
     def pending(self) -> int:
         """Items enqueued and not yet exported (including a batch being written)."""
         return len(self._items) + (1 if self._busy else 0)
+
+    def stats(self) -> dict[str, int]:
+        """Counters: items exported/failed/dropped, spans dropped, spans and bytes pending
+        (bytes estimated), and the current limit in spans."""
+        spans = max(0, self._spans_in - self._spans_out)
+        return {
+            "exported": self.exported,
+            "failed": self.failed,
+            "dropped": self.dropped,
+            "dropped_spans": self.dropped_spans,
+            "pending_spans": spans,
+            "pending_bytes": spans * self._span_bytes,
+            "limit_spans": self._limit,
+        }
 
     def flush(self, timeout: float | None = 10.0) -> bool:
         """Block until everything enqueued so far is exported; False on timeout."""
@@ -116,7 +198,7 @@ class WriteBehindQueue:
         return marker.done.wait(timeout)
 
     def shutdown(self, timeout: float = 10.0) -> None:
-        """Flush and stop the writer thread."""
+        """Flush and stop the writer thread; report what was dropped during the session."""
         self.flush(timeout)
         self._stopping = True
         self._wake.set()
@@ -124,9 +206,23 @@ class WriteBehindQueue:
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
         self._thread = None
+        self._next_check = 0
         self._stopping = False
+        if self.dropped:
+            _logger.warning(
+                "mlflow-trace-nb: %d traces (%d spans) were dropped during the session "
+                "because the trace writer was stalled",
+                self.dropped,
+                self.dropped_spans,
+            )
 
     # Internals --------------------------------------------------------------------------
+    def _measure(self, item: Any, count: int) -> None:
+        per_span = max(SPAN_BYTES // 2, estimate_item(item)[1] // max(1, count))
+        if per_span != self._span_bytes:
+            self._span_bytes = per_span
+            self._set_limit()
+
     def _start(self) -> None:
         with self._start_lock:
             if self._thread is not None and self._thread.is_alive():
@@ -143,21 +239,32 @@ class WriteBehindQueue:
             if self._stopping and not self._items:
                 return
 
+    def _take(self) -> tuple[list[Any], _FlushMarker | None]:
+        items = self._items
+        batch: list[Any] = []
+        spans = 0
+        marker: _FlushMarker | None = None
+        while items and len(batch) < self._max_batch and spans < self._max_batch_spans:
+            item = items.popleft()
+            if type(item) is _FlushMarker:
+                marker = item
+                break
+            batch.append(item)
+            spans += _span_count(item)
+        self._spans_out += spans
+        return batch, marker
+
     def _drain(self) -> None:
         items = self._items
         while items:
             self._busy = True  # set before popping: flush() checks items, then busy
-            batch: list[Any] = []
-            marker: _FlushMarker | None = None
-            while items and len(batch) < self._max_batch:
-                item = items.popleft()
-                if type(item) is _FlushMarker:
-                    marker = item
-                    break
-                batch.append(item)
+            batch, marker = self._take()
             if batch:
                 self._export_safely(batch)
             self._busy = False
+            self._stalled = False
+            if not items:  # re-sync the lock-free counters (see _reset_counts)
+                self._spans_out = self._spans_in
             if marker is not None:
                 marker.done.set()
             with self._room:
@@ -178,35 +285,38 @@ class WriteBehindQueue:
         """Wait (at most ``max_block_s``) until the writer has drained half the queue.
 
         Returns False if the writer is stuck: then the caller drops its item rather than
-        blocking the user's code for good or letting memory grow without bound.
+        blocking the user's code for good or letting memory grow without bound. Once one
+        wait has timed out, others over the bound do not wait again until the writer has
+        made progress.
         """
-        low_water = self._max_pending // 2
+        if self._stalled:
+            return False
         deadline = time.monotonic() + self._max_block_s
         with self._room:
-            while len(self._items) > low_water:
+            while self._spans_in - self._spans_out > self._wake_at:
                 thread = self._thread
                 if thread is threading.current_thread():
                     return True  # an exporter tracing itself: never wait on ourselves
                 if thread is None or not thread.is_alive():
                     self._start()
                 if time.monotonic() >= deadline:
+                    self._stalled = True
                     return False
                 self._wake.set()
                 self._room.wait(0.05)
         return True
 
-    def _drop(self, item: Any) -> None:
-        try:
-            self._items.remove(item)
-        except ValueError:  # already taken by the writer after all
-            return
+    def _drop(self, count: int) -> None:
         self.dropped += 1
+        self.dropped_spans += count
         log = _logger.warning if self.dropped == 1 else _logger.debug
         log(
-            "mlflow-trace-nb: the trace writer is stalled (%d items pending for %.0f s); "
-            "dropped a trace (%d so far) instead of blocking the traced code",
-            len(self._items),
+            "mlflow-trace-nb: the trace writer is stalled (%d spans pending for %.0f s); "
+            "dropped a trace of %d spans (%d traces so far) instead of blocking the traced "
+            "code",
+            self._spans_in - self._spans_out,
             self._max_block_s,
+            count,
             self.dropped,
         )
 
@@ -219,3 +329,5 @@ class WriteBehindQueue:
         self._start_lock = threading.Lock()
         self._thread = None
         self._busy = False
+        self._stalled = False
+        self._reset_counts()

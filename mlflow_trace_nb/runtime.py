@@ -9,9 +9,12 @@ lazily, the first time a trace finishes or a query runs.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +66,7 @@ class Runtime:
         self._store: SqliteStore | None = None
         self._exporters: list[Exporter] | None = None
         self._queue: WriteBehindQueue | None = None
+        self._retiring: list[Any] = []  # former remote destinations still draining
         self.last_trace: LiveTrace | None = None
         self.reset_config()
         if hasattr(os, "register_at_fork"):  # forked multiprocessing workers
@@ -100,15 +104,12 @@ class Runtime:
         stores = [d for d in destinations if isinstance(d, SqliteStore)]
         self._store = stores[0] if stores else SqliteStore(MEMORY)
         self._exporters = list(destinations)
-        for exporter in old:
-            if exporter not in self._exporters:
-                _shutdown_quietly(exporter)
+        self._retire([e for e in old if e not in self._exporters])
 
     def reset_destinations(self) -> None:
         """Go back to the default destination (environment variable or working directory)."""
         self.flush()
-        for exporter in self._exporters or []:
-            _shutdown_quietly(exporter)
+        self._retire(self._exporters or [])
         self._store = None
         self._exporters = None
 
@@ -136,7 +137,7 @@ class Runtime:
         self.last_trace = trace
         if self.trace_end_hooks:
             self._run_trace_end_hooks(trace)
-        (self._queue or self.queue).put(trace)
+        (self._queue or self.queue).put(trace, len(trace.spans))
 
     def _run_trace_end_hooks(self, trace: LiveTrace) -> None:
         for hook in self.trace_end_hooks:
@@ -149,21 +150,61 @@ class Runtime:
         """Called when a span ends after its trace's root (e.g. in a detached thread)."""
         (self._queue or self.queue).put(span)
 
-    def flush(self, timeout: float | None = 10.0) -> bool:
-        """Write everything pending; True when done within ``timeout`` seconds."""
+    def flush(self, timeout: float | None = 10.0, include_remote: bool = False) -> bool:
+        """Write everything pending to the local store; True when done within ``timeout`` s.
+
+        Reads and the end-of-cell flush call this as it is: they never wait for a remote
+        destination (a hung OTLP endpoint must not stall a notebook). ``include_remote=True``
+        (the public ``flush()``) then also waits, within the same ``timeout``, until remote
+        exporters have sent what they were given.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
         queue = self._queue
         done = True if queue is None else queue.flush(timeout)
-        return _flush_remote(self._exporters, timeout) and done
+        exporters = self._exporters
+        if exporters:
+            # a local store with a flush() of its own (a backlog kept while its file could
+            # not be written) is local work; remote exporters only when asked
+            done = _flush_exporters(exporters, deadline, remote=False) and done
+            if include_remote:
+                done = _flush_exporters(exporters, deadline, remote=True) and done
+        return done
 
     def shutdown(self) -> None:
-        """Flush at interpreter exit."""
+        """At interpreter exit: flush the local queue, then give remote exporters one bounded
+        drain (together at most ``exit_timeout_s`` of the slowest, 5 s by default, or
+        ``MLFLOW_TRACE_NB_REMOTE_EXIT_TIMEOUT``); each reports what it could not send."""
         try:
             if self._queue is not None:
                 self._queue.shutdown()
-            for exporter in self._exporters or []:
-                _shutdown_quietly(exporter)
+            exporters = list(self._exporters or []) + list(self._retiring)
+            _shutdown_all(exporters, _remote_exit_timeout())
         except Exception:
             _logger.debug("mlflow-trace-nb: flush at exit failed", exc_info=True)
+
+    def _retire(self, exporters: Sequence[Any]) -> None:
+        """Shut down exporters that are no longer destinations without waiting for remote
+        ones: those drain in the background (bounded by their own exit timeout) and are
+        waited for, within the exit budget, at interpreter exit."""
+        for exporter in exporters:
+            if not _is_remote(exporter):
+                _shutdown_quietly(exporter)
+                continue
+            self._retiring.append(exporter)
+            try:
+                threading.Thread(
+                    target=self._retire_one,
+                    args=(exporter,),
+                    name="mlflow-trace-nb-retire",
+                    daemon=True,
+                ).start()
+            except RuntimeError:  # no new threads at interpreter shutdown
+                self._retire_one(exporter, 0.0)
+
+    def _retire_one(self, exporter: Any, timeout: float | None = None) -> None:
+        _shutdown_quietly(exporter, timeout)
+        with contextlib.suppress(ValueError):
+            self._retiring.remove(exporter)
 
 
 def _after_fork_in_child(runtime: Runtime) -> None:
@@ -192,25 +233,85 @@ def _flush_in_multiprocessing_children(runtime: Runtime) -> None:
         _logger.debug("mlflow-trace-nb: no multiprocessing exit flush", exc_info=True)
 
 
-def _flush_remote(exporters: list[Exporter] | None, timeout: float | None) -> bool:
-    # Remote exporters (OTLP, MLflow servers) have their own send queue and a flush().
+#: Environment variable: seconds remote exporters get, together, to drain at exit.
+REMOTE_EXIT_TIMEOUT_ENV = "MLFLOW_TRACE_NB_REMOTE_EXIT_TIMEOUT"
+
+
+def _remote_exit_timeout() -> float | None:
+    text = os.environ.get(REMOTE_EXIT_TIMEOUT_ENV, "").strip()
+    if not text:
+        return None  # each exporter's own exit_timeout_s (5 s by default)
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        _logger.warning("mlflow-trace-nb: ignoring %s=%r", REMOTE_EXIT_TIMEOUT_ENV, text)
+        return None
+
+
+def _is_local(exporter: Any) -> bool:
+    from mlflow_trace_nb.store.sqlite import SqliteStore
+
+    return isinstance(exporter, SqliteStore)
+
+
+def _is_remote(exporter: Any) -> bool:
+    # Remote exporters (OTLP, MLflow servers, custom ones with a queue of their own) have
+    # a flush(); the local store is never one, even when it has a flush() too.
+    return callable(getattr(exporter, "flush", None)) and not _is_local(exporter)
+
+
+def _flush_exporters(exporters: list[Exporter], deadline: float | None, remote: bool) -> bool:
+    """Flush the remote (or the local) exporters that have a ``flush``, all within
+    ``deadline`` (a ``time.monotonic()`` value; None waits as long as it takes)."""
     done = True
-    for exporter in exporters or ():
+    for exporter in exporters:
         flush = getattr(exporter, "flush", None)
-        if callable(flush):
-            try:
-                done = bool(flush(timeout)) and done
-            except Exception:
-                _logger.debug("mlflow-trace-nb: exporter flush failed", exc_info=True)
-                done = False
+        if not callable(flush) or _is_local(exporter) == remote:
+            continue
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        try:
+            done = bool(flush(remaining)) and done
+        except Exception:
+            _logger.debug("mlflow-trace-nb: exporter flush failed", exc_info=True)
+            done = False
     return done
 
 
-def _shutdown_quietly(exporter: Any) -> None:
+def _shutdown_all(exporters: list[Any], budget: float | None) -> None:
+    """Shut exporters down; remote ones drain at once (each on its own thread), so the whole
+    takes at most the largest exit timeout (or ``budget``), not their sum."""
+    start = time.monotonic()
+    for exporter in exporters:
+        if not _is_remote(exporter):
+            _shutdown_quietly(exporter)
+            continue
+        own = getattr(getattr(exporter, "sender", None), "exit_timeout_s", None)
+        limit = own if budget is None else (budget if own is None else min(own, budget))
+        if limit is None:
+            _shutdown_quietly(exporter)
+        else:
+            _shutdown_quietly(exporter, max(0.0, start + limit - time.monotonic()))
+
+
+def _shutdown_quietly(exporter: Any, timeout: float | None = None) -> None:
     try:
-        exporter.shutdown()
+        if timeout is not None and _takes_timeout(exporter.shutdown):
+            exporter.shutdown(timeout)
+        else:
+            exporter.shutdown()
     except Exception:
         _logger.debug("mlflow-trace-nb: exporter shutdown failed", exc_info=True)
+
+
+def _takes_timeout(method: Any) -> bool:
+    """Whether ``shutdown`` accepts a timeout (ours do; a custom exporter's may not)."""
+    import inspect
+
+    try:
+        inspect.signature(method).bind(0.0)
+        return True
+    except (TypeError, ValueError):
+        return False
 
 
 RUNTIME = Runtime()

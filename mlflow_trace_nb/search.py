@@ -1,8 +1,9 @@
 """Reading traces back: ``search_traces``, ``search_spans``, ``get_trace``,
 ``get_last_active_trace`` and ``flush``; ``set_tracking_uri`` for a team's MLflow server.
 
-Every local read first flushes what this process has pending (a no-op when nothing is), so
-code that searches right after a traced call sees that call, with no sleep.
+Every local read first flushes what this process has pending to the local store (a no-op
+when nothing is), so code that searches right after a traced call sees that call, with no
+sleep; it never waits for a remote destination (only ``flush()`` does, bounded).
 
 Where reads go (the first that applies):
 
@@ -40,8 +41,13 @@ __all__ = [
 
 
 def flush(timeout: float | None = 10.0) -> bool:
-    """Write every finished trace now; returns False if ``timeout`` seconds were not enough."""
-    return RUNTIME.flush(timeout)
+    """Write every finished trace now, to the local store and to remote destinations (OTLP,
+    MLflow servers); returns False if ``timeout`` seconds were not enough for all of them.
+
+    Reads (``search_traces``, ``get_trace``, ...) and the end of a notebook cell flush the
+    local store only, so a slow or unreachable remote never delays them; call this to wait
+    for remote destinations too (say, before a short script ends)."""
+    return RUNTIME.flush(timeout, include_remote=True)
 
 
 def _experiment_keys(experiment_ids: Sequence[Any] | str | int | None) -> list[int] | None:

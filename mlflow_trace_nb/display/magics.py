@@ -146,15 +146,14 @@ class TraceMagics(Magics):
     @line_magic  # type: ignore[untyped-decorator, unused-ignore]
     def traces(self, line: str) -> None:
         """Show the last N traces: ``%traces [N] [--filter "status = 'ERROR'"]``."""
-        from mlflow_trace_nb.search import flush, search_traces
+        from mlflow_trace_nb.search import search_traces
 
         args = _parse(_traces_parser(), line)
         if args.count < 0:
             from IPython.core.error import UsageError
 
             raise UsageError("%traces: N must be >= 0")
-        flush()
-        found = search_traces(
+        found = search_traces(  # flushes the local store first, never waits for a remote
             filter_string=args.filter_string, max_results=args.count, return_type="list"
         )
         _show(list(found))

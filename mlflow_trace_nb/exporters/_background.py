@@ -7,12 +7,15 @@ and sends them; when sending fails with a ``RetryableError`` (connection refused
 HTTP 429/5xx) it keeps the batch and retries with exponential backoff (``initial_backoff_s``
 doubling up to ``max_backoff_s``, with jitter) until it goes through: nothing is lost while
 the remote is down, as long as the queue has room. The queue is bounded in spans
-(``max_queue``); what arrives when it is full is dropped and counted (``dropped``), with
-one warning, so memory stays bounded whatever happens remotely. A batch the remote rejects
-for good (HTTP 4xx) is counted in ``failed`` and logged.
+(``max_queue``) and in bytes (``max_queue_bytes``, estimated by ``sizing``: a constant per
+span plus payload lengths); what arrives when it is full is dropped and counted
+(``dropped``), with one warning and a count at shutdown, so memory stays bounded whatever
+happens remotely. A batch is at most ``max_batch`` spans and ``max_batch_bytes`` bytes. A
+batch the remote rejects for good (HTTP 4xx) is counted in ``failed`` and logged.
 
 ``flush(timeout)`` waits until everything queued so far is sent (or the timeout passes);
-``shutdown`` flushes with ``exit_timeout_s`` and stops the thread (it runs at exit).
+``shutdown`` flushes with ``exit_timeout_s`` (or the timeout it is given) and stops the
+thread (it runs at exit, see ``Runtime.shutdown``), reporting what was not delivered.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from mlflow_trace_nb.exporters.otel_mapping import Entry, snapshot_items
+from mlflow_trace_nb.sizing import estimate_spans
 
 __all__ = ["BackgroundSender", "PermanentError", "RetryableError"]
 
@@ -42,7 +46,7 @@ class PermanentError(Exception):
 
 
 class BackgroundSender:
-    """Queue of trace snapshots (bounded in spans) and the thread that sends them.
+    """Queue of trace snapshots (bounded in spans and bytes) and the thread that sends them.
 
     ``encode(entries)`` turns a batch into a payload (called once per batch, on the sender
     thread); ``send(payload)`` delivers it, raising ``RetryableError`` or
@@ -57,7 +61,9 @@ class BackgroundSender:
         *,
         after_send: Callable[[list[Entry]], None] | None = None,
         max_queue: int = 20_000,
+        max_queue_bytes: int = 32 * 2**20,
         max_batch: int = 512,
+        max_batch_bytes: int = 4 * 2**20,
         interval_s: float = 0.5,
         initial_backoff_s: float = 0.5,
         max_backoff_s: float = 30.0,
@@ -68,14 +74,17 @@ class BackgroundSender:
         self._send = send
         self._after_send = after_send
         self.max_queue = max_queue
+        self.max_queue_bytes = max_queue_bytes
         self.max_batch = max_batch
+        self.max_batch_bytes = max_batch_bytes
         self.interval_s = interval_s
         self.initial_backoff_s = initial_backoff_s
         self.max_backoff_s = max_backoff_s
         self.exit_timeout_s = exit_timeout_s
-        self._entries: deque[Entry] = deque()
+        self._entries: deque[tuple[Entry, int]] = deque()  # with each entry's bytes
         self._queued_spans = 0  # spans in _entries plus the batch in flight (or held)
-        self._held: tuple[list[Entry], Any] | None = None  # encoded batch kept by a shutdown
+        self._queued_bytes = 0  # their estimated bytes
+        self._held: tuple[list[Entry], Any, int] | None = None  # kept by a shutdown
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._wake = threading.Event()
@@ -97,14 +106,19 @@ class BackgroundSender:
         if not entries:
             return
         dropped = 0
+        sized = [(entry, estimate_spans(entry[1])) for entry in entries]  # outside the lock
         with self._lock:
-            for entry in entries:
+            for entry, nbytes in sized:
                 size = len(entry[1])
-                if self._queued_spans + size > self.max_queue:
+                if (
+                    self._queued_spans + size > self.max_queue
+                    or self._queued_bytes + nbytes > self.max_queue_bytes
+                ):
                     dropped += size
                     continue
-                self._entries.append(entry)
+                self._entries.append((entry, nbytes))
                 self._queued_spans += size
+                self._queued_bytes += nbytes
         if dropped:
             self._count_drops(dropped)
         if self._thread is None or not self._thread.is_alive():
@@ -115,6 +129,10 @@ class BackgroundSender:
     def pending(self) -> int:
         """Spans queued or being sent."""
         return self._queued_spans
+
+    def pending_bytes(self) -> int:
+        """Estimated bytes of the spans queued or being sent."""
+        return self._queued_bytes
 
     def flush(self, timeout: float | None = 10.0) -> bool:
         """Wait until every span queued so far has been sent (or dropped); False on timeout."""
@@ -148,7 +166,7 @@ class BackgroundSender:
         self._wake.set()
         self._stop.set()
         if thread is not None and thread is not threading.current_thread():
-            thread.join(1.0)
+            thread.join(0.05)  # a daemon: a request still in flight ends on its own deadline
         self._stop = threading.Event()
         lost = self._queued_spans
         if thread is not None and (lost or self.dropped):
@@ -185,16 +203,23 @@ class BackgroundSender:
             thread.start()
             self._thread = thread
 
-    def _take_batch(self) -> list[Entry]:
+    def _take_batch(self) -> tuple[list[Entry], int]:
+        """Up to ``max_batch`` spans and ``max_batch_bytes`` bytes (at least one entry)."""
         batch: list[Entry] = []
-        spans = 0
+        spans = nbytes = 0
         with self._lock:
             entries = self._entries
-            while entries and (not batch or spans + len(entries[0][1]) <= self.max_batch):
-                entry = entries.popleft()
+            while entries:
+                entry, size = entries[0]
+                if batch and (
+                    spans + len(entry[1]) > self.max_batch or nbytes + size > self.max_batch_bytes
+                ):
+                    break
+                entries.popleft()
                 batch.append(entry)
                 spans += len(entry[1])
-        return batch
+                nbytes += size
+        return batch, nbytes
 
     def _run(self, generation: int) -> None:
         while generation == self._generation:
@@ -203,13 +228,15 @@ class BackgroundSender:
             while (self._held or self._entries) and generation == self._generation:
                 held, self._held = self._held, None
                 if held is not None:
-                    self._deliver(held[0], generation, held[1])
+                    self._deliver(held[0], held[2], generation, held[1])
                     continue
-                batch = self._take_batch()
+                batch, nbytes = self._take_batch()
                 if batch:
-                    self._deliver(batch, generation)
+                    self._deliver(batch, nbytes, generation)
 
-    def _deliver(self, batch: list[Entry], generation: int, payload: Any = None) -> None:
+    def _deliver(
+        self, batch: list[Entry], nbytes: int, generation: int, payload: Any = None
+    ) -> None:
         size = sum(len(spans) for _, spans in batch)
         outcome = "sent"
         try:
@@ -229,10 +256,11 @@ class BackgroundSender:
                 )
         with self._changed:
             if outcome == "requeue":  # shut down while retrying: keep it for a restart
-                self._held = (batch, payload)
+                self._held = (batch, payload, nbytes)
                 self._changed.notify_all()
                 return
             self._queued_spans -= size
+            self._queued_bytes -= nbytes
             if outcome == "sent":
                 self.sent += size
             elif outcome == "failed":
@@ -280,9 +308,11 @@ class BackgroundSender:
         first = self.dropped == 0
         self.dropped += count
         (_logger.warning if first else _logger.debug)(
-            "mlflow-trace-nb: %s: send queue full (%d spans); dropped %d spans (%d so far)",
+            "mlflow-trace-nb: %s: send queue full (bounds: %d spans, %d bytes); dropped %d "
+            "spans (%d so far)",
             self.name,
             self.max_queue,
+            self.max_queue_bytes,
             count,
             self.dropped,
         )
@@ -292,6 +322,7 @@ class BackgroundSender:
         self._entries = deque()
         self._held = None
         self._queued_spans = 0
+        self._queued_bytes = 0
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._wake = threading.Event()

@@ -10,11 +10,12 @@ which OTLP has no place for, are set afterwards through the REST API
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from typing import Any
 
-from mlflow_trace_nb.exporters._background import RetryableError
+from mlflow_trace_nb.exporters._background import PermanentError
 from mlflow_trace_nb.exporters.otel_mapping import Entry
 from mlflow_trace_nb.exporters.otlp import OtlpHttpExporter, encode_entries
 
@@ -81,16 +82,14 @@ class MlflowServerExporter(OtlpHttpExporter):
                 self._set_tag(trace.request_id, str(key), str(value))
 
     def _set_tag(self, request_id: str, key: str, value: str) -> None:
-        import requests
-
-        if self._session is None:
-            self._session = requests.Session()
         url = self.tracking_uri + _TAG_PATH.format(request_id=request_id)
-        headers = {k: v for k, v in self.headers.items() if k.lower() != "content-type"}
-        try:
-            response = self._session.patch(
-                url, json={"key": key, "value": value}, headers=headers, timeout=self.timeout_s
-            )
-        except requests.RequestException as error:
-            raise RetryableError(str(error)) from error
-        response.raise_for_status()
+        headers = {
+            k: v
+            for k, v in self.headers.items()
+            if k.lower() not in ("content-type", "content-encoding")
+        }
+        headers["Content-Type"] = "application/json"
+        body = json.dumps({"key": key, "value": value}).encode()
+        status, text = self._request("PATCH", url, body, headers)
+        if not 200 <= status < 300:
+            raise PermanentError(f"HTTP {status} from {url}: {text}")

@@ -1,9 +1,12 @@
 """Export to any OTLP/HTTP (protobuf) trace endpoint: an OpenTelemetry Collector, Jaeger,
 Tempo, Phoenix, or MLflow's own ``/v1/traces`` ingest.
 
-Encoding uses OpenTelemetry's own encoder (``encode_spans``); the POST is a plain
-``requests`` call so that retry and backoff are ours (see ``_background``): connection
-errors, timeouts and HTTP 408/429/5xx are retried, other 4xx answers drop the batch.
+Encoding uses OpenTelemetry's own encoder (``encode_spans``); the POST goes through our small
+``_http`` client (bounded: ``connect_timeout_s``, ``timeout_s`` for the whole exchange, at
+most 64 KB of an answer read) so that retry and backoff are ours (see ``_background``):
+connection errors, timeouts, answers that are not HTTP and HTTP 408/429/5xx are retried,
+other 4xx answers drop the batch. A 2xx answer is success whatever its body says (an OTLP
+partial-success body is not read).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mlflow_trace_nb.exporters._background import BackgroundSender, PermanentError, RetryableError
+from mlflow_trace_nb.exporters._http import MAX_RESPONSE_BYTES, HttpClient
 from mlflow_trace_nb.exporters.otel_mapping import Entry, to_readable_spans
 
 __all__ = ["OtlpHttpExporter", "encode_entries"]
@@ -61,6 +65,8 @@ class OtlpHttpExporter:
         headers: Mapping[str, str] | None = None,
         *,
         timeout_s: float = 30.0,
+        connect_timeout_s: float = 5.0,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
         compression: str | None = None,
         name: str = "otlp",
         **queue_options: Any,
@@ -77,7 +83,11 @@ class OtlpHttpExporter:
             raise ValueError(f"unsupported OTLP compression {compression!r} (use 'gzip')")
         self.compression = compression if compression == "gzip" else None
         self.timeout_s = timeout_s
-        self._session: Any = None
+        self._http = HttpClient(
+            connect_timeout_s=connect_timeout_s,
+            timeout_s=timeout_s,
+            max_response_bytes=max_response_bytes,
+        )
         self.sender = BackgroundSender(
             f"{name} {endpoint}",
             self._encode,
@@ -98,12 +108,11 @@ class OtlpHttpExporter:
         """Wait until everything queued so far has been sent; False on timeout."""
         return self.sender.flush(timeout)
 
-    def shutdown(self) -> None:
-        """Flush (bounded by the sender's exit timeout) and stop the background thread."""
-        self.sender.shutdown()
-        session, self._session = self._session, None
-        if session is not None:
-            session.close()
+    def shutdown(self, timeout: float | None = None) -> None:
+        """Flush (at most ``timeout`` s, default the sender's ``exit_timeout_s``) and stop the
+        background thread, reporting what was not delivered."""
+        self.sender.shutdown(timeout)
+        self._http.close()
 
     def stats(self) -> dict[str, int]:
         """Counters of the send queue: sent, queued, dropped, failed, retries (in spans)."""
@@ -114,24 +123,26 @@ class OtlpHttpExporter:
         return encode_entries(entries)
 
     def _post(self, body: bytes) -> None:
-        import requests
-
-        if self._session is None:
-            self._session = requests.Session()
         data = gzip.compress(body) if self.compression == "gzip" else body
-        try:
-            response = self._session.post(
-                self.endpoint, data=data, headers=self.headers, timeout=self.timeout_s
-            )
-        except requests.RequestException as error:
-            raise RetryableError(f"{type(error).__name__}: {error}") from error
-        status = response.status_code
+        status, text = self._request("POST", self.endpoint, data, self.headers)
         if 200 <= status < 300:
             return
-        detail = f"HTTP {status} from {self.endpoint}: {response.text[:300]}"
+        detail = f"HTTP {status} from {self.endpoint}: {text}"
         if status in _RETRYABLE_STATUS:
             raise RetryableError(detail)
         raise PermanentError(detail)
+
+    def _request(
+        self, method: str, url: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, str]:
+        """``(status, start of the body)``; ``RetryableError`` when there is no HTTP answer."""
+        import http.client
+
+        try:
+            response = self._http.request(method, url, body, headers)
+        except (OSError, http.client.HTTPException) as error:
+            raise RetryableError(f"{type(error).__name__}: {error}") from error
+        return response.status, response.text()
 
     def _after_send(self, entries: list[Entry]) -> None:
         """Hook for subclasses (the MLflow exporter sets trace tags here)."""
