@@ -17,6 +17,7 @@ import logging
 import os
 import sqlite3
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -51,6 +52,16 @@ def _gc_paused() -> Iterator[None]:
 def _span_count(item: Any) -> int:
     spans = getattr(item, "spans", None)
     return len(spans) if isinstance(spans, list) else 1
+
+
+def _retire(conn: sqlite3.Connection) -> None:
+    """Close a connection to a file no longer at its path. SQLite does not checkpoint (nor
+    delete) the WAL of a moved file on close, and a new file at the path would read that
+    stale ``-wal`` as its own: checkpoint it into the old file and truncate it first."""
+    with suppress(sqlite3.Error):
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    with suppress(sqlite3.Error):
+        conn.close()
 
 
 class StoreHandles:
@@ -157,20 +168,35 @@ class StoreHandles:
             if file_identity(self.path) == self._read_id:
                 return conn
             self._read_conn = None
-            with suppress(sqlite3.Error):
-                conn.close()
+            _retire(conn)
         try:
             conn = open_connection(self.path)
         except (sqlite3.Error, OSError) as error:
             if classify(error) == CORRUPT:
                 raise self._corrupted(error) from error
             if self._opened or not unusable_at_first_open(error):
-                raise
+                return self._snapshot_reader(error)
             self._fall_back_to_memory(error)
             return self._writer()
         self._read_conn = conn
         self._read_id = file_identity(self.path)
         self._opened = True
+        return conn
+
+    def _snapshot_reader(self, error: BaseException) -> sqlite3.Connection:
+        """A read-only view of the file when it cannot be opened normally (a read-only
+        remount of a WAL file whose -shm is gone): queries still see what is on disk. It is
+        replaced by a normal connection at the first query that can open one."""
+        if not os.path.exists(self.path):
+            raise error
+        uri = f"file:{urllib.parse.quote(self.path)}?mode=ro&immutable=1"
+        try:
+            conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+            conn.execute("SELECT 1 FROM traces LIMIT 1").fetchall()
+        except sqlite3.Error:
+            raise error from None
+        self._read_conn = conn
+        self._read_id = None  # never matches: the next query tries a normal connection
         return conn
 
     def _file_changed(self) -> None:
@@ -180,7 +206,18 @@ class StoreHandles:
             "later traces go to the file now at that path (created if needed)",
             self.path,
         )
-        self._close_all()
+        with self._lock:
+            for conn in (self._write_conn, self._read_conn):
+                if conn is not None:
+                    _retire(conn)
+            self._write_conn = self._read_conn = None
+            self._write_id = self._read_id = None
+
+    def _close_writer(self) -> None:
+        conn, self._write_conn, self._write_id = self._write_conn, None, None
+        if conn is not None and conn is not self._read_conn:
+            with suppress(sqlite3.Error):
+                conn.close()
 
     def _close_all(self) -> None:
         with self._lock:

@@ -207,7 +207,7 @@ class WritePath(StoreHandles):
         delay = RETRY_DELAYS_S[min(self._failures, len(RETRY_DELAYS_S)) - 1]
         self._retry_at = time.monotonic() + delay
         if not self.is_memory:
-            self._close_all()  # reopen on the next attempt (I/O errors, remounts, new files)
+            self._close_writer()  # reopen on the next attempt (I/O errors, remounts)
         if classify(error) == CORRUPT and self._check_damage():
             return True
         self._warn_once(
