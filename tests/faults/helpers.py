@@ -7,7 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ class Collect:
         pass
 
 
-def record(make: Callable[[], None]) -> list[Any]:
+def record(make: Callable[[], object]) -> list[Any]:
     """Run ``make`` with tracing into a ``Collect`` and return the traces it finished."""
     sink = Collect()
     mlflow.set_destination(sink)
@@ -37,6 +37,12 @@ def record(make: Callable[[], None]) -> list[Any]:
     assert mlflow.flush(10)
     mlflow.set_destination("memory")
     return sink.items
+
+
+def traced(n: int, name: str = "t") -> None:
+    """Trace ``n`` one-span calls named ``name0``, ``name1``..."""
+    for i in range(n):
+        mlflow.trace(name=f"{name}{i}")(lambda x: x)(i)
 
 
 def rows(db: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
@@ -48,16 +54,17 @@ def rows(db: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         conn.close()
 
 
-def run_python(code: str, db: Path, timeout: float = 60, **env: str) -> subprocess.Popen[str]:
-    """Start ``code`` in a child interpreter tracing into ``db``."""
+def run_python(code: str, db: Path, args: Sequence[str] = (), **env: str) -> subprocess.Popen[str]:
+    """Start ``code`` (``sys.argv[1:]`` = ``args``) in a child interpreter tracing into ``db``."""
     return subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(code)],
+        [sys.executable, "-c", textwrap.dedent(code), *args],
         env={
             **os.environ,
             "PYTHONPATH": str(ROOT),
             "MLFLOW_TRACE_NB_DESTINATION": f"sqlite:///{db}",
             **env,
         },
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

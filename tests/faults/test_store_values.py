@@ -36,6 +36,11 @@ def _good(i: int) -> None:
         span.set_outputs(i)
 
 
+def _goods(n: int) -> None:
+    for i in range(n):
+        _good(i)
+
+
 def _odd() -> None:
     with mlflow.start_span(f"root {BAD}", span_type=Kind.RETRIEVER) as span:  # type: ignore[arg-type]
         mlflow.update_current_trace(tags={f"tag {BAD}": f"value {BAD}"}, metadata={BAD: BAD})
@@ -69,7 +74,9 @@ def test_one_batch_with_surrogates_in_every_text_field_keeps_all_its_neighbours(
     good = rows(db, "SELECT count(*) FROM traces WHERE name LIKE 'good-%'")
     assert good == [(100,)]
 
-    odd = [t for t in store.search(experiment_ids=None) if t.info.name.startswith("root")][0]
+    odd = next(
+        t for t in store.search(experiment_ids=None) if (t.info.name or "").startswith("root")
+    )
     assert odd.info.name == f"root {FIXED}"
     assert odd.info.tags == {f"tag {FIXED}": f"value {FIXED}"}
     assert odd.info.request_metadata == {FIXED: FIXED}
@@ -84,8 +91,9 @@ def test_one_batch_with_surrogates_in_every_text_field_keeps_all_its_neighbours(
     ]
     # the tag filter finds the odd trace by its cleaned tag
     found = store.search(
-        experiment_ids=None, where="t.request_id IN (SELECT request_id FROM trace_tags "
-        "WHERE key = ? AND value = ?)", params=[f"tag {FIXED}", f"value {FIXED}"]
+        experiment_ids=None,
+        where="t.request_id IN (SELECT request_id FROM trace_tags WHERE key = ? AND value = ?)",
+        params=[f"tag {FIXED}", f"value {FIXED}"],
     )
     assert [t.info.request_id for t in found] == [odd.info.request_id]
 
@@ -96,7 +104,9 @@ def test_the_same_batch_through_the_write_behind_queue(db_path: Path) -> None:
     _odd()
     assert mlflow.flush(30)
     assert len(mlflow.search_traces(max_results=1000)) == 101
-    names = {t.info.name for t in mlflow.search_traces(return_type="list", max_results=1000)}
+    traces = mlflow.search_traces(return_type="list", max_results=1000)
+    assert isinstance(traces, list)
+    names = {t.info.name for t in traces}
     assert f"root {FIXED}" in names
 
 
@@ -117,7 +127,8 @@ def test_huge_span_names_and_tag_values_are_bounded_and_the_store_stays_small(
     store.export(record(make))
     assert store.count_traces() == 40
     trace = store.search(experiment_ids=None, limit=1)[0]
-    assert len(trace.info.name) == MAX_NAME_CHARS and "truncated" in trace.info.name
+    name = trace.info.name or ""
+    assert len(name) == MAX_NAME_CHARS and "truncated" in name
     assert all(len(s.name) <= MAX_NAME_CHARS for s in trace.spans)
     ((key, value),) = trace.info.tags.items()
     assert len(key) == MAX_KEY_CHARS and len(value) == MAX_VALUE_CHARS
@@ -156,10 +167,10 @@ def test_clean_text_caps_with_a_marker_and_survives_bad_str() -> None:
 def test_out_of_range_numbers_and_odd_experiment_ids_fail_only_their_trace(
     tmp_path: Path,
 ) -> None:
-    items = record(lambda: [_good(i) for i in range(10)])
+    items = record(lambda: _goods(10))
     items[3].experiment_id = "not-a-number"  # goes to the default experiment
     items[5].spans[1].end_time_ns = 10**30  # cannot be an SQLite INTEGER
-    items[7].spans[0].end_time_ns = "garbage"  # type: ignore[assignment]
+    items[7].spans[0].end_time_ns = "garbage"
     store = SqliteStore(str(tmp_path / "numbers.db"))
     store.export(items)
     assert store.count_traces() == 10
@@ -173,7 +184,7 @@ def test_out_of_range_numbers_and_odd_experiment_ids_fail_only_their_trace(
 
 
 def test_a_trace_that_cannot_be_serialised_is_left_out_alone(tmp_path: Path) -> None:
-    items = record(lambda: [_good(i) for i in range(10)])
+    items = record(lambda: _goods(10))
     items[4].root = None  # a broken trace object: serialising it raises
     store = SqliteStore(str(tmp_path / "broken.db"))
     store.export(items)
