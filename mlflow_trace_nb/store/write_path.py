@@ -144,29 +144,31 @@ class WritePath(StoreHandles):
         if self._suspect:
             self._check_damage()
         now_ms = int(time.time() * 1000)
-        rejected = self._write_checked(self._writer(), traces, late, now_ms)
+        left_out = self._write_checked(self._writer(), traces, late, now_ms)
         if not self.is_memory and file_identity(self.path) != self._write_id:
             # deleted or replaced while we wrote: the batch may sit in the old file
             self._file_changed()
-            rejected = self._write_checked(self._writer(), traces, late, now_ms)
-        self.written_traces += len(traces)
-        self.written_spans += sum(len(r.spans) for r in traces) + len(late) - rejected
+            left_out = self._write_checked(self._writer(), traces, late, now_ms)
+        self.written_traces += len(traces) - left_out[0]
+        self.written_spans += sum(len(r.spans) for r in traces) + len(late) - left_out[1]
         if self._failures:
             self._recovered()
 
     def _write_checked(
         self, conn: sqlite3.Connection, traces: list[TraceRows], late: list[SpanRow], now_ms: int
-    ) -> int:
+    ) -> tuple[int, int]:
+        """Write a batch; a refused value costs only its item. Returns (traces, spans) left
+        out."""
         try:
             write_batch(conn, traces, late, now_ms)
-            return 0
+            return 0, 0
         except Exception as error:
             if classify(error) != DATA:
                 raise
-        rejected, refusal = write_items(conn, traces, late, now_ms)
+        rejected_traces, rejected, refusal = write_items(conn, traces, late, now_ms)
         if rejected and refusal is not None:
             self._reject(rejected, refusal)
-        return rejected
+        return rejected_traces, rejected
 
     def _drain(self) -> bool:
         """Write the backlog, oldest first; True when it is empty (write lock held)."""

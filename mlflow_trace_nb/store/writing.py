@@ -111,8 +111,9 @@ def write_batch(
 
 def write_items(
     conn: sqlite3.Connection, traces: list[TraceRows], late: list[SpanRow], now_ms: int
-) -> tuple[int, BaseException | None]:
-    """Write each item under its own savepoint; return (spans left out, the last refusal).
+) -> tuple[int, int, BaseException | None]:
+    """Write each item under its own savepoint; return (traces left out, spans left out,
+    the last refusal).
 
     Only ``DATA`` errors are absorbed per item; any other error (disk full, lock...) rolls the
     whole transaction back and propagates, like ``write_batch``.
@@ -121,7 +122,7 @@ def write_items(
         ([t], [], len(t.spans)) for t in traces
     ]
     items += [([], [s], 1) for s in late]
-    rejected = 0
+    rejected = rejected_traces = 0
     refusal: BaseException | None = None
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -136,13 +137,14 @@ def write_items(
                 )
             if error is not None:
                 rejected += spans
+                rejected_traces += len(item_traces)
                 refusal = error
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-    return rejected, refusal
+    return rejected_traces, rejected, refusal
 
 
 def _try_item(

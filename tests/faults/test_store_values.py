@@ -191,3 +191,24 @@ def test_a_trace_that_cannot_be_serialised_is_left_out_alone(tmp_path: Path) -> 
     assert store.count_traces() == 9
     health = store.health()
     assert health.rejected_spans == 2 and health.written_traces == 9
+
+
+def test_values_the_database_refuses_fail_only_their_own_trace(
+    tmp_path: Path, caplog_warnings: pytest.LogCaptureFixture
+) -> None:
+    """Holes in the cleaning (fields it does not cover, set behind the API's back) still
+    cost only their own trace: the batch is written again item by item, scrubbed."""
+    items = record(lambda: _goods(20))
+    items[3].root.status_code = object()  # not bindable: scrubbed to its str()
+    items[7].spans[1].status_code = "OK\ud800"  # not encodable: scrubbed to U+FFFD
+    items[11].root.status_code = None  # NOT NULL: cannot be saved, left out alone
+    store = SqliteStore(str(tmp_path / "refused.db"))
+    store.export(items)
+    assert store.count_traces() == 19
+    assert store.get_trace(items[11].request_id) is None
+    health = store.health()
+    assert (health.written_traces, health.rejected_spans) == (19, 2)
+    assert health.written_spans == 38
+    scrubbed = store.get_trace(items[7].request_id)
+    assert scrubbed is not None and {s.status_code for s in scrubbed.spans} >= {"OK\ufffd"}
+    assert "left out" in caplog_warnings.text
