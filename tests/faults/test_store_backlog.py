@@ -9,14 +9,14 @@ import sqlite3
 from pathlib import Path
 
 from mlflow_trace_nb.store.sqlite import SqliteStore
-from tests.faults.helpers import rows, run_python
+from tests.faults.store_helpers import rows, run_python
 
 OVERFLOW_CHILD = """
     import json, os, resource, signal, sys
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     import mlflow_trace_nb as mlflow
     from mlflow_trace_nb.store.sqlite import SqliteStore
-    from tests.faults.helpers import record
+    from tests.faults.store_helpers import record
 
     @mlflow.trace
     def step(i, text):

@@ -18,7 +18,7 @@ import pytest
 
 import mlflow_trace_nb as mlflow
 from mlflow_trace_nb.runtime import RUNTIME
-from tests.faults.helpers import rows, run_python
+from tests.faults.store_helpers import rows, run_python
 
 FSIZE_CHILD = """
     import json, os, resource, signal

@@ -12,7 +12,7 @@ import mlflow_trace_nb as mlflow
 from mlflow_trace_nb.errors import MlflowTraceNbError, StoreCorruptedError
 from mlflow_trace_nb.runtime import RUNTIME
 from mlflow_trace_nb.store.sqlite import SqliteStore
-from tests.faults.helpers import rows, run_python
+from tests.faults.store_helpers import rows, run_python
 
 
 @mlflow.trace

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mlflow_trace_nb.store.sqlite import SqliteStore
-from tests.faults.helpers import record, rows, traced
+from tests.faults.store_helpers import record, rows, traced
 
 ROUNDS = 30
 WRITERS = 4

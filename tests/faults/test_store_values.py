@@ -17,7 +17,7 @@ from mlflow_trace_nb.store.limits import (
     clean_text,
 )
 from mlflow_trace_nb.store.sqlite import SqliteStore
-from tests.faults.helpers import record, rows
+from tests.faults.store_helpers import record, rows
 
 BAD = "x\ud800y"  # a lone surrogate: not encodable as UTF-8
 FILE_NAME = os.fsdecode(b"report-\xff.txt")  # a non-UTF-8 file name: '\udcff'
