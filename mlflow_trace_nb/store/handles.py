@@ -88,6 +88,7 @@ class StoreHandles:
         self._failures = 0  # consecutive failed write attempts
         self._retry_at = 0.0
         self._retry: RetryThread | None = None
+        self._shutting_down = False
         self._suspect = False  # a query met damage: the writer checks before its next batch
         self._warned: set[str] = set()
         self.written_traces = 0

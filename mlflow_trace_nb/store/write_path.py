@@ -74,6 +74,7 @@ class WritePath(StoreHandles):
         """Process exit: write what waits (trying for ``SHUTDOWN_RETRY_S``), report what is
         lost, close connections."""
         self._check_fork()
+        self._shutting_down = True  # no new retry thread: this loop is the last retry
         retry, self._retry = self._retry, None
         if retry is not None:
             retry.stop()
@@ -102,6 +103,7 @@ class WritePath(StoreHandles):
                     *losses,
                 )
             self.close()
+            self._shutting_down = False  # the store may be used again (it reopens)
 
     # Writing ----------------------------------------------------------------------------
     def export(self, items: Sequence[Any]) -> None:
@@ -268,6 +270,8 @@ class WritePath(StoreHandles):
         return True
 
     def _ensure_retry_thread(self) -> None:
+        if self._shutting_down:
+            return
         if self._retry is None or not self._retry.alive():
             try:
                 self._retry = RetryThread(self._retry_once, lambda: self._retry_at)
