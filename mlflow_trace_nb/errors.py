@@ -1,10 +1,19 @@
-"""Internal failures are logged once per place and swallowed: tracing never breaks user code."""
+"""Errors: the few the package raises on purpose, and the reporting of internal failures.
+
+Internal failures are logged once per place and swallowed: tracing never breaks user code.
+Queries can fail for reasons the user must act on; those raise a subclass of
+``MlflowTraceNbError``:
+
+- ``StoreCorruptedError``: the SQLite trace file is damaged (not a database, or malformed
+  pages). Its message names the file and says what to do (move it aside; a new store is
+  created at the same path). ``path`` holds the file's path.
+"""
 
 from __future__ import annotations
 
 import logging
 
-__all__ = ["report_internal_error"]
+__all__ = ["MlflowTraceNbError", "StoreCorruptedError", "report_internal_error"]
 
 _logger = logging.getLogger("mlflow_trace_nb")
 _seen: set[str] = set()
@@ -22,3 +31,25 @@ def report_internal_error(where: str) -> None:
         where,
         exc_info=True,
     )
+
+
+class MlflowTraceNbError(Exception):
+    """Base class of the errors mlflow-trace-nb raises on purpose."""
+
+
+class StoreCorruptedError(MlflowTraceNbError):
+    """A query found the trace store's SQLite file damaged.
+
+    Tracing itself never raises this: the writer moves a damaged file aside (to
+    ``<name>.corrupt-<timestamp>``) and starts a new one. A query can meet the damage first.
+    """
+
+    def __init__(self, path: str, detail: str) -> None:
+        super().__init__(
+            f"the trace store {path} is damaged ({detail}). Move it aside (for example "
+            f"`mv {path} {path}.corrupt`) together with its -wal file; a new, empty store is "
+            "created at that path on the next trace (this process also does that itself "
+            "when it next writes a trace)."
+        )
+        self.path = path
+        self.detail = detail

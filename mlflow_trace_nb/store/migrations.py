@@ -106,11 +106,22 @@ def _applied(conn: sqlite3.Connection) -> set[str]:
     return {row[0] for row in conn.execute("SELECT name FROM _migrations")}
 
 
+def pending(conn: sqlite3.Connection) -> bool:
+    """True when some migration has not been applied (a plain read: no write lock taken)."""
+    try:
+        done = {row[0] for row in conn.execute("SELECT name FROM _migrations")}
+    except sqlite3.OperationalError as error:
+        if "no such table" in str(error):
+            return True
+        raise
+    return any(m.__name__ not in done for m in MIGRATIONS)
+
+
 def migrate(conn: sqlite3.Connection) -> list[str]:
     """Apply pending migrations in one IMMEDIATE transaction; return the names applied.
 
     Safe to call from several processes at once: the write lock serialises them and the second
-    one finds nothing left to do.
+    one finds nothing left to do (every statement is also ``IF NOT EXISTS`` / ``OR IGNORE``).
     """
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -127,6 +138,7 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
             applied.append(migration.__name__)
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
     return applied

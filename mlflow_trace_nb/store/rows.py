@@ -1,6 +1,8 @@
 """Turn live traces and spans into the tuples the SQLite tables take.
 
-This is where payloads are serialised, on the writer thread, never on the caller's.
+This is where payloads are serialised, on the writer thread, never on the caller's, and
+where every other text field is made safe and bounded (``store.limits``): a value SQLite
+cannot take must fail nothing, least of all the other traces of its batch.
 Column order matches ``SPAN_COLUMNS`` / ``TRACE_COLUMNS``.
 """
 
@@ -10,6 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from mlflow_trace_nb.ids import format_span_id
 from mlflow_trace_nb.serialization import dumps, dumps_dict
+from mlflow_trace_nb.store.limits import (
+    MAX_MESSAGE_CHARS,
+    MAX_NAME_CHARS,
+    clean_int,
+    clean_pairs,
+    clean_text,
+)
 
 if TYPE_CHECKING:
     from mlflow_trace_nb.live_span import LiveSpan, LiveTrace
@@ -76,22 +85,48 @@ def _events_json(span: LiveSpan) -> str:
     events = span._events
     if not events:
         return "[]"
-    return dumps([e.to_dict() for e in events])
+    dicts = []
+    for event in events:
+        data = event.to_dict()
+        name = data["name"]
+        if not (type(name) is str and len(name) <= MAX_NAME_CHARS):
+            data["name"] = clean_text(name, MAX_NAME_CHARS)  # dumps fixes surrogates
+        dicts.append(data)
+    return dumps(dicts)
 
 
 def span_row(span: LiveSpan) -> SpanRow:
     """Serialise one span (its payloads as JSON text) into a ``spans`` row."""
     parent = span._parent
+    name = span.name
+    span_type = span.span_type
+    message = span.status_message
+    start = span.start_time_ns
+    end = span.end_time_ns
+    if parent is None:
+        parent_id = span._state.remote_parent_id
+        if parent_id is not None:
+            parent_id = clean_text(parent_id, MAX_NAME_CHARS)
+    else:
+        parent_id = format_span_id(parent._span_id)
     return (
         span._state.request_id,
         format_span_id(span._span_id),
-        span._state.remote_parent_id if parent is None else format_span_id(parent._span_id),
-        span.name,
-        span.span_type,
-        span.start_time_ns,
-        span.end_time_ns,
+        parent_id,
+        name
+        if type(name) is str and len(name) <= MAX_NAME_CHARS and name.isascii()
+        else clean_text(name, MAX_NAME_CHARS),
+        span_type
+        if span_type is None
+        or (type(span_type) is str and len(span_type) <= MAX_NAME_CHARS and span_type.isascii())
+        else clean_text(span_type, MAX_NAME_CHARS),
+        start if type(start) is int else (clean_int(start) or 0),
+        end if end is None or type(end) is int else clean_int(end),
         span.status_code,
-        span.status_message,
+        message
+        if not message
+        or (type(message) is str and len(message) <= MAX_MESSAGE_CHARS and message.isascii())
+        else clean_text(message, MAX_MESSAGE_CHARS),
         None if span._inputs is None else dumps(span._inputs),
         None if span._outputs is None else dumps(span._outputs),
         dumps_dict(span._attributes) if span._attributes else "{}",
@@ -107,17 +142,17 @@ def trace_rows(trace: LiveTrace) -> TraceRows:
     live_spans = list(trace.spans)
     spans = [span_row(s) for s in live_spans]
     root_row = spans[live_spans.index(root)]
-    end = root.end_time_ns
     request_id = trace.request_id
-    tags = {str(k): str(v) for k, v in dict(trace.tags or {}).items()}
-    metadata = {str(k): str(v) for k, v in dict(trace.metadata or {}).items()}
+    tags = clean_pairs(trace.tags)
+    metadata = clean_pairs(trace.metadata)
+    start, end = root_row[5], root_row[6]
     row = (
         request_id,
-        int(trace.experiment_id),
-        root.name,
-        root.start_time_ns // 1_000_000,
-        None if end is None else (end - root.start_time_ns) // 1_000_000,
-        root.status_code,
+        clean_int(trace.experiment_id) or 0,  # not an integer: the default experiment, not a loss
+        root_row[3],
+        start // 1_000_000,
+        None if end is None else (end - start) // 1_000_000,
+        root_row[7],
         root_row[9],
         root_row[10],
         dumps_dict(metadata),
