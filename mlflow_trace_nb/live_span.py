@@ -13,7 +13,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from mlflow_trace_nb import ids
-from mlflow_trace_nb.capture import exception_event, snapshot
+from mlflow_trace_nb.capture import ExceptionEvent, ExceptionRecord, exception_event, snapshot
 from mlflow_trace_nb.entities import Span, SpanEvent
 from mlflow_trace_nb.tracing.provider import STATUS_CODES, SpanStatus, SpanStatusCode
 
@@ -37,13 +37,20 @@ class LiveTrace:
         "_request_id",
         "_trace_id",
         "closed",
+        "dropped_spans",
         "experiment_id",
+        "generation",
+        "last_exception",
+        "last_record",
         "metadata",
         "remote_parent_id",
         "root",
         "spans",
         "tags",
     )
+    #: Bumped in a forked child: a trace whose ``generation`` differs was started by the
+    #: parent process (copied by fork), and only the parent writes it.
+    process_generation = 0
 
     def __init__(
         self,
@@ -60,6 +67,14 @@ class LiveTrace:
         self.metadata: dict[str, str] | None = None
         self.closed = False
         self.remote_parent_id = remote_parent_id
+        self.generation = self.process_generation
+        # Left unset until needed (read with getattr), to keep the hot path short:
+        # ``dropped_spans``: spans not recorded because the trace reached its span limit;
+        # ``last_exception``/``last_record``: the last exception recorded in this trace, so
+        # one crossing many traced levels is described once (see LiveSpan.record_exception).
+        self.last_exception: BaseException | None
+        self.last_record: ExceptionRecord | None
+        self.dropped_spans: int
 
     @property
     def request_id(self) -> str:
@@ -239,17 +254,33 @@ class LiveSpan(Span):
         self.events.append(event)
 
     def record_exception(self, exception: BaseException | str) -> None:
-        """Add an ``exception`` event and mark the span ERROR."""
+        """Add an ``exception`` event and mark the span ERROR.
+
+        The exception's type and message are read now; its stack trace is formatted later,
+        off the caller's thread. An exception crossing several traced levels is described
+        in full (with the stack trace from the outermost of them) on the innermost span
+        only; the outer spans get its type and message.
+        """
         if self.end_time_ns is not None or (exception is self._exc and exception is not None):
             return
         if isinstance(exception, BaseException):
-            self._exc = (
-                exception  # the same exception re-raised through __exit__ is not logged twice
-            )
-        event = exception_event(exception)
+            self._exc = exception  # the same exception re-raised through __exit__: once
+            state = self._state
+            record = getattr(state, "last_record", None)
+            if record is not None and getattr(state, "last_exception", None) is exception:
+                record.extend(exception.__traceback__)
+                event: SpanEvent = ExceptionEvent(record, _time_ns(), full=False)
+            else:
+                record = ExceptionRecord(exception)
+                state.last_exception, state.last_record = exception, record
+                event = ExceptionEvent(record, _time_ns())
+            message = record.message
+        else:
+            event = exception_event(exception)
+            message = str(event.attributes.get("exception.message", ""))
         self.events.append(event)
         self.status_code = SpanStatus.ERROR
-        self.status_message = str(event.attributes.get("exception.message", ""))[:1000]
+        self.status_message = message[:1000]
 
     def set_status(self, status: str, message: str | None = None) -> None:
         """Set the status: one of OK, ERROR, CANCELLED, TIMEOUT, UNSET."""
