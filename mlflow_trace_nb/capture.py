@@ -83,6 +83,8 @@ MAX_PENDING_TRACEBACKS = 64
 def _message(exception: BaseException) -> str:
     try:
         message = str(exception)
+    except RecursionError:
+        raise  # no stack left here: let an outer span record it
     except Exception:
         return f"<unprintable {type(exception).__name__}>"
     if type(message) is not str:  # a str subclass with a hostile __len__/__getitem__
@@ -96,7 +98,8 @@ def _message(exception: BaseException) -> str:
 class ExceptionRecord:
     """One exception as seen by the tracer: type and message read at once, the stack trace
     formatted on first request (``stacktrace()``), after which the exception and traceback
-    are let go."""
+    are let go. The traceback is the one at the first span that recorded the exception: from
+    that span's function down to where it was raised."""
 
     __slots__ = ("_stacktrace", "exception", "message", "tb", "type_name")
 
@@ -107,13 +110,13 @@ class ExceptionRecord:
         self.message = _message(exception)
         self._stacktrace: str | None = None
         if len(_pending) >= MAX_PENDING_TRACEBACKS:
-            _pending.popleft().stacktrace()  # bound the frames kept alive
+            oldest = _pending.popleft()
+            if oldest._stacktrace is None:  # still holding frames: format it now
+                try:  # noqa: SIM105 (a call; near the stack limit there is no room for more)
+                    oldest.stacktrace()
+                except RecursionError:
+                    pass
         _pending.append(self)
-
-    def extend(self, tb: TracebackType | None) -> None:
-        """The exception crossed one more traced level: format from there (if not yet)."""
-        if self._stacktrace is None and tb is not None:
-            self.tb = tb
 
     def stacktrace(self) -> str:
         """The formatted traceback (computed once)."""
