@@ -75,6 +75,7 @@ def after_fork_in_child(runtime: Runtime) -> None:
     if live_span is not None:
         live_span.LiveTrace.process_generation += 1
     runtime.write_through = True
+    _renew_store_locks(runtime)
     if "multiprocessing" in sys.modules:
         try:
             from multiprocessing import util
@@ -84,6 +85,19 @@ def after_fork_in_child(runtime: Runtime) -> None:
             util.register_after_fork(runtime, in_multiprocessing_child)
         except Exception:
             _logger.debug("mlflow-trace-nb: no multiprocessing child hooks", exc_info=True)
+
+
+def _renew_store_locks(runtime: Runtime) -> None:
+    # A store checks for a fork only after taking its write lock; had the parent's writer
+    # thread held that lock at the fork, the child would wait on it for ever. Renew now.
+    stores = [runtime._store, *(runtime._exporters or ())]
+    for store in {id(s): s for s in stores if s is not None}.values():
+        check = getattr(store, "_check_fork", None)
+        if callable(check):
+            try:
+                check()
+            except Exception:
+                _logger.debug("mlflow-trace-nb: store fork check failed", exc_info=True)
 
 
 def in_multiprocessing_child(runtime: Runtime) -> None:

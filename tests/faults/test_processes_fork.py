@@ -6,6 +6,7 @@ written by the child."""
 from __future__ import annotations
 
 import os
+import threading
 import traceback
 from pathlib import Path
 
@@ -133,3 +134,37 @@ def test_traces_the_parent_had_queued_are_written_once_by_the_parent(db_path: Pa
     mlflow.flush()
     assert len(mlflow.search_traces(return_type="list")) == 2
     assert _read(db_path, queued.request_id).name == "child-work"
+
+
+def test_child_forked_while_the_parent_writes_is_not_stuck(db_path: Path) -> None:
+    from mlflow_trace_nb.runtime import RUNTIME
+
+    store = RUNTIME.store
+    held, release = threading.Event(), threading.Event()
+
+    def write_in_progress() -> None:
+        with store._write_lock:  # what the parent's writer holds during a batch
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=write_in_progress)
+    holder.start()
+    assert held.wait(10)
+    read, write = os.pipe()
+    try:
+        pid = os.fork()
+        if pid == 0:
+            try:
+                _child_work(5)
+                trace = RUNTIME.last_trace
+                os.write(write, (trace.request_id if trace else "none").encode())
+            finally:
+                os._exit(0)
+    finally:
+        release.set()
+        holder.join(10)
+    os.close(write)
+    trace_id = os.read(read, 100).decode()
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert sorted(s.name for s in _read(db_path, trace_id).spans) == ["child-inner", "child-work"]

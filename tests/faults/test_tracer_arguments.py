@@ -105,6 +105,11 @@ def test_set_destination_rejects_absurd_arguments_without_hanging() -> None:
     assert RUNTIME.exporters == before
 
 
+def test_event_timestamp_out_of_range() -> None:
+    with mlflow.start_span("s"), pytest.raises(ValueError, match="timestamp"):
+        mlflow.log_span_event("e", timestamp=2**70)
+
+
 def test_experiments_reject_absurd_arguments() -> None:
     with pytest.raises(TypeError, match="experiment name"):
         mlflow.set_experiment(experiment_name=5)  # type: ignore[arg-type]
@@ -129,6 +134,9 @@ def test_experiments_reject_absurd_arguments() -> None:
         (lambda: mlflow.trace(len, attributes="a=1"), "attributes"),  # type: ignore[call-overload]
         (lambda: mlflow.mlflow_trace(span_type=5), "span_type"),
         (lambda: mlflow.trace("s", attributes=("k", "v")), "attributes"),  # type: ignore[arg-type]
+        (lambda: mlflow.update_current_trace(tags=["a"]), "tags"),  # type: ignore[arg-type]
+        (lambda: mlflow.update_current_trace(metadata=5), "metadata"),  # type: ignore[arg-type]
+        (lambda: mlflow.log_span_event("e", timestamp="now"), "timestamp"),  # type: ignore[arg-type]
     ],
 )
 def test_span_functions_reject_wrong_types(call: Callable[[], Any], named: str) -> None:
