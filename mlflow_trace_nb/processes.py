@@ -71,9 +71,9 @@ def before_fork() -> None:
 def after_fork_in_child(runtime: Runtime) -> None:
     """In a forked child: disown the parent's open traces, write through, and let
     ``multiprocessing`` switch to its cheaper mode if it started this child."""
-    live_span = sys.modules.get("mlflow_trace_nb.live_span")
-    if live_span is not None:
-        live_span.LiveTrace.process_generation += 1
+    live_trace = sys.modules.get("mlflow_trace_nb.live_trace")
+    if live_trace is not None:
+        live_trace.LiveTrace.process_generation += 1
     runtime.write_through = True
     _renew_store_locks(runtime)
     if "multiprocessing" in sys.modules:
