@@ -10,7 +10,9 @@ span. What the tracer does about it:
   was open at the fork becomes the local root of a *fragment* of that trace: same trace id,
   the open span as its parent; the store merges fragments into the trace (as for a
   ``traceparent`` header). The trace id is drawn just before the fork so both processes
-  agree on it.
+  agree on it. So a ``Pool`` forked inside an open span puts its tasks' traces under that
+  span (workers it re-forks later, from its own thread, start fresh traces; spawned and
+  forkserver workers always do).
 - **A plain ``os.fork()`` child writes each trace when it ends** ("write-through": the
   root span's end returns once the trace is stored), since such a child often leaves with
   ``os._exit()``, which runs no exit handler.

@@ -195,6 +195,7 @@ def _close(span: LiveSpan, end_time_ns: int | None = None) -> None:
     if span.status_code == SpanStatusCode.UNSET:
         span.status_code = SpanStatus.OK
     span.end_time_ns = end_time_ns or _time_ns()
+    span._exc = None  # the exception (its frames) is not needed once the span has ended
     if _RT.span_end_hooks:
         _run_span_end_hooks(span)
     state = span._state

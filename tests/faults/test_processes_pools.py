@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import mlflow_trace_nb as mlflow
 from mlflow_trace_nb.runtime import DESTINATION_ENV
 from mlflow_trace_nb.store.sqlite import SqliteStore
 from tests.faults import _workers
@@ -70,3 +71,19 @@ def test_process_terminated_after_sending_keeps_its_trace(child_db: Path) -> Non
         process.join(30)
     assert process.exitcode == -15  # killed by SIGTERM, no exit handler ran
     _stored(child_db, [trace_id])
+
+
+def test_fork_pool_started_inside_a_span_puts_its_tasks_under_it(child_db: Path) -> None:
+    context = multiprocessing.get_context("fork")
+    with mlflow.start_span("batch") as root, context.Pool(2) as pool:
+        trace_ids = pool.map(_workers.traced_task, range(4))
+    assert set(trace_ids) == {root.trace_id}  # each task continued the parent's trace
+    mlflow.flush()
+    store = SqliteStore(str(child_db))
+    trace = store.get_trace(root.trace_id)
+    store.close()
+    assert trace is not None and trace.name == "batch"
+    spans = trace.spans
+    assert sorted(s.name for s in spans) == ["_square"] * 4 + ["batch"] + ["task"] * 4
+    assert {s.parent_id for s in spans if s.name == "task"} == {root.span_id}
+    assert len(mlflow.search_traces(return_type="list")) == 1

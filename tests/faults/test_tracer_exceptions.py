@@ -7,16 +7,18 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
+import gc
 import sys
 import threading
 import traceback
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 import mlflow_trace_nb as mlflow
-from mlflow_trace_nb.capture import MAX_EXCEPTION_MESSAGE_CHARS
+from mlflow_trace_nb.capture import MAX_EXCEPTION_MESSAGE_CHARS, MAX_PENDING_TRACEBACKS
 from mlflow_trace_nb.entities import Span
 from tests.helpers import last_trace
 
@@ -214,3 +216,27 @@ def test_distinct_exceptions_in_one_trace_are_each_described() -> None:
     tools = [s for s in last_trace().spans if s.name == "tool"]
     assert [s.events[0].attributes["exception.message"] for s in tools] == ["0", "1", "2"]
     assert all("exception.stacktrace" in s.events[0].attributes for s in tools)
+
+
+def test_tracebacks_waiting_to_be_formatted_are_bounded() -> None:
+    class Payload:
+        """Lives in the raising frame: alive as long as that frame is."""
+
+    alive: list[weakref.ref[Payload]] = []
+
+    @mlflow.trace(name="tool")
+    def tool(i: int) -> None:
+        payload = Payload()
+        alive.append(weakref.ref(payload))
+        raise KeyError(i)
+
+    count = MAX_PENDING_TRACEBACKS + 30
+    with mlflow.start_span("agent"):  # one long trace: nothing written while it runs
+        for i in range(count):
+            with contextlib.suppress(KeyError):
+                tool(i)
+        gc.collect()
+        assert sum(ref() is not None for ref in alive) <= MAX_PENDING_TRACEBACKS
+    tools = [s for s in last_trace().spans if s.name == "tool"]
+    assert len(tools) == count
+    assert all("raise KeyError(i)" in s.events[0].attributes["exception.stacktrace"] for s in tools)
