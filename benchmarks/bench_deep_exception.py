@@ -7,6 +7,7 @@ runaway recursion (``RecursionError`` at the interpreter's limit). Traces go to 
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import sys
 import time
@@ -24,10 +25,8 @@ def _measure(depth: int) -> float:
         return level(n + 1)
 
     start = time.perf_counter()
-    try:
+    with contextlib.suppress(LookupError):
         level(0)
-    except LookupError:
-        pass
     return time.perf_counter() - start
 
 
@@ -37,10 +36,8 @@ def _runaway() -> float:
         return runaway(n + 1)
 
     start = time.perf_counter()
-    try:
+    with contextlib.suppress(RecursionError):
         runaway(0)
-    except RecursionError:
-        pass
     return time.perf_counter() - start
 
 

@@ -27,7 +27,9 @@ task finished are stored before its result reaches the parent. A send with nothi
 write costs two attribute reads. At a child's normal end, ``multiprocessing``'s finalizers
 flush the rest. Under spawn the package is imported afresh in the child; the hooks are
 installed when its first trace ends (or, under fork, when ``multiprocessing`` starts the
-child), in every case before the task that made the trace returns its result.
+child), in every case before the task that made the trace returns its result. A spawned
+child knows only its environment: it writes where ``MLFLOW_TRACE_NB_DESTINATION`` says (a
+``set_destination()`` call in the parent does not reach it); forked children inherit it.
 """
 
 from __future__ import annotations

@@ -58,7 +58,8 @@ _set_current = CURRENT_SPAN.set
 DEFAULT_SPAN_TYPE = SpanType.UNKNOWN
 #: Most spans one trace records; further spans in it are no-ops (counted).
 MAX_SPANS_PER_TRACE = 100_000
-#: Trace metadata key counting the spans a trace did not record (span limit reached).
+#: Trace metadata key counting the spans a trace did not record (span limit reached; spans
+#: opened under an unrecorded one are not counted).
 DROPPED_SPANS_KEY = "mlflow_trace_nb.dropped_spans"
 _BaseExceptionGroup: Any = getattr(builtins, "BaseExceptionGroup", None)  # Python >= 3.11
 _warned_span_limit = False
@@ -273,6 +274,10 @@ def start_span(
 
         with mlflow.start_span("retrieve", span_type=SpanType.RETRIEVER) as span:
             span.set_outputs(docs)
+
+    A span still open when its notebook cell ends (or at exit, or when it is garbage
+    collected) is ended then, with status ERROR (see ``span_leaks``). Raises TypeError if
+    ``name``/``span_type`` are not strings or ``attributes`` not a dict.
     """
     check_span_arguments(name, span_type, attributes, "start_span")
     if not _RT.enabled:

@@ -101,6 +101,10 @@ def trace(
 
         @mlflow.trace(span_type=SpanType.RETRIEVER)
         def retrieve(query: str, k: int = 3) -> list[str]: ...
+
+    The object ``trace("name")`` returns can be reused, also by several threads or asyncio
+    tasks at once: each ``with`` ends the span it opened. Wrong argument types raise
+    TypeError.
     """
     if _is_decoratable(name):
         return decorate(name, None, span_type, attributes)
