@@ -126,6 +126,7 @@ def test_traces_the_parent_had_queued_are_written_once_by_the_parent(db_path: Pa
         # The child's queue starts empty and has nothing to write but its own trace.
         queue = RUNTIME._queue
         assert queue is None or queue.pending() == 0
+        assert RUNTIME.last_trace is None  # the parent's last trace is not this process's
         before = queue.exported if queue else 0
         _child_work(2)  # written through: a child of a plain fork may leave with os._exit
         assert RUNTIME.queue.exported == before + 1 and RUNTIME.queue.pending() == 0
