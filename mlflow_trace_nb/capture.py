@@ -1,17 +1,35 @@
 """What a span keeps of the values it is given: snapshots of containers, and exceptions as
 OpenTelemetry-style ``exception`` events. Both run on the caller's thread, so both are cheap
 and neither raises.
+
+Recording an exception costs the same at any depth. On the caller's thread only its type and
+message are read (once per exception object, however many traced levels it crosses); the
+stack trace is formatted later, once, by whoever first reads the event's attributes (the
+writer thread building the row, normally). Until then the record holds the exception and its
+traceback, which keep frames alive, so at most ``MAX_PENDING_TRACEBACKS`` records wait
+unformatted: recording one more formats the oldest at once.
 """
 
 from __future__ import annotations
 
 import time
 import traceback
+from collections import deque
+from types import TracebackType
 from typing import Any
 
 from mlflow_trace_nb.entities import SpanEvent
 
-__all__ = ["SNAPSHOT_TYPES", "exception_event", "snapshot", "snapshot_values"]
+__all__ = [
+    "MAX_EXCEPTION_MESSAGE_CHARS",
+    "MAX_PENDING_TRACEBACKS",
+    "SNAPSHOT_TYPES",
+    "ExceptionEvent",
+    "ExceptionRecord",
+    "exception_event",
+    "snapshot",
+    "snapshot_values",
+]
 
 _time_ns = time.time_ns
 
@@ -50,28 +68,114 @@ def snapshot_values(fresh: dict[Any, Any]) -> dict[Any, Any]:
     return fresh
 
 
+def _type_name(cls: type) -> str:
+    module = getattr(cls, "__module__", None)
+    name = getattr(cls, "__qualname__", None) or getattr(cls, "__name__", "Exception")
+    return str(name) if module in ("builtins", None) else f"{module}.{name}"
+
+
+#: An exception message longer than this is cut (with a marker) when recorded.
+MAX_EXCEPTION_MESSAGE_CHARS = 10_000
+#: At most this many recorded exceptions wait with their traceback for lazy formatting.
+MAX_PENDING_TRACEBACKS = 64
+
+
+def _message(exception: BaseException) -> str:
+    try:
+        message = str(exception)
+    except RecursionError:
+        raise  # no stack left here: let an outer span record it
+    except Exception:
+        return f"<unprintable {type(exception).__name__}>"
+    if type(message) is not str:  # a str subclass with a hostile __len__/__getitem__
+        message = str.__str__(message)
+    if len(message) > MAX_EXCEPTION_MESSAGE_CHARS:
+        extra = len(message) - MAX_EXCEPTION_MESSAGE_CHARS
+        message = f"{message[:MAX_EXCEPTION_MESSAGE_CHARS]}…[truncated {extra} chars]"
+    return message
+
+
+class ExceptionRecord:
+    """One exception as seen by the tracer: type and message read at once, the stack trace
+    formatted on first request (``stacktrace()``), after which the exception and traceback
+    are let go. The traceback is the one at the first span that recorded the exception: from
+    that span's function down to where it was raised."""
+
+    __slots__ = ("_stacktrace", "exception", "message", "tb", "type_name")
+
+    def __init__(self, exception: BaseException) -> None:
+        self.exception: BaseException | None = exception
+        self.tb: TracebackType | None = exception.__traceback__
+        self.type_name = _type_name(type(exception))
+        self.message = _message(exception)
+        self._stacktrace: str | None = None
+        if len(_pending) >= MAX_PENDING_TRACEBACKS:
+            oldest = _pending.popleft()
+            if oldest._stacktrace is None:  # still holding frames: format it now
+                try:  # noqa: SIM105 (a call; near the stack limit there is no room for more)
+                    oldest.stacktrace()
+                except RecursionError:
+                    pass
+        _pending.append(self)
+
+    def stacktrace(self) -> str:
+        """The formatted traceback (computed once)."""
+        text = self._stacktrace
+        if text is None:
+            exception, tb = self.exception, self.tb
+            try:
+                if exception is None:
+                    raise ValueError("no exception")
+                text = "".join(traceback.format_exception(type(exception), exception, tb))
+            except Exception:  # a hostile exception or a recursion limit while formatting
+                text = f"{self.type_name}: {self.message}\n<stack trace unavailable>"
+            self._stacktrace = text
+            self.exception = self.tb = None
+        return text
+
+
+_pending: deque[ExceptionRecord] = deque()
+_ATTRIBUTES = SpanEvent.__dict__["attributes"]  # the slot the property below wraps
+
+
+class ExceptionEvent(SpanEvent):
+    """An ``exception`` event whose ``exception.stacktrace`` attribute is formatted from its
+    record when the attributes are first read. ``full=False`` (the same exception seen again
+    by an outer span) records type and message only."""
+
+    __slots__ = ("_record",)
+
+    def __init__(self, record: ExceptionRecord, timestamp_ns: int, full: bool = True) -> None:
+        super().__init__(
+            "exception",
+            timestamp_ns,
+            {"exception.type": record.type_name, "exception.message": record.message},
+        )
+        self._record: ExceptionRecord | None = record if full else None
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        attributes: dict[str, Any] = _ATTRIBUTES.__get__(self)
+        record = self._record
+        if record is not None:
+            attributes["exception.stacktrace"] = record.stacktrace()
+            self._record = None
+        return attributes
+
+    @attributes.setter
+    def attributes(self, value: dict[str, Any]) -> None:
+        _ATTRIBUTES.__set__(self, value)
+
+
 def exception_event(exception: BaseException | str) -> SpanEvent:
-    """Describe an exception as an OpenTelemetry-style ``exception`` event. Never raises."""
-    attributes: dict[str, Any] = {}
+    """Describe an exception as an OpenTelemetry-style ``exception`` event (the stack trace
+    formatted when first read). Never raises."""
     try:
         if isinstance(exception, BaseException):
-            cls = type(exception)
-            attributes["exception.type"] = (
-                cls.__qualname__
-                if cls.__module__ == "builtins"
-                else f"{cls.__module__}.{cls.__qualname__}"
-            )
-            try:
-                attributes["exception.message"] = str(exception)
-            except Exception:
-                attributes["exception.message"] = f"<unprintable {cls.__name__}>"
-            attributes["exception.stacktrace"] = "".join(
-                traceback.format_exception(cls, exception, exception.__traceback__)
-            )
-        else:
-            attributes["exception.type"] = "Exception"
-            attributes["exception.message"] = str(exception)
-    except Exception:  # format_exception on a hostile object
-        attributes.setdefault("exception.type", "Exception")
-        attributes.setdefault("exception.message", "<unprintable exception>")
-    return SpanEvent("exception", _time_ns(), attributes)
+            return ExceptionEvent(ExceptionRecord(exception), _time_ns())
+        message = str(exception)
+    except Exception:  # a hostile object
+        message = "<unprintable exception>"
+    return SpanEvent(
+        "exception", _time_ns(), {"exception.type": "Exception", "exception.message": message}
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from mlflow_trace_nb.arguments import MAX_INT64, describe, optional_bool
 from mlflow_trace_nb.runtime import RUNTIME
 
 __all__ = ["configure", "disable", "enable", "is_enabled", "reset", "set_destination"]
@@ -21,24 +22,30 @@ def configure(disable_propagation: bool | None = None, sampling_rate: float | No
             (children follow their root). A trace continued from a ``traceparent`` header
             follows the caller's sampled flag instead (parent-based, as OpenTelemetry).
     """
+    optional_bool(disable_propagation, "disable_propagation")  # checked before any change
     if sampling_rate is not None:
         if isinstance(sampling_rate, bool) or not isinstance(sampling_rate, (int, float)):
             raise TypeError(f"sampling_rate must be a number, got {sampling_rate!r}")
         if math.isnan(sampling_rate) or not 0.0 <= sampling_rate <= 1.0:
             raise ValueError(f"sampling_rate must be between 0.0 and 1.0, got {sampling_rate!r}")
         RUNTIME.sampling_rate = float(sampling_rate)
-    if disable_propagation is not None:
+    if optional_bool(disable_propagation, "disable_propagation") is not None:
         RUNTIME.disable_propagation = bool(disable_propagation)
 
 
 def enable(experiment_id: str | None = None) -> None:
     """Turn tracing on; with ``experiment_id``, new traces go to that experiment."""
     if experiment_id is not None:
+        if isinstance(experiment_id, bool) or not isinstance(experiment_id, (str, int)):
+            raise TypeError(
+                f"experiment_id must be a string or an int, got {describe(experiment_id)}"
+            )
         try:
-            int(experiment_id)
+            if not 0 <= int(experiment_id) <= MAX_INT64:
+                raise ValueError
         except (TypeError, ValueError):
             raise ValueError(
-                f"experiment_id must be an integer id, got {experiment_id!r}"
+                f"experiment_id must be an integer id, got {experiment_id!r:.60}"
             ) from None
         RUNTIME.experiment_id = str(experiment_id)
     RUNTIME.enabled = True

@@ -4,6 +4,11 @@ A decorated function records its inputs by parameter name (defaults applied, con
 copied), its output as returned (for generators: what they yielded), and its status. When
 the tracer itself fails, the function runs untraced; the function's own exceptions pass
 through unchanged (the same object) after being recorded.
+
+``StopIteration`` escaping a plain function is an error (status ERROR), except from a traced
+``__next__`` (and ``StopAsyncIteration`` from ``__anext__``), where it is the iterator
+protocol's normal end (OK). Near the interpreter's stack limit (a runaway recursion) a span
+that cannot be recorded any more is left out; the ``RecursionError`` reaches the caller as is.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from mlflow_trace_nb.live_span import NO_OP_SPAN, LiveSpan
 from mlflow_trace_nb.runtime import RUNTIME
 from mlflow_trace_nb.span_lifecycle import (
     DEFAULT_SPAN_TYPE,
+    check_span_arguments,
     end_with_result,
     finish_span,
     open_span,
@@ -123,6 +129,7 @@ def _start_call(
 def decorate(
     func: Any, name: str | None, span_type: str | None, attributes: dict[str, Any] | None
 ) -> Any:
+    check_span_arguments(name, span_type, attributes, "trace")
     if isinstance(func, (classmethod, staticmethod)):
         return type(func)(decorate(func.__func__, name, span_type, attributes))
     if not callable(func):
@@ -137,21 +144,34 @@ def decorate(
     binder = _Binder(func)
     span_name = name or getattr(func, "__name__", None) or type(func).__name__
     kind = span_type or DEFAULT_SPAN_TYPE
+    end: tuple[type[BaseException], ...]
     if inspect.isasyncgenfunction(func):
         wrapper: Any = _async_generator_wrapper(func, binder, span_name, kind, attributes)
     elif inspect.iscoroutinefunction(func):
-        wrapper = _async_wrapper(func, binder, span_name, kind, attributes)
+        end = (StopAsyncIteration,) if _func_name(func) == "__anext__" else ()
+        wrapper = _async_wrapper(func, binder, span_name, kind, attributes, end)
     elif inspect.isgeneratorfunction(func):
         wrapper = _generator_wrapper(func, binder, span_name, kind, attributes)
     else:
-        wrapper = _sync_wrapper(func, binder, span_name, kind, attributes)
+        end = (StopIteration,) if _func_name(func) == "__next__" else ()
+        wrapper = _sync_wrapper(func, binder, span_name, kind, attributes, end)
     with contextlib.suppress(AttributeError, TypeError):  # callables without __name__ etc.
         functools.update_wrapper(wrapper, func)
     return wrapper
 
 
+def _func_name(func: Any) -> str | None:
+    name = getattr(func, "__name__", None)
+    return name if isinstance(name, str) else None
+
+
 def _sync_wrapper(
-    func: Any, binder: _Binder, name: str, span_type: str, attributes: dict[str, Any] | None
+    func: Any,
+    binder: _Binder,
+    name: str,
+    span_type: str,
+    attributes: dict[str, Any] | None,
+    protocol_end: tuple[type[BaseException], ...] = (),
 ) -> Callable[..., Any]:
     # The hottest path of the library: open_span called directly (no _start_call layer).
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -169,7 +189,10 @@ def _sync_wrapper(
             result = func(*args, **kwargs)
         except BaseException as exc:
             _reset_current(token)
-            finish_span(span, exc)
+            try:  # noqa: SIM105 (no call: contextlib.suppress needs stack that may be gone)
+                finish_span(span, None if isinstance(exc, protocol_end) else exc)
+            except RecursionError:  # no stack left even to call finish_span
+                pass
             raise
         _reset_current(token)
         if span._recording:
@@ -180,7 +203,12 @@ def _sync_wrapper(
 
 
 def _async_wrapper(
-    func: Any, binder: _Binder, name: str, span_type: str, attributes: dict[str, Any] | None
+    func: Any,
+    binder: _Binder,
+    name: str,
+    span_type: str,
+    attributes: dict[str, Any] | None,
+    protocol_end: tuple[type[BaseException], ...] = (),
 ) -> Callable[..., Any]:
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         if not _RT.enabled:
@@ -195,7 +223,10 @@ def _async_wrapper(
             result = await func(*args, **kwargs)
         except BaseException as exc:
             detach(token, span._parent)
-            finish_span(span, exc)
+            try:  # noqa: SIM105 (no call: contextlib.suppress needs stack that may be gone)
+                finish_span(span, None if isinstance(exc, protocol_end) else exc)
+            except RecursionError:  # no stack left even to call finish_span
+                pass
             raise
         detach(token, span._parent)
         if span._recording:

@@ -19,6 +19,7 @@ Remote destinations send in the background (see ``mlflow_trace_nb.exporters``).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
@@ -127,19 +128,29 @@ def _parse_string(text: str) -> Exporter:
     )
 
 
-def parse_destination(destination: Any) -> list[Exporter]:
+#: Most destinations one ``set_destination`` call takes.
+MAX_DESTINATIONS = 32
+_MAX_DESTINATION_CHARS = 10_000
+
+
+def parse_destination(destination: Any, _nested: bool = False) -> list[Exporter]:
     """Turn a ``set_destination`` argument into a non-empty list of exporters.
 
     Raises:
-        ValueError: an unknown string, or an empty list.
-        TypeError: a value of a type that is not a destination.
+        ValueError: an unknown string, an empty list, or more than ``MAX_DESTINATIONS``.
+        TypeError: a value of a type that is not a destination (a list inside a list too).
     """
     if isinstance(destination, str):
+        if len(destination) > _MAX_DESTINATION_CHARS:
+            raise ValueError(f"destination is {len(destination):,} characters long")
         return [_parse_string(destination)]
     if hasattr(destination, "export") and callable(destination.export):
         return [destination]
-    if isinstance(destination, Iterable):
-        exporters = [e for item in destination for e in parse_destination(item)]
+    if isinstance(destination, Iterable) and not _nested and not isinstance(destination, Mapping):
+        items = list(itertools.islice(iter(destination), MAX_DESTINATIONS + 1))
+        if len(items) > MAX_DESTINATIONS:
+            raise ValueError(f"set_destination() takes at most {MAX_DESTINATIONS} destinations")
+        exporters = [e for item in items for e in parse_destination(item, _nested=True)]
         if not exporters:
             raise ValueError("set_destination() needs at least one destination")
         return exporters

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from mlflow_trace_nb.arguments import describe, optional_str
 from mlflow_trace_nb.entities import Experiment
 from mlflow_trace_nb.runtime import RUNTIME
 
-__all__ = ["get_experiment", "get_experiment_by_name", "set_experiment"]
+__all__ = [
+    "MAX_EXPERIMENT_NAME_CHARS",
+    "get_experiment",
+    "get_experiment_by_name",
+    "set_experiment",
+]
+
+#: Longest experiment name accepted.
+MAX_EXPERIMENT_NAME_CHARS = 1_000
 
 
 def set_experiment(
@@ -17,11 +28,10 @@ def set_experiment(
         raise ValueError("set_experiment() takes exactly one of experiment_name, experiment_id")
     store = RUNTIME.store
     if experiment_name is not None:
-        if not isinstance(experiment_name, str) or not experiment_name.strip():
-            raise ValueError(f"experiment name must be a non-empty string, got {experiment_name!r}")
+        _check_name(experiment_name)
         experiment = store.get_or_create_experiment(experiment_name)
     else:
-        found = store.get_experiment(str(experiment_id))
+        found = store.get_experiment(_check_id(experiment_id))
         if found is None:
             raise ValueError(f"no experiment with id {experiment_id!r}")
         experiment = found
@@ -29,11 +39,26 @@ def set_experiment(
     return experiment
 
 
+def _check_name(name: Any) -> str:
+    optional_str(name, "experiment name", max_chars=MAX_EXPERIMENT_NAME_CHARS)
+    if name is None or not name.strip():
+        raise ValueError(f"experiment name must be a non-empty string, got {name!r}")
+    return str(name)
+
+
+def _check_id(experiment_id: Any) -> str:
+    if isinstance(experiment_id, bool) or not isinstance(experiment_id, (str, int)):
+        raise TypeError(f"experiment_id must be a string or an int, got {describe(experiment_id)}")
+    if isinstance(experiment_id, str) and len(experiment_id) > 100:
+        raise ValueError(f"experiment_id is {len(experiment_id):,} characters long")
+    return str(experiment_id)
+
+
 def get_experiment_by_name(name: str) -> Experiment | None:
     """The experiment called ``name``, or None."""
-    return RUNTIME.store.get_experiment_by_name(name)
+    return RUNTIME.store.get_experiment_by_name(_check_name(name))
 
 
 def get_experiment(experiment_id: str) -> Experiment | None:
     """The experiment with this id, or None."""
-    return RUNTIME.store.get_experiment(experiment_id)
+    return RUNTIME.store.get_experiment(_check_id(experiment_id))

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from mlflow_trace_nb.arguments import MAX_INT64, describe, optional_mapping
 from mlflow_trace_nb.context import CURRENT_SPAN, current_span
 from mlflow_trace_nb.entities import SpanEvent
 from mlflow_trace_nb.live_span import LiveSpan
@@ -89,6 +90,11 @@ def log_span_event(
     """Log an event on the active span; ``timestamp`` in ns since the epoch (default: now)."""
     if attributes is not None and not isinstance(attributes, Mapping):
         raise TypeError(f"event attributes must be a dict, got {type(attributes).__name__}")
+    if timestamp is not None:
+        if isinstance(timestamp, bool) or not isinstance(timestamp, (int, float)):
+            raise TypeError(f"timestamp must be nanoseconds (an int), got {describe(timestamp)}")
+        if not 0 <= timestamp <= MAX_INT64:
+            raise ValueError(f"timestamp must be between 0 and {MAX_INT64:,} ns, got {timestamp}")
     span = _active("log_span_event")
     if span is not None:
         if timestamp is None:
@@ -124,6 +130,8 @@ def update_current_trace(
     tags: Mapping[str, Any] | None = None, metadata: Mapping[str, Any] | None = None
 ) -> None:
     """Add tags and/or request metadata (string to string) to the active trace."""
+    optional_mapping(tags, "tags")
+    optional_mapping(metadata, "metadata")
     span = _active("update_current_trace")
     if span is None:
         return

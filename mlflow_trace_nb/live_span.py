@@ -1,5 +1,6 @@
 """Spans while they run: ``LiveSpan`` (recording), ``NoOpSpan`` (tracing off or unsampled),
-and ``LiveTrace`` (the spans of one trace, collected in memory until the root ends).
+and ``LiveTrace`` (re-exported from ``live_trace``: the spans of one trace, kept in memory
+until the root ends).
 
 Creating and ending a span is the hot path: both only store references and read the
 clock. Payloads are kept as the Python objects the user passed (small containers copied,
@@ -10,15 +11,13 @@ on the writer thread.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mlflow_trace_nb import ids
-from mlflow_trace_nb.capture import exception_event, snapshot
+from mlflow_trace_nb.capture import ExceptionEvent, ExceptionRecord, exception_event, snapshot
 from mlflow_trace_nb.entities import Span, SpanEvent
+from mlflow_trace_nb.live_trace import LiveTrace
 from mlflow_trace_nb.tracing.provider import STATUS_CODES, SpanStatus, SpanStatusCode
-
-if TYPE_CHECKING:
-    from mlflow_trace_nb.entities import Trace
 
 __all__ = [
     "NO_OP_SPAN",
@@ -28,77 +27,6 @@ __all__ = [
 ]
 
 _time_ns = time.time_ns
-
-
-class LiveTrace:
-    """The spans of one trace while it is being recorded."""
-
-    __slots__ = (
-        "_request_id",
-        "_trace_id",
-        "closed",
-        "experiment_id",
-        "metadata",
-        "remote_parent_id",
-        "root",
-        "spans",
-        "tags",
-    )
-
-    def __init__(
-        self,
-        experiment_id: str,
-        trace_id: int | None = None,
-        remote_parent_id: str | None = None,
-    ) -> None:
-        self._trace_id = trace_id  # drawn on first read, from the root's start time
-        self._request_id: str | None = None
-        self.experiment_id = experiment_id
-        self.spans: list[LiveSpan] = []
-        self.root: LiveSpan | None = None
-        self.tags: dict[str, str] | None = None  # created on first use: fewer GC objects
-        self.metadata: dict[str, str] | None = None
-        self.closed = False
-        self.remote_parent_id = remote_parent_id
-
-    @property
-    def request_id(self) -> str:
-        """``tr-`` + 32 hex digits (formatted on first read, not on the hot path)."""
-        request_id = self._request_id
-        if request_id is None:
-            request_id = self._request_id = ids.format_request_id(self.trace_id_int)
-        return request_id
-
-    @property
-    def trace_id_int(self) -> int:
-        """The 128-bit trace id: drawn when first needed (off the hot path), its time prefix
-        taken from the root span's start, so ids still sort by trace start."""
-        trace_id = self._trace_id
-        if trace_id is None:
-            root = self.root
-            start_ns = root.start_time_ns if root is not None else None
-            trace_id = self._trace_id = ids.new_trace_id(start_ns)
-        return trace_id
-
-    def set_tag(self, key: str, value: str) -> None:
-        """Set a trace tag (string to string)."""
-        if self.tags is None:
-            self.tags = {}
-        self.tags[str(key)] = str(value)
-
-    def set_metadata(self, key: str, value: str) -> None:
-        """Set a request-metadata entry (string to string)."""
-        if self.metadata is None:
-            self.metadata = {}
-        self.metadata[str(key)] = str(value)
-
-    def to_trace(self) -> Trace:
-        """Build a read-only ``Trace`` from the spans recorded so far (payloads JSON-safe)."""
-        from mlflow_trace_nb.store.rows import trace_rows
-        from mlflow_trace_nb.store.trace_builder import build_trace, pack_span_row
-
-        rows = trace_rows(self)
-        return build_trace(rows.trace, [pack_span_row(r) for r in rows.spans])
 
 
 class LiveSpan(Span):
@@ -239,17 +167,32 @@ class LiveSpan(Span):
         self.events.append(event)
 
     def record_exception(self, exception: BaseException | str) -> None:
-        """Add an ``exception`` event and mark the span ERROR."""
+        """Add an ``exception`` event and mark the span ERROR.
+
+        Type and message are read now, the stack trace formatted later off the caller's
+        thread. An exception crossing several traced levels is described in full only on the
+        innermost span; outer spans get type and message: the same cost at any depth.
+        """
         if self.end_time_ns is not None or (exception is self._exc and exception is not None):
             return
         if isinstance(exception, BaseException):
-            self._exc = (
-                exception  # the same exception re-raised through __exit__ is not logged twice
-            )
-        event = exception_event(exception)
-        self.events.append(event)
+            self._exc = exception  # the same exception re-raised through __exit__: once
+            state = self._state
+            record = getattr(state, "last_record", None)
+            if record is not None and getattr(state, "last_exception", None) is exception:
+                self.events.append(ExceptionEvent(record, _time_ns(), full=False))
+            else:
+                record = ExceptionRecord(exception)
+                self.events.append(ExceptionEvent(record, _time_ns()))
+                # only once the event is there (near the stack limit any call may fail)
+                state.last_exception, state.last_record = exception, record
+            message = record.message
+        else:
+            event = exception_event(exception)
+            message = str(event.attributes.get("exception.message", ""))
+            self.events.append(event)
         self.status_code = SpanStatus.ERROR
-        self.status_message = str(event.attributes.get("exception.message", ""))[:1000]
+        self.status_message = message[:1000]
 
     def set_status(self, status: str, message: str | None = None) -> None:
         """Set the status: one of OK, ERROR, CANCELLED, TIMEOUT, UNSET."""

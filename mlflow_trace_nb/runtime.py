@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from mlflow_trace_nb import processes
 from mlflow_trace_nb.errors import report_internal_error
 from mlflow_trace_nb.processing import Exporter, WriteBehindQueue
 
@@ -68,9 +69,10 @@ class Runtime:
         self._queue: WriteBehindQueue | None = None
         self._retiring: list[Any] = []  # former remote destinations still draining
         self.last_trace: LiveTrace | None = None
+        #: Write each trace before its root's end returns (a plain os.fork() child, which
+        #: may leave with os._exit(); see ``processes``).
+        self.write_through = False
         self.reset_config()
-        if hasattr(os, "register_at_fork"):  # forked multiprocessing workers
-            os.register_at_fork(after_in_child=lambda: _after_fork_in_child(self))
 
     def reset_config(self) -> None:
         """Back to defaults: enabled, sample everything, propagation on, default experiment."""
@@ -207,30 +209,19 @@ class Runtime:
             self._retiring.remove(exporter)
 
 
-def _after_fork_in_child(runtime: Runtime) -> None:
-    # multiprocessing clears its finalizers in a new child *after* os-level fork hooks run,
-    # then runs its own after-fork callbacks: register the exit flush from one of those.
-    if "multiprocessing" not in sys.modules:
-        return
+def _after_fork_in_child() -> None:
+    # A module-level function (no bound method keeping a Runtime alive); see ``processes``.
     try:
-        from multiprocessing import util
-
-        util.register_after_fork(runtime, _flush_in_multiprocessing_children)
+        processes.after_fork_in_child(RUNTIME)
     except Exception:
-        _logger.debug("mlflow-trace-nb: no multiprocessing exit flush", exc_info=True)
+        _logger.debug("mlflow-trace-nb: after-fork hook failed", exc_info=True)
 
 
 def _flush_in_multiprocessing_children(runtime: Runtime) -> None:
-    # A multiprocessing child ends with os._exit(), which skips atexit handlers but runs
-    # multiprocessing's own finalizers: register one so a worker's last traces are written.
-    if "multiprocessing" not in sys.modules:
-        return
-    try:
-        from multiprocessing import util
-
-        util.Finalize(None, runtime.shutdown, exitpriority=100)
-    except Exception:
-        _logger.debug("mlflow-trace-nb: no multiprocessing exit flush", exc_info=True)
+    # In a multiprocessing child (a spawned one imports the package afresh): flush before
+    # every send to another process and at the child's exit (see ``processes``).
+    if "multiprocessing" in sys.modules:
+        processes.prepare_multiprocessing_child(runtime)
 
 
 #: Environment variable: seconds remote exporters get, together, to drain at exit.
@@ -316,3 +307,5 @@ def _takes_timeout(method: Any) -> bool:
 
 RUNTIME = Runtime()
 atexit.register(RUNTIME.shutdown)
+if hasattr(os, "register_at_fork"):  # forked children, multiprocessing's among them
+    os.register_at_fork(before=processes.before_fork, after_in_child=_after_fork_in_child)

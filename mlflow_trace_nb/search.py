@@ -23,6 +23,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+from mlflow_trace_nb.arguments import (
+    MAX_INT64,
+    bounded_int,
+    describe,
+    optional_str,
+    optional_timeout,
+    str_list,
+)
 from mlflow_trace_nb.entities import Trace
 from mlflow_trace_nb.runtime import RUNTIME
 
@@ -40,28 +48,84 @@ __all__ = [
 ]
 
 
+#: Most ``order_by`` terms and experiment ids one query takes.
+MAX_ORDER_BY_TERMS = 100
+MAX_EXPERIMENT_IDS = 1_000
+#: Longest ``filter_string`` (characters) and ``order_by`` term a query takes.
+MAX_FILTER_CHARS = 100_000
+_MAX_TERM_CHARS = 1_000
+#: Most values a compiled filter may bind (SQLite's own limit is 32,766).
+MAX_FILTER_VALUES = 10_000
+
+
 def flush(timeout: float | None = 10.0) -> bool:
     """Write every finished trace now, to the local store and to remote destinations (OTLP,
-    MLflow servers); returns False if ``timeout`` seconds were not enough for all of them.
+    MLflow servers); returns False if ``timeout`` seconds were not enough for all of them
+    (``None``: wait as long as it takes).
 
     Reads (``search_traces``, ``get_trace``, ...) and the end of a notebook cell flush the
     local store only, so a slow or unreachable remote never delays them; call this to wait
     for remote destinations too (say, before a short script ends)."""
-    return RUNTIME.flush(timeout, include_remote=True)
+    return RUNTIME.flush(optional_timeout(timeout), include_remote=True)
 
 
 def _experiment_keys(experiment_ids: Sequence[Any] | str | int | None) -> list[int] | None:
     if experiment_ids is None:
         experiment_ids = [RUNTIME.experiment_id]
-    elif isinstance(experiment_ids, (str, int)):
+    elif isinstance(experiment_ids, (str, int)) and not isinstance(experiment_ids, bool):
         experiment_ids = [experiment_ids]
+    elif not isinstance(experiment_ids, (list, tuple, set, frozenset)):
+        raise TypeError(
+            f"experiment_ids must be a list of experiment ids, got {describe(experiment_ids)}"
+        )
+    if len(experiment_ids) > MAX_EXPERIMENT_IDS:
+        raise ValueError(
+            f"experiment_ids has {len(experiment_ids):,} entries; at most {MAX_EXPERIMENT_IDS:,}"
+        )
     keys = []
     for value in experiment_ids:
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise TypeError(f"an experiment id must be a string or an int, got {describe(value)}")
         try:
-            keys.append(int(value))
+            key = int(value)
         except (TypeError, ValueError):
-            raise ValueError(f"experiment id {value!r} is not a valid experiment id") from None
+            raise ValueError(f"experiment id {value!r:.60} is not a valid experiment id") from None
+        if not 0 <= key <= MAX_INT64:
+            raise ValueError(f"experiment id {value!r:.60} is not a valid experiment id")
+        keys.append(key)
     return keys
+
+
+def _check_query(
+    filter_string: Any, max_results: Any, order_by: Any, tracking_uri: Any
+) -> tuple[str | None, int | None, list[str] | None]:
+    """The query arguments, checked (TypeError/ValueError, see ``arguments``)."""
+    optional_str(filter_string, "filter_string", max_chars=MAX_FILTER_CHARS)
+    optional_str(tracking_uri, "tracking_uri", max_chars=_MAX_TERM_CHARS)
+    try:
+        limit = bounded_int(max_results, "max_results")
+    except ValueError:
+        raise ValueError(
+            f"max_results must be a non-negative integer of at most {MAX_INT64:,}, "
+            f"got {max_results!r}"
+        ) from None
+    terms = str_list(order_by, "order_by", max_items=MAX_ORDER_BY_TERMS, max_chars=_MAX_TERM_CHARS)
+    return filter_string, limit, terms or None
+
+
+def _compile(filter_string: str | None, order_by: list[str] | None) -> tuple[Any, Any, Any]:
+    from mlflow_trace_nb.query.sql import compile_filter, compile_order_by
+
+    try:
+        where, params = compile_filter(filter_string)
+        order = compile_order_by(order_by)
+    except RecursionError:
+        raise ValueError("filter_string is nested too deeply") from None
+    if len(params) > MAX_FILTER_VALUES:
+        raise ValueError(
+            f"filter_string compares against {len(params):,} values; at most {MAX_FILTER_VALUES:,}"
+        )
+    return where, params, order
 
 
 def set_tracking_uri(uri: str | None) -> None:
@@ -74,7 +138,8 @@ def set_tracking_uri(uri: str | None) -> None:
         mlflow.set_tracking_uri("http://127.0.0.1:5000")
         df = mlflow.search_traces(experiment_ids=["1"])  # the team's traces
     """
-    if uri is None or (isinstance(uri, str) and not uri.strip()):
+    optional_str(uri, "uri", max_chars=_MAX_TERM_CHARS)
+    if uri is None or not uri.strip():
         RUNTIME.tracking_uri = None
         return
     from mlflow_trace_nb.remote import normalize_uri
@@ -110,10 +175,10 @@ def _find(
     order_by: Sequence[str] | None,
     tracking_uri: str | None = None,
 ) -> list[Trace]:
-    if max_results is not None and (not isinstance(max_results, int) or max_results < 0):
-        raise ValueError(f"max_results must be a non-negative integer, got {max_results!r}")
-    if isinstance(order_by, str):
-        order_by = [order_by]
+    filter_string, max_results, terms = _check_query(
+        filter_string, max_results, order_by, tracking_uri
+    )
+    keys = _experiment_keys(experiment_ids)  # checked for remote reads too
     remote = _remote(tracking_uri)
     if remote is not None:
         from mlflow_trace_nb.remote import search_remote
@@ -124,15 +189,12 @@ def _find(
             experiment_ids=experiment_ids if experiment_ids is not None else default_experiment,
             filter_string=filter_string,
             max_results=max_results,
-            order_by=list(order_by) if order_by else None,
+            order_by=terms,
         )
-    from mlflow_trace_nb.query.sql import compile_filter, compile_order_by
-
-    where, params = compile_filter(filter_string)
-    order = compile_order_by(list(order_by) if order_by else None)
+    where, params, order = _compile(filter_string, terms)
     RUNTIME.flush()
     return RUNTIME.store.search(
-        experiment_ids=_experiment_keys(experiment_ids),
+        experiment_ids=keys,
         where=where,
         params=params,
         order_by=order,
@@ -165,8 +227,8 @@ def search_traces(
         df = mlflow.search_traces(filter_string="span.type = 'LLM'", max_results=100)
         df.groupby("status").execution_time_ms.describe()
     """
-    if return_type not in ("pandas", "list"):
-        raise ValueError(f"return_type must be 'pandas' or 'list', got {return_type!r}")
+    if not isinstance(return_type, str) or return_type not in ("pandas", "list"):
+        raise ValueError(f"return_type must be 'pandas' or 'list', got {describe(return_type)}")
     traces = _find(experiment_ids, filter_string, max_results, order_by, tracking_uri)
     if return_type == "list":
         return traces
@@ -198,7 +260,10 @@ def get_trace(trace_id: str, tracking_uri: str | None = None) -> Trace | None:
     """Return the trace with this id (``tr-...``), or None if there is none (from the MLflow
     server at ``tracking_uri`` when given, see the module doc)."""
     if not isinstance(trace_id, str):
-        raise TypeError(f"trace_id must be a string, got {type(trace_id).__name__}")
+        raise TypeError(f"trace_id must be a string, got {describe(trace_id)}")
+    if len(trace_id) > _MAX_TERM_CHARS:
+        raise ValueError(f"trace_id is {len(trace_id):,} characters long; not a trace id")
+    optional_str(tracking_uri, "tracking_uri", max_chars=_MAX_TERM_CHARS)
     remote = _remote(tracking_uri)
     if remote is not None:
         from mlflow_trace_nb.remote import get_remote_trace

@@ -4,15 +4,28 @@ Hot-path rules: opening a span reads the context, the clock and the sampling rat
 references; ending it reads the clock, sets the status and, for a root span, appends the
 trace to the write-behind queue. Nothing is serialised or written here. Every step is
 guarded: a failure is logged once and never reaches the user's code.
+
+How an exception ends a span (``finish_span``): ``KeyboardInterrupt``,
+``asyncio.CancelledError`` and an exception group made only of those: CANCELLED;
+``GeneratorExit`` (a generator closed early) and ``SystemExit`` with code 0 or None: OK;
+anything else, ``StopIteration`` included (a traced ``__next__``/``__anext__`` excepted, see
+``decorator``): ERROR with an ``exception`` event.
+
+A trace holds at most ``MAX_SPANS_PER_TRACE`` spans: past that, new spans in it are no-ops,
+counted in the trace's ``mlflow_trace_nb.dropped_spans`` metadata, with one warning per
+process. Spans left open (a forgotten ``end()``) are handled in ``span_leaks``.
 """
 
 from __future__ import annotations
 
+import builtins
+import logging
 import random
 import sys
 import time
 from typing import Any
 
+from mlflow_trace_nb.arguments import optional_mapping, optional_str
 from mlflow_trace_nb.capture import snapshot
 from mlflow_trace_nb.context import CURRENT_SPAN, detach
 from mlflow_trace_nb.errors import report_internal_error
@@ -20,9 +33,21 @@ from mlflow_trace_nb.ids import format_span_id
 from mlflow_trace_nb.live_span import NO_OP_SPAN, LiveSpan, LiveTrace, NoOpSpan
 from mlflow_trace_nb.propagation import RemoteParent
 from mlflow_trace_nb.runtime import RUNTIME
+from mlflow_trace_nb.span_leaks import ManualTrace
 from mlflow_trace_nb.tracing.provider import SpanStatus, SpanStatusCode, SpanType
 
-__all__ = ["DEFAULT_SPAN_TYPE", "end_with_result", "finish_span", "open_span", "start_span"]
+__all__ = [
+    "DEFAULT_SPAN_TYPE",
+    "DROPPED_SPANS_KEY",
+    "MAX_SPANS_PER_TRACE",
+    "end_with_result",
+    "finish_span",
+    "check_span_arguments",
+    "open_span",
+    "start_span",
+]
+
+_logger = logging.getLogger(__name__)
 
 _RT = RUNTIME
 _time_ns = time.time_ns
@@ -31,6 +56,13 @@ _get_current = CURRENT_SPAN.get
 _set_current = CURRENT_SPAN.set
 #: The span type of a traced function or block when none is given (as in MLflow).
 DEFAULT_SPAN_TYPE = SpanType.UNKNOWN
+#: Most spans one trace records; further spans in it are no-ops (counted).
+MAX_SPANS_PER_TRACE = 100_000
+#: Trace metadata key counting the spans a trace did not record (span limit reached; spans
+#: opened under an unrecorded one are not counted).
+DROPPED_SPANS_KEY = "mlflow_trace_nb.dropped_spans"
+_BaseExceptionGroup: Any = getattr(builtins, "BaseExceptionGroup", None)  # Python >= 3.11
+_warned_span_limit = False
 
 
 def open_span(
@@ -51,10 +83,50 @@ def open_span(
         state = _started(LiveTrace(_RT.experiment_id))
         return LiveSpan(name, span_type, state, None, inputs, attributes)
     if not parent._recording:
-        if type(parent) is RemoteParent:  # continuing another process's trace
+        if isinstance(parent, RemoteParent):  # continuing another process's trace
             return _open_continued(parent, name, span_type, inputs, attributes)
         return NO_OP_SPAN
-    return LiveSpan(name, span_type, parent._state, parent, inputs, attributes)
+    state = parent._state
+    if len(state.spans) < MAX_SPANS_PER_TRACE and state.generation == state.process_generation:
+        return LiveSpan(name, span_type, state, parent, inputs, attributes)
+    if state.generation != state.process_generation:
+        return _open_forked(parent, name, span_type, inputs, attributes)
+    return _over_limit(state)
+
+
+def _open_forked(
+    parent: LiveSpan,
+    name: str,
+    span_type: str | None,
+    inputs: Any,
+    attributes: dict[str, Any] | None,
+) -> LiveSpan:
+    """A span under one that was open when this process was forked: the local root of a
+    fragment of that trace (same trace id, ``parent`` as its parent), merged into the trace
+    by the store. The parent process writes the trace itself."""
+    origin = parent._state
+    state = _started(
+        LiveTrace(origin.experiment_id, origin.trace_id_int, format_span_id(parent._span_id))
+    )
+    return LiveSpan(name, span_type, state, None, inputs, attributes)
+
+
+def _over_limit(state: LiveTrace) -> LiveSpan:
+    """A span past the trace's span limit: not recorded, counted, warned about once."""
+    global _warned_span_limit
+    dropped = state.dropped_spans = getattr(state, "dropped_spans", 0) + 1
+    state.set_metadata(DROPPED_SPANS_KEY, str(dropped))
+    if not _warned_span_limit:
+        _warned_span_limit = True
+        _logger.warning(
+            "mlflow-trace-nb: trace %s reached %d spans; further spans in it are not "
+            "recorded (counted in its %r metadata). A span left open by mistake makes "
+            "every later call its child: end spans, or use `with` blocks",
+            state.request_id,
+            MAX_SPANS_PER_TRACE,
+            DROPPED_SPANS_KEY,
+        )
+    return NO_OP_SPAN
 
 
 def _open_continued(
@@ -94,17 +166,29 @@ def finish_span(span: LiveSpan, exc: BaseException | None, end_time_ns: int | No
         return
     try:
         if exc is not None:
-            if _is_cancellation(exc):
-                span.status_code = SpanStatus.CANCELLED
-                span.status_message = type(exc).__name__
-            elif isinstance(exc, (GeneratorExit, StopIteration, StopAsyncIteration)):
-                if span.status_code == SpanStatusCode.UNSET:
-                    span.status_code = SpanStatus.OK
-            else:
-                span.record_exception(exc)
+            _record_outcome(span, exc)
         _close(span, end_time_ns)
+    except RecursionError:  # too near the stack limit (a runaway recursion): leave it out
+        pass
     except Exception:
         report_internal_error("ending a span")
+
+
+def _record_outcome(span: LiveSpan, exc: BaseException) -> None:
+    """Set the status an exception leaving the span calls for (see the module doc)."""
+    if _is_cancellation(exc):
+        span.status_code = SpanStatus.CANCELLED
+        span.status_message = type(exc).__name__
+    elif isinstance(exc, GeneratorExit) or (isinstance(exc, SystemExit) and _exit_ok(exc)):
+        if span.status_code == SpanStatusCode.UNSET:
+            span.status_code = SpanStatus.OK
+    else:
+        span.record_exception(exc)
+
+
+def _exit_ok(exc: SystemExit) -> bool:
+    code = exc.code
+    return code is None or (type(code) in (int, bool) and not code)
 
 
 def _close(span: LiveSpan, end_time_ns: int | None = None) -> None:
@@ -112,13 +196,19 @@ def _close(span: LiveSpan, end_time_ns: int | None = None) -> None:
     if span.status_code == SpanStatusCode.UNSET:
         span.status_code = SpanStatus.OK
     span.end_time_ns = end_time_ns or _time_ns()
+    span._exc = None  # the exception (its frames) is not needed once the span has ended
     if _RT.span_end_hooks:
         _run_span_end_hooks(span)
     state = span._state
     if span is state.root:
         state.closed = True
+        state.last_exception = None  # let the exception (and its frames) go
+        if state.generation != state.process_generation:
+            return  # begun before fork(): the parent process writes it
         _RT.submit_trace(state)
-    elif state.closed:
+        if _RT.write_through:  # a forked child may end with os._exit(): write it now
+            _RT.flush()
+    elif state.closed and state.generation == state.process_generation:
         _RT.submit_late_span(span)
 
 
@@ -152,14 +242,26 @@ def _restore_context(span: LiveSpan, token: Any) -> None:
         _set_current(current)
 
 
-def _is_cancellation(exc: BaseException) -> bool:
+def _is_cancellation(exc: BaseException, depth: int = 0) -> bool:
     if isinstance(exc, KeyboardInterrupt):
         return True
     asyncio = sys.modules.get("asyncio")  # not imported: no CancelledError can exist
-    return asyncio is not None and isinstance(exc, asyncio.CancelledError)
+    if asyncio is not None and isinstance(exc, asyncio.CancelledError):
+        return True
+    if _BaseExceptionGroup is not None and isinstance(exc, _BaseExceptionGroup) and depth < 20:
+        members = exc.exceptions
+        return bool(members) and all(_is_cancellation(e, depth + 1) for e in members)
+    return False
 
 
-# Decorator ------------------------------------------------------------------------------
+def check_span_arguments(name: Any, span_type: Any, attributes: Any, where: str) -> None:
+    """TypeError unless ``name`` and ``span_type`` are strings (or None) and ``attributes``
+    a dict (or None)."""
+    optional_str(name, f"{where}() name")
+    optional_str(span_type, f"{where}() span_type")
+    optional_mapping(attributes, f"{where}() attributes")
+
+
 def start_span(
     name: str = "span",
     span_type: str | None = None,
@@ -172,13 +274,22 @@ def start_span(
 
         with mlflow.start_span("retrieve", span_type=SpanType.RETRIEVER) as span:
             span.set_outputs(docs)
+
+    A span still open when its notebook cell ends (or at exit, or when it is garbage
+    collected) is ended then, with status ERROR (see ``span_leaks``). Raises TypeError if
+    ``name``/``span_type`` are not strings or ``attributes`` not a dict.
     """
+    check_span_arguments(name, span_type, attributes, "start_span")
     if not _RT.enabled:
         return NO_OP_SPAN
     try:
-        span = open_span(str(name), span_type or DEFAULT_SPAN_TYPE, snapshot(inputs), attributes)
+        span = open_span(
+            name or "span", span_type or DEFAULT_SPAN_TYPE, snapshot(inputs), attributes
+        )
         if span is not NO_OP_SPAN:
             span._token = _set_current(span)
+            if span._recording and span._parent is None:
+                span._state.__class__ = ManualTrace  # nothing forces it to end: see span_leaks
         return span
     except Exception:
         report_internal_error("starting a span")

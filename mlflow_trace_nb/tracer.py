@@ -7,21 +7,36 @@ this module turns the reference API's call shapes into one or the other.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar, overload
 
 from mlflow_trace_nb.decorator import decorate
 from mlflow_trace_nb.live_span import NO_OP_SPAN, LiveSpan
-from mlflow_trace_nb.span_lifecycle import finish_span, open_span, start_span
+from mlflow_trace_nb.span_lifecycle import (
+    check_span_arguments,
+    finish_span,
+    open_span,
+    start_span,
+)
 
 __all__ = ["finish_span", "mlflow_trace", "open_span", "start_span", "trace"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class _TraceSpec:
-    """What ``trace(...)`` returns: a decorator and a context manager at once."""
+#: The spans ``_TraceSpec`` objects opened, per context (thread, asyncio task): a tuple of
+#: ``(spec, span)`` pairs, innermost last, so one ``trace("step")`` object can be entered in
+#: several threads or tasks at once, and re-entered, each ``__exit__`` ending its own span.
+_OPENED: ContextVar[tuple[tuple[Any, LiveSpan], ...]] = ContextVar(
+    "mlflow_trace_nb_opened_by_trace", default=()
+)
 
-    __slots__ = ("_open", "attributes", "inputs", "name", "span_type")
+
+class _TraceSpec:
+    """What ``trace(...)`` returns: a decorator and a context manager at once. Reusable,
+    also concurrently: what it opened is kept per context, not on the object."""
+
+    __slots__ = ("attributes", "inputs", "name", "span_type")
 
     def __init__(
         self,
@@ -30,15 +45,11 @@ class _TraceSpec:
         inputs: Any,
         attributes: dict[str, Any] | None,
     ) -> None:
-        if name is not None and not isinstance(name, str):
-            raise TypeError(f"trace name must be a string, got {type(name).__name__}")
-        if attributes is not None and not isinstance(attributes, dict):
-            raise TypeError(f"attributes must be a dict, got {type(attributes).__name__}")
+        check_span_arguments(name, span_type, attributes, where="trace")
         self.name = name
         self.span_type = span_type
         self.inputs = inputs
         self.attributes = attributes
-        self._open: list[LiveSpan] = []
 
     def __call__(self, func: F) -> F:
         result: F = decorate(func, self.name, self.span_type, self.attributes)
@@ -46,12 +57,18 @@ class _TraceSpec:
 
     def __enter__(self) -> LiveSpan:
         span = start_span(self.name or "span", self.span_type, self.inputs, self.attributes)
-        self._open.append(span)
+        _OPENED.set((*_OPENED.get(), (self, span)))
         return span
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        span = self._open.pop() if self._open else NO_OP_SPAN
-        finish_span(span, exc)
+        opened = _OPENED.get()
+        for index in range(len(opened) - 1, -1, -1):
+            if opened[index][0] is self:
+                span = opened[index][1]
+                _OPENED.set(opened[:index] + opened[index + 1 :])
+                finish_span(span, exc)
+                return
+        finish_span(NO_OP_SPAN, exc)  # entered in another context: nothing of ours here
 
 
 def _is_decoratable(value: Any) -> bool:
@@ -84,6 +101,10 @@ def trace(
 
         @mlflow.trace(span_type=SpanType.RETRIEVER)
         def retrieve(query: str, k: int = 3) -> list[str]: ...
+
+    The object ``trace("name")`` returns can be reused, also by several threads or asyncio
+    tasks at once: each ``with`` ends the span it opened. Wrong argument types raise
+    TypeError.
     """
     if _is_decoratable(name):
         return decorate(name, None, span_type, attributes)

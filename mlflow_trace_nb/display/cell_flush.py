@@ -1,7 +1,8 @@
 """In IPython, write everything pending at the end of every cell (decisions.md, 5).
 
 Registered once, when the package is imported inside an IPython shell, whether or not the
-notebook display is on: a trace made in a cell is on disk when the cell finishes.
+notebook display is on: a trace made in a cell is on disk when the cell finishes. A span the
+cell left open is ended first (status ERROR, see ``span_leaks``).
 """
 
 from __future__ import annotations
@@ -11,14 +12,17 @@ import sys
 from typing import Any
 
 from mlflow_trace_nb.runtime import RUNTIME
+from mlflow_trace_nb.span_leaks import CELL_END_MESSAGE, end_spans_left_open
 
 __all__ = ["register_cell_flush", "running_shell"]
 
 _registered_shells: set[int] = set()
 
 
-def _flush_after_cell(*_: Any) -> None:
+def _flush_after_cell(result: Any = None, *_: Any) -> None:
     with contextlib.suppress(Exception):  # a flush problem must never become a cell error
+        # A span the cell left open (a forgotten end()) must not swallow later cells.
+        end_spans_left_open(CELL_END_MESSAGE, getattr(result, "error_in_exec", None))
         RUNTIME.flush(timeout=10.0)
 
 

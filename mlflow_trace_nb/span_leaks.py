@@ -1,0 +1,135 @@
+"""Spans left open by mistake: a forgotten ``end()`` must not swallow later work.
+
+A span made active with ``start_span(...)`` (or ``start_span(...).__enter__()``) and never
+ended stays the active span: every later span would become its child, its trace would never
+be written, and its spans would pile up in memory. Three places end such spans:
+
+- **the end of a notebook cell** (IPython ``post_run_cell``, see ``display.cell_flush``):
+  the span still active when the cell ends, and its open ancestors, are ended and the next
+  cell starts with no active span, so later cells start fresh traces;
+- **interpreter exit** (``atexit``): the same, for the main thread's context;
+- **garbage collection**: a trace whose root was started with ``start_span`` and that
+  becomes unreachable while open (the span object dropped without ``end()``, or the thread
+  whose context held it finished) has its open spans ended and is written.
+
+Status: a span ended this way gets **ERROR**, with a status message saying why (e.g. ``span
+was still open when the cell ended``); if the cell raised, the cell's exception is recorded
+on the innermost such span. ERROR, not OK: the span's work did not finish normally, and
+``search_traces(filter_string="status = 'ERROR'")`` finds it. A span meant to stay open
+across cells is not supported: end it in the cell that started it (a ``with`` block does).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from mlflow_trace_nb.context import CURRENT_SPAN
+from mlflow_trace_nb.live_span import LiveTrace
+from mlflow_trace_nb.runtime import RUNTIME
+from mlflow_trace_nb.tracing.provider import SpanStatus
+
+if TYPE_CHECKING:
+    from mlflow_trace_nb.live_span import LiveSpan
+
+__all__ = [
+    "CELL_END_MESSAGE",
+    "COLLECTED_MESSAGE",
+    "EXIT_MESSAGE",
+    "ManualTrace",
+    "end_spans_left_open",
+]
+
+_logger = logging.getLogger(__name__)
+
+#: Status message of a span ended because its notebook cell ended.
+CELL_END_MESSAGE = "span was still open when the cell ended"
+#: Status message of a span ended at interpreter exit.
+EXIT_MESSAGE = "span was still open at interpreter exit"
+#: Status message of a span ended because its trace was garbage collected.
+COLLECTED_MESSAGE = "span was never ended (garbage collected while open)"
+_warned = False
+
+
+def end_spans_left_open(reason: str, error: BaseException | None = None) -> int:
+    """End the span active in the calling context and its open ancestors, and leave no span
+    active. Each gets status ERROR with ``reason`` as its message; ``error`` (the exception
+    that left them open, if known) is recorded on the innermost. Returns how many spans
+    were ended. Never raises."""
+    global _warned
+    try:
+        current = CURRENT_SPAN.get()
+        if current is None:
+            return 0
+        CURRENT_SPAN.set(None)
+        ended = _end_chain(current, reason, error)
+        if ended:
+            log = _logger.debug if _warned else _logger.warning
+            _warned = True
+            log("mlflow-trace-nb: ended %d span(s) left open (%s)", ended, reason)
+        return ended
+    except Exception:
+        from mlflow_trace_nb.errors import report_internal_error
+
+        report_internal_error("ending spans left open")
+        return 0
+
+
+def _end_chain(span: LiveSpan | None, reason: str, error: BaseException | None) -> int:
+    from mlflow_trace_nb.span_lifecycle import _close
+
+    ended = 0
+    while span is not None and span._recording:  # a RemoteParent/no-op ends nothing
+        if span.end_time_ns is None:
+            if error is not None and ended == 0:
+                span.record_exception(error)
+            span.status_code = SpanStatus.ERROR
+            span.status_message = reason
+            span._token = None
+            _close(span)
+            ended += 1
+        span = span._parent
+    return ended
+
+
+class ManualTrace(LiveTrace):
+    """A trace whose root was started with ``start_span`` (which nothing forces to end):
+    if it is garbage collected while open, its open spans are ended (ERROR) and it is
+    written."""
+
+    __slots__ = ()
+
+    def __del__(self) -> None:
+        root = self.root
+        if self.closed or root is None or root.end_time_ns is not None:
+            return
+        try:  # noqa: SIM105 (module globals may be gone at teardown, contextlib too)
+            _write_abandoned(self)
+        except Exception:
+            pass
+
+
+def _write_abandoned(trace: LiveTrace) -> None:
+    if trace.generation != trace.process_generation:
+        return  # begun before fork(): the parent process writes it
+    now = time.time_ns()
+    for span in reversed(trace.spans):
+        if span.end_time_ns is None:
+            span.status_code = SpanStatus.ERROR
+            span.status_message = COLLECTED_MESSAGE
+            span.end_time_ns = now
+    trace.closed = True
+    # A finalizer may run inside any code, the writer's own included: no locks, no thread
+    # start, no waiting. The next put or flush (cell end, exit, a query) writes it.
+    queue = RUNTIME.queue
+    queue._items.append(trace)
+
+
+def _end_at_exit() -> None:
+    end_spans_left_open(EXIT_MESSAGE)
+
+
+# Registered after the runtime's exit flush, so it runs before it (atexit is LIFO).
+atexit.register(_end_at_exit)

@@ -1,0 +1,145 @@
+"""Absurd arguments to public query, config and tracing functions: a TypeError for a wrong
+type and a ValueError for an absurd value, each naming the argument, before anything reaches
+the store; and nothing changed by a rejected call."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import mlflow_trace_nb as mlflow
+from mlflow_trace_nb.runtime import RUNTIME
+
+
+def _traced() -> None:
+    mlflow.trace(len)("ab")
+
+
+QUERY_CASES: list[tuple[dict[str, Any], type[Exception], str]] = [
+    ({"filter_string": 5}, TypeError, "filter_string"),
+    ({"filter_string": b"status = 'OK'"}, TypeError, "filter_string"),
+    ({"filter_string": "name = 'x' OR " * 20_000 + "name = 'y'"}, ValueError, "filter"),
+    ({"filter_string": "(" * 5_000 + "name = 'x'" + ")" * 5_000}, ValueError, "filter"),
+    ({"max_results": 2**70}, ValueError, "max_results"),
+    ({"max_results": -1}, ValueError, "max_results"),
+    ({"max_results": 1.5}, TypeError, "max_results"),
+    ({"max_results": True}, TypeError, "max_results"),
+    ({"max_results": "10"}, TypeError, "max_results"),
+    ({"order_by": ["timestamp_ms DESC"] * 5_000}, ValueError, "order_by"),
+    ({"order_by": [5]}, TypeError, "order_by"),
+    ({"order_by": {"timestamp_ms": "DESC"}}, TypeError, "order_by"),
+    ({"order_by": ["x" * 100_000]}, ValueError, "order_by"),
+    ({"experiment_ids": object()}, TypeError, "experiment_ids"),
+    ({"experiment_ids": [None]}, TypeError, "experiment id"),
+    ({"experiment_ids": [2**70]}, ValueError, "experiment id"),
+    ({"experiment_ids": ["0"] * 100_000}, ValueError, "experiment_ids"),
+    ({"tracking_uri": 5}, TypeError, "tracking_uri"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "error", "named"), QUERY_CASES)
+@pytest.mark.parametrize("query", [mlflow.search_traces, mlflow.search_spans])
+def test_queries_reject_absurd_arguments(
+    query: Callable[..., Any], kwargs: dict[str, Any], error: type[Exception], named: str
+) -> None:
+    _traced()
+    with pytest.raises(error, match=named):
+        query(**kwargs)
+    assert len(mlflow.search_traces(max_results=2**63 - 1)) == 1  # still works
+
+
+def test_search_traces_return_type_and_get_trace() -> None:
+    with pytest.raises(ValueError, match="return_type"):
+        mlflow.search_traces(return_type=["list"])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="trace_id"):
+        mlflow.get_trace(5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="trace_id"):
+        mlflow.get_trace("tr-" + "0" * 100_000)
+    with pytest.raises(TypeError, match="tracking_uri"):
+        mlflow.get_trace("tr-1", tracking_uri=5)  # type: ignore[arg-type]
+    assert mlflow.get_trace("tr-not-there") is None
+
+
+@pytest.mark.parametrize(
+    ("timeout", "error"),
+    [(float("inf"), ValueError), (float("nan"), ValueError), (-1, ValueError), ("1", TypeError)],
+)
+def test_flush_rejects_absurd_timeouts(timeout: Any, error: type[Exception]) -> None:
+    with pytest.raises(error, match="timeout"):
+        mlflow.flush(timeout)
+    assert mlflow.flush(None) and mlflow.flush(0.5)
+
+
+def test_configuration_rejects_absurd_arguments_and_keeps_its_state() -> None:
+    with pytest.raises(TypeError, match="disable_propagation"):
+        mlflow.configure(disable_propagation="false", sampling_rate=0.5)  # type: ignore[arg-type]
+    assert RUNTIME.sampling_rate == 1.0 and RUNTIME.disable_propagation is False
+    with pytest.raises(TypeError, match="sampling_rate"):
+        mlflow.configure(sampling_rate="0.5")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="sampling_rate"):
+        mlflow.configure(sampling_rate=float("inf"))
+    with pytest.raises(TypeError, match="experiment_id"):
+        mlflow.enable(experiment_id=1.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="experiment_id"):
+        mlflow.enable(experiment_id=str(2**70))
+    with pytest.raises(TypeError, match="uri"):
+        mlflow.set_tracking_uri(5)  # type: ignore[arg-type]
+    assert RUNTIME.experiment_id == "0" and RUNTIME.tracking_uri is None
+
+
+def test_set_destination_rejects_absurd_arguments_without_hanging() -> None:
+    before = RUNTIME.exporters
+    with pytest.raises(ValueError, match="at most"):
+        mlflow.set_destination(itertools.repeat("memory"))  # endless
+    nested: list[Any] = []
+    nested.append(nested)
+    with pytest.raises(TypeError, match="not a trace destination"):
+        mlflow.set_destination(nested)
+    with pytest.raises(TypeError, match="not a trace destination"):
+        mlflow.set_destination({"memory": 1})
+    with pytest.raises(ValueError, match="characters"):
+        mlflow.set_destination("x" * 1_000_000 + ".db")
+    assert RUNTIME.exporters == before
+
+
+def test_event_timestamp_out_of_range() -> None:
+    with mlflow.start_span("s"), pytest.raises(ValueError, match="timestamp"):
+        mlflow.log_span_event("e", timestamp=2**70)
+
+
+def test_experiments_reject_absurd_arguments() -> None:
+    with pytest.raises(TypeError, match="experiment name"):
+        mlflow.set_experiment(experiment_name=5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="experiment name"):
+        mlflow.set_experiment(experiment_name="x" * 100_000)
+    with pytest.raises(TypeError, match="experiment_id"):
+        mlflow.set_experiment(experiment_id=True)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="experiment name"):
+        mlflow.get_experiment_by_name(["a"])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="experiment_id"):
+        mlflow.get_experiment(object())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("call", "named"),
+    [
+        (lambda: mlflow.start_span(5), "name"),  # type: ignore[arg-type]
+        (lambda: mlflow.start_span("s", span_type=5), "span_type"),  # type: ignore[arg-type]
+        (lambda: mlflow.start_span("s", attributes=[1]), "attributes"),  # type: ignore[arg-type]
+        (lambda: mlflow.trace(name=5), "name"),
+        (lambda: mlflow.trace(span_type=object()), "span_type"),  # type: ignore[arg-type]
+        (lambda: mlflow.trace(len, attributes="a=1"), "attributes"),  # type: ignore[call-overload]
+        (lambda: mlflow.mlflow_trace(span_type=5), "span_type"),
+        (lambda: mlflow.trace("s", attributes=("k", "v")), "attributes"),  # type: ignore[arg-type]
+        (lambda: mlflow.update_current_trace(tags=["a"]), "tags"),  # type: ignore[arg-type]
+        (lambda: mlflow.update_current_trace(metadata=5), "metadata"),  # type: ignore[arg-type]
+        (lambda: mlflow.log_span_event("e", timestamp="now"), "timestamp"),  # type: ignore[arg-type]
+    ],
+)
+def test_span_functions_reject_wrong_types(call: Callable[[], Any], named: str) -> None:
+    with pytest.raises(TypeError, match=named):
+        call()
+    assert mlflow.get_current_active_span() is None
