@@ -241,7 +241,7 @@ def _day(start_ns: int | None) -> _dt.datetime | None:
     if not start_ns:
         return None
     try:
-        moment = _dt.datetime.fromtimestamp(start_ns / 1e9, tz=_dt.timezone.utc)
+        moment = _dt.datetime.fromtimestamp(start_ns / 1e9, tz=_dt.UTC)
     except (OverflowError, OSError, ValueError):
         return None
     return moment.replace(hour=12, minute=0, second=0, microsecond=0)

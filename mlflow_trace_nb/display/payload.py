@@ -243,7 +243,7 @@ def _iso(ns: int) -> str | None:
     if not ns:
         return None
     try:
-        moment = dt.datetime.fromtimestamp(ns / 1e9, tz=dt.timezone.utc)
+        moment = dt.datetime.fromtimestamp(ns / 1e9, tz=dt.UTC)
     except (OverflowError, OSError, ValueError):
         return None
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -303,7 +303,7 @@ def _format_start(ns: int) -> str | None:
     if not ns:
         return None
     try:
-        moment = dt.datetime.fromtimestamp(ns / 1e9, tz=dt.timezone.utc)
+        moment = dt.datetime.fromtimestamp(ns / 1e9, tz=dt.UTC)
     except (OverflowError, OSError, ValueError):
         return None
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")

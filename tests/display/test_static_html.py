@@ -391,7 +391,7 @@ def test_trace_start_time_tags_model_and_cost() -> None:
     text = "".join(parse(render_static_html([trace])).text)
     import datetime as dt
 
-    started = dt.datetime.fromtimestamp(trace.timestamp_ms / 1000, tz=dt.timezone.utc)
+    started = dt.datetime.fromtimestamp(trace.timestamp_ms / 1000, tz=dt.UTC)
     assert f"started {started:%Y-%m-%d %H:%M}" in text and " UTC" in text
     assert "team=search" in text
     assert "gpt-4o-mini" in text and "100 in / 10 out / 110 total tokens" in text

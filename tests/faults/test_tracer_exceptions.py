@@ -5,7 +5,6 @@ caller's thread."""
 from __future__ import annotations
 
 import asyncio
-import builtins
 import contextlib
 import gc
 import sys
@@ -49,21 +48,19 @@ def _cases() -> list[tuple[str, Callable[[], BaseException], str]]:
         ("str not a string", lambda: _NotAString(), "ERROR"),
         ("huge message", lambda: ValueError("x" * 5_000_000), "ERROR"),
     ]
-    if sys.version_info >= (3, 11):
-        ExceptionGroup, BaseExceptionGroup = builtins.ExceptionGroup, builtins.BaseExceptionGroup
-        cases += [
-            ("ExceptionGroup", lambda: ExceptionGroup("g", [ValueError(1), TypeError(2)]), "ERROR"),
-            (
-                "cancelled group",
-                lambda: BaseExceptionGroup("g", [KeyboardInterrupt(), asyncio.CancelledError()]),
-                "CANCELLED",
-            ),
-            (
-                "mixed group",
-                lambda: BaseExceptionGroup("g", [KeyboardInterrupt(), ValueError()]),
-                "ERROR",
-            ),
-        ]
+    cases += [
+        ("ExceptionGroup", lambda: ExceptionGroup("g", [ValueError(1), TypeError(2)]), "ERROR"),
+        (
+            "cancelled group",
+            lambda: BaseExceptionGroup("g", [KeyboardInterrupt(), asyncio.CancelledError()]),
+            "CANCELLED",
+        ),
+        (
+            "mixed group",
+            lambda: BaseExceptionGroup("g", [KeyboardInterrupt(), ValueError()]),
+            "ERROR",
+        ),
+    ]
     return cases
 
 
