@@ -23,6 +23,7 @@ from mlflow_trace_nb.display.bundle import show_traces
 from mlflow_trace_nb.display.cell_flush import register_cell_flush
 from mlflow_trace_nb.display.cell_tags import register_cell_tags
 from mlflow_trace_nb.entities import Experiment, Span, SpanContext, SpanEvent, Trace
+from mlflow_trace_nb.errors import MlflowTraceNbError, StoreCorruptedError
 from mlflow_trace_nb.experiments import get_experiment, get_experiment_by_name, set_experiment
 from mlflow_trace_nb.fluent import (
     add_span_exception,
@@ -59,12 +60,14 @@ register_cell_tags()  # inside IPython: traces are tagged with the cell that mad
 
 __all__ = [
     "Experiment",
+    "MlflowTraceNbError",
     "Span",
     "SpanContext",
     "SpanEvent",
     "SpanStatus",
     "SpanStatusCode",
     "SpanType",
+    "StoreCorruptedError",
     "Trace",
     "__version__",
     "add_span_exception",
