@@ -40,7 +40,7 @@ __all__ = ["TraceWidget", "asset_path"]
 STATIC_DIR = Path(__file__).resolve().parent.parent / "_static"
 _NOT_BUILT_ESM = """export default { render({ el }) {
   const p = document.createElement("pre");
-  p.textContent = "mlflow-trace-nb: the trace view's front end is not built (npm ci && npm run build).";
+  p.textContent = "mlflow-trace-nb: front end not built (npm ci && npm run build).";
   el.append(p);
 } };
 """

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
-
-import json
 from typing import Any
 
 import mlflow_trace_nb as mlflow
