@@ -30,7 +30,7 @@ export function foldedText(text, cls = "tv-text", opts = {}) {
 
 function scalar(value) {
   if (value === null) return h("span", "tv-j-null", "null");
-  if (typeof value === "string") return h("span", "tv-j-str", JSON.stringify(value));
+  if (typeof value === "string") return h("span", "tv-j-str", "\u201c" + value + "\u201d");
   if (typeof value === "number") return h("span", "tv-j-num", String(value));
   if (typeof value === "boolean") return h("span", "tv-j-bool", String(value));
   return h("span", "tv-j-str", String(value));

@@ -117,13 +117,15 @@ export function createView(el, host = {}) {
     return data.traces.length ? Math.max(1, nowUs(data.traces[0])) : 1;
   };
   const drawAxis = () => {
-    axis.replaceChildren();
+    const inner = h("div", "tv-axis-in");
+    axis.replaceChildren(inner);
     const total = scale();
-    for (const t of ticks(total, 4)) {
+    const target = Math.max(2, Math.min(6, Math.floor((axis.clientWidth || 280) / 75)));
+    for (const t of ticks(total, target)) {
       const tick = h("span", "tv-tick", fmtDur(t.us));
       tick.style.left = t.pct + "%";
       if (t.pct > 85) tick.classList.add("tv-tick-end");
-      axis.append(tick);
+      inner.append(tick);
     }
     axis.title = "Timeline: 0 to " + fmtDur(total) + (data.traces.length > 1 ? " (bars relative to the longest trace)" : "");
   };

@@ -121,6 +121,10 @@ def test_reopened_notebook_shows_the_interactive_view(
         assert "1 of 1 match" in several.locator(".tv-matchinfo").inner_text()
         screenshot(several, f"saved_{app}_search")
         several.locator(".tv-search").fill("")
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.jp-OutputArea [data-testid=trace-view]')]"
+            "[1].querySelectorAll('.tv-tracerow').length === 5"
+        )
         several.locator(".tv-btn", has_text="Collapse all").click()
         assert several.locator(".tv-scroll .tv-row").count() == 5  # only the trace rows
         assert page.evaluate("window.__xss") is None
