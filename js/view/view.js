@@ -7,7 +7,7 @@
 
 import { ticks } from "./axis.js";
 import { spanDetail, traceDetail, statusPill } from "./detail.js";
-import { h } from "./dom.js";
+import { copyButton, h } from "./dom.js";
 import { fmtDur, fmtInt, fmtTime } from "./format.js";
 import { decodePayload, longestTrace } from "./model.js";
 import { buildRows, reveal, rowIndex, TreeState } from "./rows.js";
@@ -206,9 +206,11 @@ export function createView(el, host = {}) {
     }
     footer.replaceChildren();
     if (data.more) {
-      footer.append(h("span", null, "Showing " + fmtInt(trs.length) + " of " + fmtInt(trs.length + data.more) + " traces. To see all of them: "));
-      const code = h("code", "tv-code", "mlflow.show_traces(mlflow.search_traces(max_results=" + (trs.length + data.more) + "), limit=" + (trs.length + data.more) + ")");
-      footer.append(code);
+      const all = trs.length + data.more;
+      const fromMs = Math.floor(Math.min(...trs.map((t) => t.startNs || Infinity)) / 1e6);
+      const snippet = "mlflow.show_traces(mlflow.search_traces(filter_string=\"timestamp_ms >= " + (Number.isFinite(fromMs) ? fromMs : 0) +
+        "\", order_by=[\"timestamp_ms ASC\"], max_results=" + all + "), limit=" + all + ")";
+      footer.append(h("span", null, "Showing " + fmtInt(trs.length) + " of " + fmtInt(all) + " traces. All of them: "), h("code", "tv-code", snippet), copyButton(() => snippet, "Copy", "Copy the code that shows all traces"));
     }
     footer.hidden = !data.more;
   };
