@@ -75,7 +75,10 @@ export function documentsView(docs) {
     if (d.score !== null) head.append(h("span", "tv-doc-score", "score " + (Math.round(d.score * 1000) / 1000)));
     head.append(copyButton(() => d.content, "Copy", "Copy this document"));
     card.append(head, foldedText(d.content, "tv-doc-text", { maxLines: 5, maxChars: 500 }));
-    const meta = Object.keys(d.metadata || {});
+    const SCORE = ["score", "relevance_score", "similarity", "distance"];
+    const ID = ["id", "doc_id", "document_id", "uri", "source", "url"];
+    // metadata entries already shown in the card's head are not repeated
+    const meta = Object.keys(d.metadata || {}).filter((k) => !(SCORE.includes(k) && d.metadata[k] === d.score) && !(ID.includes(k) && String(d.metadata[k]) === d.id));
     if (meta.length) {
       const metaBox = h("div", "tv-doc-meta");
       for (const k of meta.slice(0, 20)) {

@@ -86,7 +86,11 @@ export function createView(el, host = {}) {
 
   // ----- geometry: side by side (draggable divider) or stacked below NARROW_PX
   let split = 0.56;
-  const applyWidth = (width) => {
+  let width = 0; // the view's width, from the ResizeObserver (no forced layout while drawing)
+  const applyWidth = (w) => {
+    const changed = Math.abs(w - width) > 20;
+    width = w;
+    if (changed) queueDraw();
     root.classList.toggle("tv-narrow", width > 0 && width < NARROW_PX);
     root.style.setProperty("--tv-split", (split * 100).toFixed(1) + "%");
   };
@@ -95,14 +99,13 @@ export function createView(el, host = {}) {
     ro = new ResizeObserver((entries) => { for (const e of entries) applyWidth(e.contentRect.width); });
     ro.observe(root);
   }
-  applyWidth(root.getBoundingClientRect().width);
   divider.addEventListener("pointerdown", (ev) => {
     ev.preventDefault();
     divider.setPointerCapture(ev.pointerId);
     const rect = body.getBoundingClientRect();
     const move = (e) => {
       split = Math.min(0.8, Math.max(0.25, (e.clientX - rect.left) / Math.max(1, rect.width)));
-      applyWidth(root.getBoundingClientRect().width);
+      applyWidth(width);
     };
     const up = () => { divider.removeEventListener("pointermove", move); divider.removeEventListener("pointerup", up); };
     divider.addEventListener("pointermove", move);
@@ -120,7 +123,8 @@ export function createView(el, host = {}) {
     const inner = h("div", "tv-axis-in");
     axis.replaceChildren(inner);
     const total = scale();
-    const target = Math.max(2, Math.min(6, Math.floor((axis.clientWidth || 280) / 75)));
+    const axisPx = width ? width * (width < NARROW_PX ? 0.22 : split * 0.28) : 280;
+    const target = Math.max(2, Math.min(6, Math.floor(axisPx / 75)));
     for (const t of ticks(total, target)) {
       const tick = h("span", "tv-tick", fmtDur(t.us));
       tick.style.left = t.pct + "%";
@@ -144,11 +148,12 @@ export function createView(el, host = {}) {
   let drawQueued = false;
   const draw = () => {
     drawQueued = false;
+    const scrollTop = scroller.scrollTop; // read before the writes below (no forced layout)
     const height = Math.min(MAX_TREE_H, Math.max(rows.length, 1) * ROW_H + 2);
     scroller.style.height = height + "px";
     sizer.style.height = rows.length * ROW_H + "px";
-    const first = Math.max(0, Math.floor(scroller.scrollTop / ROW_H) - OVERSCAN);
-    const last = Math.min(rows.length, Math.ceil((scroller.scrollTop + height) / ROW_H) + OVERSCAN);
+    const first = Math.max(0, Math.floor(scrollTop / ROW_H) - OVERSCAN);
+    const last = Math.min(rows.length, Math.ceil((scrollTop + height) / ROW_H) + OVERSCAN);
     const v = rowView();
     const frag = document.createDocumentFragment();
     for (let i = first; i < last; i++) frag.append(renderRow(rows[i], i * ROW_H, v));

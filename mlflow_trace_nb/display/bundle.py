@@ -117,10 +117,11 @@ def batch_run() -> bool:
     """True when the running cell was sent by a front end that takes no input (nbclient,
     hence ``jupyter nbconvert --execute``, papermill, nbval): no widget is drawn there."""
     try:
-        from IPython.core.getipython import get_ipython
+        from IPython.core import getipython
     except ImportError:  # pragma: no cover - IPython is a dependency
         return False
-    kernel = getattr(get_ipython(), "kernel", None)  # type: ignore[no-untyped-call]
+    get_shell: Any = getipython.get_ipython  # typed or not, depending on the IPython version
+    kernel = getattr(get_shell(), "kernel", None)
     return getattr(kernel, "_allow_stdin", None) is False
 
 
