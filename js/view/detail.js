@@ -183,8 +183,8 @@ export function traceDetail(pane, tr, nowUs) {
     ["Cost", tr.cost !== null ? fmtCost(tr.cost) : null],
   ]));
   if (tr.live) pane.querySelector(".tv-meta").dataset.running = "1";
-  if (tr.previewIn !== null) pane.append(section("Request", true, foldedText(tr.previewIn, "tv-pre tv-text"), null, [copyButton(() => tr.previewIn, "Copy", "Copy request")]));
-  if (tr.previewOut !== null) pane.append(section("Response", true, foldedText(tr.previewOut, "tv-pre tv-text"), null, [copyButton(() => tr.previewOut, "Copy", "Copy response")]));
+  if (tr.previewIn !== null) pane.append(section("Request", true, jsonView(tr.previewIn), null, [copyButton(() => tr.previewIn, "Copy", "Copy request")]));
+  if (tr.previewOut !== null) pane.append(section("Response", true, jsonView(tr.previewOut), null, [copyButton(() => tr.previewOut, "Copy", "Copy response")]));
   if (tr.tags && Object.keys(tr.tags).length) pane.append(section("Tags", true, kvTable(tr.tags), String(Object.keys(tr.tags).length)));
   if (tr.metadata && Object.keys(tr.metadata).length) pane.append(section("Metadata", false, kvTable(tr.metadata), String(Object.keys(tr.metadata).length)));
 }

@@ -143,10 +143,26 @@ def _model_name(span: Span) -> str | None:
     return None
 
 
-def _preview_text(value: Any, live: bool) -> str | None:
-    """A value as one short line of text (strings as they are, else compact JSON)."""
+def _chat_text(value: Any, output: bool) -> str | None:
+    """The last message's text when ``value`` is chat-shaped (an LLM request or response)."""
+    try:
+        messages = chat_messages(None, value) if output else chat_messages(value, None)
+    except Exception:
+        return None
+    if not messages:
+        return None
+    parts = [p["t"] for p in messages[-1]["parts"] if p["k"] == "text" and p["t"]]
+    return "\n".join(parts) or None
+
+
+def _preview_text(value: Any, live: bool, output: bool = False) -> str | None:
+    """A value as short text: strings as they are, chat messages as their text, else JSON."""
     if value is None:
         return None
+    if isinstance(value, (dict, list)):
+        chat = _chat_text(_jsonable(value, live), output)
+        if chat is not None:
+            return chat[:TRACE_PREVIEW_CHARS]
     if isinstance(value, dict) and len(value) == 1:  # {"question": "..."} reads as its value
         (only,) = value.values()
         if isinstance(only, str):
@@ -263,7 +279,7 @@ def _trace_extras(trace: AnyTrace, spans: Sequence[Span]) -> dict[str, Any]:
     if root is not None:
         try:
             extras["preview_in"] = _preview_text(root.inputs, live)
-            extras["preview_out"] = _preview_text(root.outputs, live)
+            extras["preview_out"] = _preview_text(root.outputs, live, output=True)
         except Exception:  # a value another thread is changing
             pass
     if live:

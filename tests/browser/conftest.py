@@ -15,6 +15,10 @@ Helpers (import them from this module): ``write_notebook``, ``open_notebook``,
 ``run_all_cells``, ``wait_kernel_idle``, ``wait_cells_done``, ``run_notebook``,
 ``screenshot`` (of a page or a locator).
 
+Each server loads this checkout's renderer extension: ``mlflow_trace_nb/labextension`` (built by
+``npm run build``) is linked into the server's own data dir, as ``jupyter labextension develop``
+would do; without a build the tests skip (fail under ``CI``).
+
 Without ``/usr/bin/chromium`` (or Playwright) the browser tests are skipped, except when the
 environment variable ``CI`` is set: then they fail.
 """
