@@ -12,8 +12,8 @@ The payload keeps the widget state small and quick to build for big traces:
   full size; the widget asks for the full value on demand (``full_value``).
 
 Besides the span table each trace entry carries what the trace list and the trace detail show
-without a kernel: ``preview_in`` / ``preview_out`` (the root's inputs and outputs as short text),
-``tags``, ``metadata`` (both capped) and ``models`` (span index -> model name, for LLM spans).
+without a kernel (``display.summary``): ``preview_in`` / ``preview_out``, ``tags``, ``metadata``
+and ``models`` (span index -> model name, for LLM spans).
 
 Works on stored ``Trace`` objects and on ``LiveTrace`` objects still being recorded (spans
 without an end are marked running).
@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from mlflow_trace_nb.display.chat import chat_messages, chat_tools
+from mlflow_trace_nb.display.summary import MODEL_TYPES, model_name, trace_extras
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -60,18 +61,10 @@ MAX_SPANS = 50_000
 #: Longest full value sent on request.
 FULL_VALUE_CHARS = 5_000_000
 
-#: Characters of the request / response preview of a trace.
-TRACE_PREVIEW_CHARS = 300
-#: Tags and metadata entries per trace, and characters per value.
-MAX_TAGS = 100
-TAG_CHARS = 500
-
 TOKEN_USAGE = "mlflow.chat.tokenUsage"
 CHAT_TOOLS = "mlflow.chat.tools"
 MODEL = "mlflow.llm.model"
 _CHAT_TYPES = frozenset({"CHAT_MODEL", "LLM"})
-_MODEL_TYPES = frozenset({"CHAT_MODEL", "LLM", "EMBEDDING", "RERANKER"})
-_MODEL_KEYS = (MODEL, "model", "model_name", "model_id")
 
 
 def _is_live(trace: Any) -> bool:
@@ -126,58 +119,6 @@ def _tokens(span: Span) -> list[int] | None:
     return [tin, tout, total]
 
 
-def _model_name(span: Span) -> str | None:
-    """The model of an LLM span: ``mlflow.llm.model``, else a ``model`` / ``model_name`` key
-    of its attributes or inputs."""
-    for source in ("attributes", "inputs"):
-        try:
-            value = getattr(span, source)
-        except Exception:
-            continue
-        if not isinstance(value, dict):
-            continue
-        for key in _MODEL_KEYS:
-            found = value.get(key)
-            if isinstance(found, str) and found:
-                return found[:200]
-    return None
-
-
-def _chat_text(value: Any, output: bool) -> str | None:
-    """The last message's text when ``value`` is chat-shaped (an LLM request or response)."""
-    try:
-        messages = chat_messages(None, value) if output else chat_messages(value, None)
-    except Exception:
-        return None
-    if not messages:
-        return None
-    parts = [p["t"] for p in messages[-1]["parts"] if p["k"] == "text" and p["t"]]
-    return "\n".join(parts) or None
-
-
-def _preview_text(value: Any, live: bool, output: bool = False) -> str | None:
-    """A value as short text: strings as they are, chat messages as their text, else JSON."""
-    if value is None:
-        return None
-    if isinstance(value, (dict, list)):
-        chat = _chat_text(_jsonable(value, live), output)
-        if chat is not None:
-            return chat[:TRACE_PREVIEW_CHARS]
-    if isinstance(value, dict) and len(value) == 1:  # {"question": "..."} reads as its value
-        (only,) = value.values()
-        if isinstance(only, str):
-            value = only
-    text = value if isinstance(value, str) else _dump(_jsonable(value, live))
-    return text[:TRACE_PREVIEW_CHARS]
-
-
-def _capped(mapping: Any) -> dict[str, str]:
-    if not mapping:
-        return {}
-    items = list(mapping.items())[:MAX_TAGS]
-    return {str(k)[:TAG_CHARS]: str(v)[:TAG_CHARS] for k, v in items}
-
-
 def _exception(span: Span) -> dict[str, str] | None:
     for event in reversed(span.events):
         if event.name == "exception":
@@ -217,7 +158,7 @@ def span_detail(trace: AnyTrace, index: int, spans: Sequence[Span] | None = None
             for e in span.events[:200]
         ],
         "exception": _exception(span),
-        "model": _model_name(span) if (span.span_type or "") in _MODEL_TYPES else None,
+        "model": model_name(span) if (span.span_type or "") in MODEL_TYPES else None,
         "tokens": _tokens(span),
         "chat": None,
         "tools": chat_tools(_jsonable(attributes.get(CHAT_TOOLS), live)),
@@ -271,28 +212,6 @@ def search_spans(trace: AnyTrace, query: str, cache: dict[int, str] | None = Non
     return hits
 
 
-def _trace_extras(trace: AnyTrace, spans: Sequence[Span]) -> dict[str, Any]:
-    """Previews of the root's inputs and outputs, tags and metadata."""
-    live = _is_live(trace)
-    root = next((s for s in spans if s.parent_id is None), spans[0] if spans else None)
-    extras: dict[str, Any] = {"preview_in": None, "preview_out": None}
-    if root is not None:
-        try:
-            extras["preview_in"] = _preview_text(root.inputs, live)
-            extras["preview_out"] = _preview_text(root.outputs, live, output=True)
-        except Exception:  # a value another thread is changing
-            pass
-    if live:
-        live_trace: Any = trace
-        tags, metadata = live_trace.tags, live_trace.metadata
-    else:
-        stored: Any = trace
-        tags, metadata = stored.info.tags, stored.info.request_metadata
-    extras["tags"] = _capped(tags)
-    extras["metadata"] = _capped(metadata)
-    return extras
-
-
 def _trace_meta(trace: AnyTrace, spans: Sequence[Span]) -> tuple[str, str, str, bool]:
     if _is_live(trace):
         live_trace: Any = trace
@@ -341,8 +260,8 @@ def trace_payload(trace: AnyTrace, details: dict[int, Any] | None = None) -> dic
         usage = _tokens(span)
         if usage is not None:
             tokens[str(i)] = usage
-        if span.span_type in _MODEL_TYPES:
-            model = _model_name(span)
+        if span.span_type in MODEL_TYPES:
+            model = model_name(span)
             if model is not None:
                 models[str(i)] = intern(model, len(strings))
     return {
@@ -365,7 +284,7 @@ def trace_payload(trace: AnyTrace, details: dict[int, Any] | None = None) -> dic
         "tokens": tokens,
         "models": models,
         "details": {str(k): v for k, v in (details or {}).items()},
-        **_trace_extras(trace, spans),
+        **trace_extras(trace, spans),
     }
 
 
