@@ -9,7 +9,8 @@ inputs/outputs, every 10th leaf an LLM call with token usage) it prints:
 - payload build: ``build_payload`` + JSON encoding, for a stored ``Trace`` and for the
   ``LiveTrace`` the cell hook shows (median of 5);
 - widget state bytes (the ``payload`` trait) and ``text/html`` bytes (static fallback);
-- time to first paint in headless Chromium: a minimal page imports ``widgets/trace_view.js``
+- time to first paint in headless Chromium: a minimal page imports the built
+  ``mlflow_trace_nb/_static/trace_view.js`` (``npm run build``)
   and renders the payload with a stand-in model; measured from ``render()`` to the first
   animation frame after the rows exist (median of 3).
 
@@ -114,8 +115,8 @@ def browser_paint_ms(payloads: dict[int, str]) -> dict[int, float]:
     """Median time to first paint per size, in a minimal page hosting the ESM."""
     from playwright.sync_api import sync_playwright
 
-    source = (REPO / "widgets" / "trace_view.js").read_text()
-    css = (REPO / "widgets" / "trace_view.css").read_text()
+    source = (REPO / "mlflow_trace_nb" / "_static" / "trace_view.js").read_text()
+    css = (REPO / "mlflow_trace_nb" / "_static" / "trace_view.css").read_text()
     results: dict[int, float] = {}
     with sync_playwright() as pw:
         browser = pw.chromium.launch(

@@ -1,11 +1,20 @@
 """The MIME bundle that shows traces in a notebook, and ``show_traces``.
 
-A bundle holds three views of the same traces:
+A bundle holds four views of the same traces; each front end shows the best one it can:
 
-- ``application/vnd.jupyter.widget-view+json``: the interactive span tree (``TraceWidget``),
-  when anywidget is installed;
-- ``text/html``: a static, script-free, size-capped tree (``static_html``) that saved
-  notebooks, nbconvert and GitHub show;
+- ``application/vnd.mlflow-trace-nb.v1+json`` (``TRACE_MIME``): the view's payload, saved in
+  the notebook. The JupyterLab 4 / Notebook 7 extension shipped in the wheel
+  (``share/jupyter/labextensions/mlflow-trace-nb``, built from ``js/lab/``) ranks it above the
+  widget view: it shows the live widget while the kernel that made it holds the widget model,
+  and otherwise (a reopened notebook, a fresh kernel, no kernel) the interactive view drawn
+  from this saved data. Bounded: details are inlined for the first spans only.
+- ``application/vnd.jupyter.widget-view+json``: the anywidget span tree (``TraceWidget``), for
+  front ends without the extension that run widgets (VS Code, Colab). Left out under batch
+  runners (nbconvert/nbclient, papermill, nbval: the kernel's request allows no stdin): they
+  draw no widget, and nbconvert's HTML would pick the widget view (blank offline) over the
+  ``text/html`` beside it.
+- ``text/html``: a static, script-free, size-capped tree (``static_html``) that GitHub,
+  nbviewer and nbconvert show;
 - ``text/plain``: one deterministic line per trace (no ids, no timings), for terminals and
   output comparison (nbval).
 """
@@ -22,11 +31,24 @@ if TYPE_CHECKING:
     from mlflow_trace_nb.display.widget import TraceWidget
     from mlflow_trace_nb.entities import Trace
 
-__all__ = ["MAX_TRACES_SHOWN", "plain_text", "show_traces", "static_html", "trace_bundle"]
+__all__ = [
+    "MAX_TRACES_SHOWN",
+    "SAVED_PAYLOAD_CHARS",
+    "TRACE_MIME",
+    "WIDGET_MIME",
+    "plain_text",
+    "saved_payload",
+    "show_traces",
+    "static_html",
+    "trace_bundle",
+]
 
 #: ``show_traces`` shows at most this many traces; the rest are counted.
 MAX_TRACES_SHOWN = 20
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+TRACE_MIME = "application/vnd.mlflow-trace-nb.v1+json"
+#: Characters of saved payload per output; past it the inlined details are dropped.
+SAVED_PAYLOAD_CHARS = 2_000_000
 
 
 def _summary(trace: AnyTrace) -> tuple[str, str, int, int, int]:
@@ -69,14 +91,13 @@ def plain_text(traces: Sequence[AnyTrace], *, more: int = 0) -> str:
 
 
 def static_html(traces: Sequence[AnyTrace], *, more: int = 0) -> str | None:
-    """The script-free HTML fallback (stored traces; live ones are converted first)."""
+    """The script-free HTML fallback (stored or live traces, read directly)."""
     try:
         from mlflow_trace_nb.display.static_html import render_static_html
     except ImportError:  # pragma: no cover - shipped with the package
         return None
     try:
-        stored = [t if hasattr(t, "info") else t.to_trace() for t in traces]
-        return render_static_html(stored, more=more)
+        return render_static_html(list(traces), more=more)
     except Exception:
         report_internal_error("static HTML view")
         return None
@@ -91,17 +112,46 @@ def make_widget(traces: Sequence[AnyTrace], *, more: int = 0) -> TraceWidget | N
     return TraceWidget(traces, more=more)
 
 
+def batch_run() -> bool:
+    """True when the running cell was sent by a front end that takes no input (nbclient,
+    hence ``jupyter nbconvert --execute``, papermill, nbval): no widget is drawn there."""
+    try:
+        from IPython.core import getipython
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return False
+    get_shell: Any = getipython.get_ipython  # typed or not, depending on the IPython version
+    kernel = getattr(get_shell(), "kernel", None)
+    return getattr(kernel, "_allow_stdin", None) is False
+
+
+def saved_payload(traces: Sequence[AnyTrace], *, more: int = 0, widget: Any = None) -> Any:
+    """The payload saved in the notebook under ``TRACE_MIME`` (the widget's own when given),
+    without inlined details when it would exceed ``SAVED_PAYLOAD_CHARS``."""
+    import json
+
+    from mlflow_trace_nb.display.payload import build_payload
+
+    payload = getattr(widget, "payload_data", None) or build_payload(traces, more=more)
+    text = getattr(widget, "payload", None) if widget is not None else None
+    size = len(text) if isinstance(text, str) else len(json.dumps(payload, default=str))
+    if size > SAVED_PAYLOAD_CHARS:
+        payload = build_payload(traces, more=more, inline=False)
+    return payload
+
+
 def widget_view(widget: Any) -> dict[str, Any]:
     """The widget-view MIME entry that points the front end at ``widget``'s model."""
     return {"version_major": 2, "version_minor": 1, "model_id": widget.model_id}
 
 
 def trace_bundle(
-    traces: Sequence[AnyTrace], *, more: int = 0, widget: Any = None
+    traces: Sequence[AnyTrace], *, more: int = 0, widget: Any = None, html: str | bool = True
 ) -> dict[str, Any]:
     """The MIME bundle showing ``traces`` (``more``: further traces, only counted).
 
     ``widget`` reuses an existing ``TraceWidget`` (live views); otherwise one is made.
+    ``html``: True builds the static HTML view, a string is used as it is (built once per
+    output by the caller), False leaves it out.
 
     Example::
 
@@ -109,16 +159,21 @@ def trace_bundle(
         display(trace_bundle([trace]), raw=True)
     """
     bundle: dict[str, Any] = {"text/plain": plain_text(traces, more=more)}
-    html = static_html(traces, more=more)
-    if html is not None:
-        bundle["text/html"] = html
+    text = static_html(traces, more=more) if html is True else html or None
+    if text is not None:
+        bundle["text/html"] = text
+    batch = batch_run()
     try:
-        if widget is None:
+        if widget is None and not batch:
             widget = make_widget(traces, more=more)
-        if widget is not None:
+        if widget is not None and not batch:
             bundle[WIDGET_MIME] = widget_view(widget)
     except Exception:
         report_internal_error("trace widget")
+    try:
+        bundle[TRACE_MIME] = saved_payload(traces, more=more, widget=widget)
+    except Exception:
+        report_internal_error("saved trace view")
     return bundle
 
 

@@ -98,7 +98,7 @@ class CellView:
     def show_live(self) -> None:
         """Show the view while the cell runs (from the timer thread). The static HTML is
         not built here: the widget shows, and the final HTML comes when the cell ends."""
-        from mlflow_trace_nb.display.bundle import make_widget
+        from mlflow_trace_nb.display.bundle import make_widget, trace_bundle
 
         with self.lock:
             traces, more = self.shown()
@@ -107,7 +107,8 @@ class CellView:
             self.widget = make_widget(traces, more=more)
             if self.widget is None:
                 return  # no anywidget: the static view appears when the cell ends
-            _display(_bundle(traces, more, self.widget, _LIVE_HTML), self.display_id, False)
+            bundle = trace_bundle(traces, more=more, widget=self.widget, html=_LIVE_HTML)
+            _display(bundle, self.display_id, False)
             self.displayed = True
 
     def refresh(self) -> None:
@@ -120,7 +121,7 @@ class CellView:
     def settle(self) -> None:
         """Show (or update) the final view; called on the main thread when the cell ends.
         The static HTML is built here, once (again once more if traces were still running)."""
-        from mlflow_trace_nb.display.bundle import make_widget
+        from mlflow_trace_nb.display.bundle import make_widget, trace_bundle
 
         with self.lock:
             self.ended_at = time.monotonic()
@@ -135,8 +136,10 @@ class CellView:
                 except Exception:
                     report_internal_error("trace widget")
             self.settled_running = any(not t.closed for t in traces)
-            html = _static_html(traces, more)
-            _display(_bundle(traces, more, self.widget, html), self.display_id, self.displayed)
+            bundle = trace_bundle(
+                traces, more=more, widget=self.widget, html=_final_html(traces, more)
+            )
+            _display(bundle, self.display_id, self.displayed)
             self.displayed = True
 
     def finish(self) -> None:
@@ -145,36 +148,22 @@ class CellView:
         with self.lock:
             if not self.settled_running or not self.displayed:
                 return
+            from mlflow_trace_nb.display.bundle import trace_bundle
+
             self.settled_running = False
             traces, more = self.shown()
             if self.widget is not None:
                 self.widget.set_traces(traces, more)
-            html = _static_html(traces, more)
-            _display(_bundle(traces, more, self.widget, html), self.display_id, True)
+            bundle = trace_bundle(
+                traces, more=more, widget=self.widget, html=_final_html(traces, more)
+            )
+            _display(bundle, self.display_id, True)
 
 
-def _static_html(traces: list[LiveTrace], more: int) -> str | None:
-    try:
-        from mlflow_trace_nb.display.static_html import render_static_html
+def _final_html(traces: list[LiveTrace], more: int) -> str | bool:
+    from mlflow_trace_nb.display.bundle import static_html
 
-        return render_static_html(traces, more=more)  # live traces read directly
-    except Exception:
-        report_internal_error("static HTML view")
-        return None
-
-
-def _bundle(traces: list[LiveTrace], more: int, widget: Any, html: str | None) -> dict[str, Any]:
-    from mlflow_trace_nb.display.bundle import WIDGET_MIME, plain_text, widget_view
-
-    bundle: dict[str, Any] = {"text/plain": plain_text(traces, more=more)}
-    if html is not None:
-        bundle["text/html"] = html
-    if widget is not None:
-        try:
-            bundle[WIDGET_MIME] = widget_view(widget)
-        except Exception:
-            report_internal_error("trace widget")
-    return bundle
+    return static_html(traces, more=more) or False
 
 
 class LiveUpdater:

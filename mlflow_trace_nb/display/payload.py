@@ -11,6 +11,10 @@ The payload keeps the widget state small and quick to build for big traces:
 - A value whose JSON is longer than ``PREVIEW_CHARS`` travels as a text preview plus its
   full size; the widget asks for the full value on demand (``full_value``).
 
+Besides the span table each trace entry carries what the trace list and the trace detail show
+without a kernel (``display.summary``): ``preview_in`` / ``preview_out``, ``tags``, ``metadata``
+and ``models`` (span index -> model name, for LLM spans).
+
 Works on stored ``Trace`` objects and on ``LiveTrace`` objects still being recorded (spans
 without an end are marked running).
 
@@ -41,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlflow_trace_nb.cost import span_cost, span_model, span_tokens, trace_cost
 from mlflow_trace_nb.display.chat import chat_messages, chat_tools
+from mlflow_trace_nb.display.summary import MODEL_TYPES, model_name, trace_extras
 from mlflow_trace_nb.span_tree import parent_indices
 
 if TYPE_CHECKING:
@@ -232,11 +237,6 @@ def _trace_meta(trace: AnyTrace, spans: Sequence[Span]) -> tuple[str, str, str, 
     return stored.request_id, name, stored.status, False
 
 
-def _tags(trace: AnyTrace) -> dict[str, str]:
-    tags = getattr(trace, "tags", None) or {}
-    return {str(k): str(v)[:PREVIEW_CHARS] for k, v in list(tags.items())[:200]}
-
-
 def _iso(ns: int) -> str | None:
     import datetime as dt
 
@@ -258,10 +258,11 @@ def trace_payload(trace: AnyTrace, details: dict[int, Any] | None = None) -> dic
     intern = strings.setdefault
     names, types, statuses, starts, durs = [], [], [], [], []
     parents = parent_indices(spans)  # live spans linked by object: no id formatting
+    models: dict[str, int] = {}
     t0 = min((s.start_time_ns for s in spans), default=0)
     now_ns = time.time_ns()
     end_max = t0
-    for span in spans:
+    for i, span in enumerate(spans):
         names.append(intern(span.name, len(strings)))
         types.append(intern(span.span_type or "UNKNOWN", len(strings)))
         end = span.end_time_ns
@@ -276,6 +277,10 @@ def trace_payload(trace: AnyTrace, details: dict[int, Any] | None = None) -> dic
             durs.append((end - start) // 1000)
             if end > end_max:
                 end_max = end
+        if span.span_type in MODEL_TYPES:
+            model_text = model_name(span)
+            if model_text is not None:
+                models[str(i)] = intern(model_text, len(strings))
     costs = trace_cost(trace, spans, parents)  # one pass over the token usage of every span
     tokens = {
         str(i): [c.tokens.input_tokens, c.tokens.output_tokens, c.tokens.total_tokens]
@@ -318,9 +323,10 @@ def trace_payload(trace: AnyTrace, details: dict[int, Any] | None = None) -> dic
             if t is not None
         },
         "totals": costs.total.to_dict(),
-        "tags": _tags(trace),
         "started_at": _iso(t0),
+        "models": models,
         "details": {str(k): v for k, v in (details or {}).items()},
+        **trace_extras(trace, spans),
     }
 
 

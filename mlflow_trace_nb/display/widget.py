@@ -1,8 +1,10 @@
 """The notebook span-tree widget: one anywidget carrying the traces as JSON text.
 
-The front end is ``widgets/trace_view.js`` + ``widgets/trace_view.css`` (shipped in the wheel
-as ``mlflow_trace_nb/_widgets/``). It draws everything with ``textContent``; span content never
-becomes markup. Besides the ``payload`` trait the widget answers custom messages:
+The front end is built from the ES modules in ``js/`` (``npm ci && npm run build``) into
+``mlflow_trace_nb/_static/trace_view.js`` + ``.css``, which the wheel ships. It draws
+everything with ``textContent``; span content never becomes markup. Without a build the widget
+shows a one-line notice instead of the view. Besides the ``payload`` trait the widget answers
+custom messages:
 
 - ``{"kind": "detail", "t": trace, "s": span}`` -> the span's detail (``span_detail``);
 - ``{"kind": "value", "t", "s", "field"}`` -> the full JSON text of one value;
@@ -35,22 +37,35 @@ if TYPE_CHECKING:
 
 __all__ = ["TraceWidget", "asset_path"]
 
+STATIC_DIR = Path(__file__).resolve().parent.parent / "_static"
+_NOT_BUILT_ESM = """export default { render({ el }) {
+  const p = document.createElement("pre");
+  p.textContent = "mlflow-trace-nb: front end not built (npm ci && npm run build).";
+  el.append(p);
+} };
+"""
+
 
 def asset_path(name: str) -> Path:
-    """Where a front-end file is: ``mlflow_trace_nb/_widgets/`` in a wheel, else the
-    repository's top-level ``widgets/`` (editable install)."""
-    package = Path(__file__).resolve().parent.parent
-    for folder in (package / "_widgets", package.parent / "widgets"):
-        if (folder / name).is_file():
-            return folder / name
-    raise FileNotFoundError(f"mlflow_trace_nb widget asset {name!r} not found")
+    """Where a built front-end file is (``mlflow_trace_nb/_static/``, wheel or editable)."""
+    path = STATIC_DIR / name
+    if not path.is_file():
+        raise FileNotFoundError(f"mlflow_trace_nb front end {name!r} not built: npm run build")
+    return path
+
+
+def _asset(name: str, fallback: str) -> Path | str:
+    try:
+        return asset_path(name)
+    except FileNotFoundError:
+        return fallback
 
 
 class TraceWidget(anywidget.AnyWidget):
     """A collapsible span tree with waterfall, detail pane, chat view and search."""
 
-    _esm = asset_path("trace_view.js")
-    _css = asset_path("trace_view.css")
+    _esm = _asset("trace_view.js", _NOT_BUILT_ESM)
+    _css = _asset("trace_view.css", "")
     payload = traitlets.Unicode("{}").tag(sync=True)
 
     def __init__(self, traces: Sequence[AnyTrace] = (), *, more: int = 0, **kwargs: Any) -> None:
@@ -58,6 +73,7 @@ class TraceWidget(anywidget.AnyWidget):
         self._lock = threading.Lock()
         self._traces: list[AnyTrace] = list(traces)
         self._more = more
+        self.payload_data: dict[str, Any] = {}
         self._detail_caches: list[dict[int, Any]] = [{} for _ in self._traces]
         self._search_caches: list[dict[int, str]] = [{} for _ in self._traces]
         self.on_msg(self._on_message)
@@ -85,6 +101,7 @@ class TraceWidget(anywidget.AnyWidget):
         """Rebuild the payload from the traces (call from any thread)."""
         with self._lock:
             payload = build_payload(self._traces, more=self._more, caches=self._detail_caches)
+        self.payload_data = payload
         self.payload = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
 
     def __repr__(self) -> str:

@@ -15,6 +15,10 @@ Helpers (import them from this module): ``write_notebook``, ``open_notebook``,
 ``run_all_cells``, ``wait_kernel_idle``, ``wait_cells_done``, ``run_notebook``,
 ``screenshot`` (of a page or a locator).
 
+Each server loads this checkout's renderer extension: ``mlflow_trace_nb/labextension`` (built by
+``npm run build``) is linked into the server's own data dir, as ``jupyter labextension develop``
+would do; without a build the tests skip (fail under ``CI``).
+
 Without ``/usr/bin/chromium`` (or Playwright) the browser tests are skipped, except when the
 environment variable ``CI`` is set: then they fail.
 """
@@ -51,6 +55,8 @@ CHROMIUM_ARGS = [
 ]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
+LABEXTENSION = REPO_ROOT / "mlflow_trace_nb" / "labextension"
+LABEXTENSION_NAME = "mlflow-trace-nb"
 SERVER_START_TIMEOUT_S = 60.0
 KERNEL_READY_TIMEOUT_MS = 60_000
 
@@ -154,8 +160,23 @@ def _status_ok(url: str, token: str) -> bool:
         return False
 
 
+def link_labextension(data_dir: Path) -> None:
+    """Make this checkout's built renderer extension the one the server loads (what
+    ``jupyter labextension develop`` does, inside the test's own data dir)."""
+    if not (LABEXTENSION / "package.json").is_file():
+        message = f"{LABEXTENSION} is not built: run `npm ci && npm run build`"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    target = data_dir / "labextensions" / LABEXTENSION_NAME
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.is_symlink():
+        target.symlink_to(LABEXTENSION, target_is_directory=True)
+
+
 def start_jupyter(app: str, base: Path) -> JupyterServer:
-    """Start ``jupyter lab`` or ``jupyter notebook`` under ``base`` (isolated dirs)."""
+    """Start ``jupyter lab`` or ``jupyter notebook`` under ``base`` (isolated dirs; calling
+    it again with the same ``base`` is a new server on the same notebooks and settings)."""
     root = base / "root"
     settings = base / "settings"
     for sub in ("root", "config", "data", "runtime", "ipython", "settings", "workspaces"):
@@ -165,6 +186,7 @@ def start_jupyter(app: str, base: Path) -> JupyterServer:
     (notification / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False})
     )
+    link_labextension(base / "data")
     port = free_port()
     token = "mtnbtest"
     app_class = "LabApp" if app == "lab" else "JupyterNotebookApp"

@@ -2,13 +2,12 @@
 ``jupyter nbconvert --to html`` (offline), opened in headless Chromium.
 
 nbconvert picks the first MIME type of ``display_data_priority`` whose content it can show;
-the widget view comes first but is skipped when the notebook carries no saved state for that
-widget model. ``jupyter nbconvert --execute`` (nbclient) saves widget state by default, and
-then the page holds only the widget view, which needs the widget manager from a CDN: offline,
-nothing shows. The static tree shows when the notebook has no saved widget state (executed
-with ``--ExecutePreprocessor.store_widget_state=False``, or saved by JupyterLab with default
-settings), or when the conversion drops it (``--ClearMetadataPreprocessor.enabled=True``).
-Both routes are tested here.
+the widget view comes first (when the notebook holds saved state for its model) and would need
+the widget manager from a CDN: offline, nothing would show. Our own MIME type is unknown to
+nbconvert and skipped. Under nbclient (``jupyter nbconvert --execute``) the kernel's execute
+requests allow no stdin, so the bundle leaves the widget view out and ``text/html`` is what the
+page shows, with default flags. Notebooks saved by JupyterLab hold no widget state, so a plain
+conversion shows the static tree too, and so does ``--ClearMetadataPreprocessor.enabled=True``.
 """
 
 from __future__ import annotations
@@ -132,16 +131,28 @@ def test_nbconvert_page_shows_the_static_tree(route: str, executed: Any, page: A
     assert page.evaluate("window.__xss_control") == 1  # raw HTML did run: the check works
 
 
-def test_plain_conversion_with_saved_widget_state_shows_only_the_widget(executed: Any) -> None:
-    """Why the routes above are needed: with the widget state nbclient saved, nbconvert
-    picks the widget view and drops the text/html fallback (offline, that view is empty)."""
+def test_nbconvert_execute_with_default_flags_shows_the_static_tree(
+    tmp_path: Path, page: Any
+) -> None:
+    """``jupyter nbconvert --to html --execute`` with no other flag, opened offline."""
     import nbformat
 
-    folder, nb = executed
-    if not nb.metadata.get("widgets"):
-        pytest.skip("anywidget is not installed: no widget state was saved")
-    path = folder / "saved_widget_state.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    path = tmp_path / "executed.ipynb"
     nbformat.write(nb, path)
-    html = _convert(path).read_text(encoding="utf-8")
-    assert 'type="application/vnd.jupyter.widget-view+json"' in html
-    assert 'class="mtn-static' not in html
+    html = _convert(path, "--execute").read_text(encoding="utf-8")
+    (ARTIFACTS / "static_fallback_execute_default.html").write_text(html, encoding="utf-8")
+    assert 'type="application/vnd.jupyter.widget-view+json"' not in html
+    assert html.count('class="mtn-static') == 2
+    page.goto(path.with_suffix(".html").as_uri())
+    first = page.locator(".mtn-static").first
+    assert first.locator("summary .mtn-name", has_text="agent").first.is_visible()
+    screenshot(page, "static_fallback_execute_default", full_page=True)
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    assert page.evaluate("window.__xss_control") == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,7 +12,14 @@ from IPython.core.displaypub import CapturingDisplayPublisher
 from IPython.core.interactiveshell import InteractiveShell
 
 import mlflow_trace_nb as mlflow
-from mlflow_trace_nb.display.bundle import WIDGET_MIME, plain_text, show_traces, trace_bundle
+from mlflow_trace_nb.display.bundle import (
+    TRACE_MIME,
+    WIDGET_MIME,
+    plain_text,
+    saved_payload,
+    show_traces,
+    trace_bundle,
+)
 from tests.helpers import last_trace
 
 XSS = '<img src=x onerror="window.__xss=1">'
@@ -73,3 +81,45 @@ def test_show_traces_takes_a_trace_a_list_or_a_dataframe(shell: Any) -> None:
     assert texts[3].endswith("... and 1 more trace")
     with pytest.raises(TypeError):
         show_traces(42)
+
+
+def test_bundle_carries_the_saved_view_payload() -> None:
+    _agent(XSS)
+    bundle = trace_bundle([last_trace()])
+    saved = bundle[TRACE_MIME]
+    (entry,) = saved["traces"]
+    assert entry["name"] == "agent" and entry["count"] == 3
+    assert entry["details"]  # the first spans' details travel with the output
+    json.dumps(saved)  # stored in the notebook as JSON
+
+
+def test_saved_payload_drops_inlined_details_past_its_cap(monkeypatch: Any) -> None:
+    from mlflow_trace_nb.display import bundle as bundle_module
+
+    _agent("x" * 3000)
+    trace = last_trace()
+    assert saved_payload([trace])["traces"][0]["details"]
+    monkeypatch.setattr(bundle_module, "SAVED_PAYLOAD_CHARS", 100)
+    smaller = saved_payload([trace])
+    assert smaller["traces"][0]["details"] == {} and smaller["traces"][0]["count"] == 3
+
+
+def test_batch_runs_get_no_widget_view(tmp_path: Any) -> None:
+    """Under nbclient (what ``jupyter nbconvert --execute`` runs) the output holds our payload,
+    the static HTML and text, but no widget view (nbconvert would pick it and show nothing
+    offline)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "import mlflow_trace_nb as mlflow\nmlflow.set_destination('memory')\n"
+            "mlflow.enable_notebook_display()"
+        ),
+        nbformat.v4.new_code_cell("@mlflow.trace\ndef f(x):\n    return x\nf(1)"),
+    ]
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    (output,) = [o for o in nb.cells[1].outputs if o.get("output_type") == "display_data"]
+    assert TRACE_MIME in output["data"] and "text/html" in output["data"]
+    assert WIDGET_MIME not in output["data"]

@@ -187,3 +187,32 @@ def test_chat_messages_understand_vendor_formats() -> None:
     assert chat_messages({"x": 1}, 42) is None
     tools = chat_tools([{"type": "function", "function": {"name": "f", "parameters": {}}}])
     assert tools == [{"name": "f", "description": "", "parameters": "{}"}]
+
+
+def test_trace_entry_has_previews_tags_metadata_and_model_names() -> None:
+    @mlflow.trace(span_type="CHAT_MODEL")
+    def chat(messages: list[Any], model: str = "gpt-4o-mini") -> str:
+        return "hi"
+
+    @mlflow.trace(span_type="LLM")
+    def complete(prompt: str) -> str:
+        mlflow.set_span_attribute("mlflow.llm.model", "claude-x")
+        return prompt
+
+    @mlflow.trace(name="root")
+    def root(question: str) -> dict[str, str]:
+        mlflow.update_current_trace(tags={"user": "ana"}, metadata={"run": "7"})
+        chat([{"role": "user", "content": question}])
+        complete(question)
+        return {"answer": "42 " * 200}
+
+    root("What is the answer?")
+    entry = pl.build_payload([last_trace()])["traces"][0]
+    assert entry["preview_in"] == "What is the answer?"  # a one-key dict reads as its value
+    assert entry["preview_out"].startswith("42 42") and len(entry["preview_out"]) == 300
+    assert entry["tags"]["user"] == "ana" and entry["metadata"]["run"] == "7"
+    names = {
+        entry["strings"][entry["cols"]["name"][int(i)]]: entry["strings"][m]
+        for i, m in entry["models"].items()
+    }
+    assert names == {"chat": "gpt-4o-mini", "complete": "claude-x"}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import mlflow_trace_nb as mlflow
@@ -28,13 +30,31 @@ def _make() -> tuple[TraceWidget, list[dict[str, Any]]]:
     return widget, sent
 
 
-def test_assets_are_the_front_end_files() -> None:
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_assets_are_the_built_front_end() -> None:
     js, css = asset_path("trace_view.js"), asset_path("trace_view.css")
-    assert js.name == "trace_view.js" and "export default" in js.read_text()
-    assert css.read_text().startswith("/*")
-    code = [line for line in js.read_text().splitlines() if not line.lstrip().startswith("//")]
+    text = js.read_text()
+    assert js.name == "trace_view.js" and re.search(r"export\s*\{[^}]*\bas default\b", text)
+    assert ".tv-root" in css.read_text()
     for forbidden in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
-        assert not [line for line in code if forbidden in line]
+        assert forbidden not in text
+
+
+def test_front_end_sources_write_text_only() -> None:
+    sources = [p for p in (REPO / "js").rglob("*.js") if "test" not in p.parts]
+    assert len(sources) > 5
+    for path in sources:
+        code = [ln for ln in path.read_text().splitlines() if not ln.lstrip().startswith("//")]
+        for forbidden in (
+            "innerHTML",
+            "outerHTML",
+            "insertAdjacentHTML",
+            "document.write",
+            "eval(",
+        ):
+            assert not [line for line in code if forbidden in line], (path, forbidden)
 
 
 def test_payload_trait_is_compact_json() -> None:
