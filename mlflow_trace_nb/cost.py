@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlflow_trace_nb.span_tree import parent_indices, preorder
+from mlflow_trace_nb.timestamps import utc_datetime
 
 __all__ = [
     "CostTotal",
@@ -238,11 +239,8 @@ _MAX_CACHED = 4096
 
 
 def _day(start_ns: int | None) -> _dt.datetime | None:
-    if not start_ns:
-        return None
-    try:
-        moment = _dt.datetime.fromtimestamp(start_ns / 1e9, tz=_dt.UTC)
-    except (OverflowError, OSError, ValueError):
+    moment = utc_datetime(start_ns)
+    if moment is None:
         return None
     return moment.replace(hour=12, minute=0, second=0, microsecond=0)
 

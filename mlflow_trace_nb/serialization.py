@@ -129,7 +129,7 @@ def dumps(value: object) -> str:
             return _encode_str(v)
         text = _encode(to_jsonable(value))
         if not text.isascii():
-            text = _fix_surrogates(text)
+            text = fix_surrogates(text)
         return text if len(text) <= MAX_JSON_CHARS else _preview(text)
     except _FATAL:
         raise
@@ -358,7 +358,7 @@ def _placeholder(v: object, exc: BaseException) -> str:
 # Text ----------------------------------------------------------------------------------
 
 
-def _fix_surrogates(text: str) -> str:
+def fix_surrogates(text: str) -> str:
     """Replace lone surrogates (unencodable as UTF-8) with U+FFFD, joining valid pairs."""
     try:
         text.encode("utf-8")

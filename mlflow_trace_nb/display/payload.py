@@ -47,6 +47,7 @@ from mlflow_trace_nb.cost import span_cost, span_model, span_tokens, trace_cost
 from mlflow_trace_nb.display.chat import chat_messages, chat_tools
 from mlflow_trace_nb.display.summary import MODEL_TYPES, model_name, trace_extras
 from mlflow_trace_nb.span_tree import parent_indices
+from mlflow_trace_nb.timestamps import utc_datetime
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -238,13 +239,8 @@ def _trace_meta(trace: AnyTrace, spans: Sequence[Span]) -> tuple[str, str, str, 
 
 
 def _iso(ns: int) -> str | None:
-    import datetime as dt
-
-    if not ns:
-        return None
-    try:
-        moment = dt.datetime.fromtimestamp(ns / 1e9, tz=dt.UTC)
-    except (OverflowError, OSError, ValueError):
+    moment = utc_datetime(ns)
+    if moment is None:
         return None
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 

@@ -23,7 +23,6 @@ characters of payload have been drawn, later spans show their header line only. 
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from functools import lru_cache
 from types import SimpleNamespace
@@ -40,6 +39,7 @@ from mlflow_trace_nb.display.static_values import (
 )
 from mlflow_trace_nb.entities import Trace
 from mlflow_trace_nb.span_tree import parent_indices, preorder
+from mlflow_trace_nb.timestamps import utc_datetime
 
 if TYPE_CHECKING:
     import jinja2
@@ -300,11 +300,8 @@ def _format_total_cost(total: CostTotal) -> str | None:
 
 
 def _format_start(ns: int) -> str | None:
-    if not ns:
-        return None
-    try:
-        moment = dt.datetime.fromtimestamp(ns / 1e9, tz=dt.UTC)
-    except (OverflowError, OSError, ValueError):
+    moment = utc_datetime(ns)
+    if moment is None:
         return None
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 

@@ -36,6 +36,8 @@ from __future__ import annotations
 import enum
 from typing import Any
 
+from mlflow_trace_nb.serialization import fix_surrogates as _fix_surrogates
+
 __all__ = [
     "MAX_KEY_CHARS",
     "MAX_MESSAGE_CHARS",
@@ -129,12 +131,3 @@ def _cut(text: str, cap: int) -> str:
     keep = max(0, cap - len(mark))
     mark = f"…[truncated {len(text) - keep} chars]"
     return (text[:keep] + mark)[:cap]
-
-
-def _fix_surrogates(text: str) -> str:
-    """Replace lone surrogates (not encodable as UTF-8) with U+FFFD; join valid pairs."""
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
