@@ -19,6 +19,7 @@ process. Spans left open (a forgotten ``end()``) are handled in ``span_leaks``.
 from __future__ import annotations
 
 import builtins
+import enum
 import logging
 import random
 import sys
@@ -254,12 +255,16 @@ def _is_cancellation(exc: BaseException, depth: int = 0) -> bool:
     return False
 
 
-def check_span_arguments(name: Any, span_type: Any, attributes: Any, where: str) -> None:
-    """TypeError unless ``name`` and ``span_type`` are strings (or None) and ``attributes``
-    a dict (or None)."""
+def check_span_arguments(name: Any, span_type: Any, attributes: Any, where: str) -> str | None:
+    """The span type as a string (an ``Enum`` member of string value gives its value);
+    TypeError unless ``name`` and ``span_type`` are strings (or None) and ``attributes`` a
+    dict (or None)."""
     optional_str(name, f"{where}() name")
-    optional_str(span_type, f"{where}() span_type")
+    if isinstance(span_type, enum.Enum) and isinstance(span_type.value, str):
+        span_type = span_type.value
+    text = optional_str(span_type, f"{where}() span_type")
     optional_mapping(attributes, f"{where}() attributes")
+    return text
 
 
 def start_span(
@@ -279,7 +284,7 @@ def start_span(
     collected) is ended then, with status ERROR (see ``span_leaks``). Raises TypeError if
     ``name``/``span_type`` are not strings or ``attributes`` not a dict.
     """
-    check_span_arguments(name, span_type, attributes, "start_span")
+    span_type = check_span_arguments(name, span_type, attributes, "start_span")
     if not _RT.enabled:
         return NO_OP_SPAN
     try:

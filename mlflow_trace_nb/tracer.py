@@ -45,9 +45,8 @@ class _TraceSpec:
         inputs: Any,
         attributes: dict[str, Any] | None,
     ) -> None:
-        check_span_arguments(name, span_type, attributes, where="trace")
         self.name = name
-        self.span_type = span_type
+        self.span_type = check_span_arguments(name, span_type, attributes, where="trace")
         self.inputs = inputs
         self.attributes = attributes
 

@@ -98,12 +98,12 @@ class CellView:
     def show_live(self) -> None:
         """Show the view while the cell runs (from the timer thread). The static HTML is
         not built here: the widget shows, and the final HTML comes when the cell ends."""
-        from mlflow_trace_nb.display.bundle import make_widget, trace_bundle
+        from mlflow_trace_nb.display.bundle import batch_run, make_widget, trace_bundle
 
         with self.lock:
             traces, more = self.shown()
-            if self.displayed or not traces:
-                return
+            if self.displayed or not traces or batch_run():
+                return  # batch runners (nbconvert, nbval) draw no widget: the final view only
             self.widget = make_widget(traces, more=more)
             if self.widget is None:
                 return  # no anywidget: the static view appears when the cell ends
@@ -121,7 +121,7 @@ class CellView:
     def settle(self) -> None:
         """Show (or update) the final view; called on the main thread when the cell ends.
         The static HTML is built here, once (again once more if traces were still running)."""
-        from mlflow_trace_nb.display.bundle import make_widget, trace_bundle
+        from mlflow_trace_nb.display.bundle import batch_run, make_widget, trace_bundle
 
         with self.lock:
             self.ended_at = time.monotonic()
@@ -130,7 +130,7 @@ class CellView:
                 return
             if self.widget is not None:
                 self.widget.set_traces(traces, more)
-            else:
+            elif not batch_run():  # a widget made under a batch runner only bloats the file
                 try:
                     self.widget = make_widget(traces, more=more)
                 except Exception:

@@ -214,7 +214,7 @@ class HttpClient:
                 self.close()  # the rest is never read: this connection cannot be reused
             return Response(response.status, data, truncated)
         except (OSError, http.client.HTTPException) as error:
-            if aborted.is_set():
+            if aborted.is_set() or isinstance(error, TimeoutError):  # watchdog or socket timeout
                 raise TimeoutError(f"no complete answer within {self.timeout_s:g} s") from error
             raise
         finally:

@@ -115,7 +115,7 @@ def test_every_hostile_payload_is_inert_text() -> None:
     # Verbatim above means the template never evaluated them ({{ 7*7 }} did not become 49;
     # a bare "49" check would trip on ids and timings).
     assert "{{ 7*7 }}" in text
-    assert "loop" not in text.replace("}loop{", "")  # the jinja loop never ran
+    assert "looploop" not in text  # the jinja loop never ran (it would repeat its body)
 
 
 def test_payloads_show_in_name_error_and_tags() -> None:
@@ -275,7 +275,9 @@ def rich_hostile_trace() -> Trace:
 
     @mlflow.trace(name="root")
     def root() -> None:
-        mlflow.update_current_trace(tags={HOSTILE: HOSTILE})
+        # Tag keys are capped at 250 characters when stored (store/limits.py): the key keeps
+        # the payloads that fit, so live and stored traces carry the same key.
+        mlflow.update_current_trace(tags={HOSTILE[:250]: HOSTILE})
         retrieve(HOSTILE)
         chat([{"role": "system", "content": HOSTILE}, {"role": HOSTILE, "content": HOSTILE}])
 
@@ -300,8 +302,10 @@ def test_new_fields_keep_hostile_payloads_inert() -> None:
     for needle in ("<script", "</script", "<img", "<svg", "<a ", "</style><"):
         assert needle not in lowered, needle
     text = "".join(parsed.text)
-    # model name, tag, document text/id/metadata, role and message content
-    assert text.count(HOSTILE) >= 7
+    # model name, tag value, document text/id/metadata, role and message content (the tag key
+    # holds only the first 250 characters)
+    assert text.count(HOSTILE) >= 6
+    assert HOSTILE[:250] in text
     assert "cost unknown" in text  # a hostile model name is no model of the price table
 
 

@@ -64,7 +64,9 @@ def test_an_exporter_facing_an_endless_body_counts_the_batch_as_sent(serve: Any)
             pass
     assert mlflow.flush(10)
     assert remote.stats()["sent"] == 3
-    assert _settled(server) and server.sent_bytes < 32 * 2**20
+    # the exporter hung up after its limit: the server soon stops (it can only fill buffers)
+    assert servers.wait_until(lambda: server.stop.is_set() or _settled(server), 5)
+    assert server.sent_bytes < 32 * 2**20
 
 
 def test_a_hung_server_times_out_at_the_deadline(serve: Any) -> None:
@@ -73,7 +75,7 @@ def test_a_hung_server_times_out_at_the_deadline(serve: Any) -> None:
     started = time.monotonic()
     with pytest.raises(TimeoutError, match=r"within 0\.5 s"):
         client.request("POST", server.url, b"x" * 1000, {})
-    assert time.monotonic() - started < 3.0  # generous: the deadline is 0.5 s
+    assert time.monotonic() - started < 10.0  # a hang detector, not a timing: deadline 0.5 s
 
 
 def test_a_trickle_cannot_stretch_the_deadline(serve: Any) -> None:
