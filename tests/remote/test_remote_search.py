@@ -44,6 +44,10 @@ def populated(_mlflow_server_session: MlflowServer) -> Iterator[Populated]:
     _mlflow_server_session.ensure_running()
     old_uri = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(_mlflow_server_session.uri)
+    # MLflow builds its tracer provider once per process, for the tracking URI of the moment:
+    # if an earlier test traced with real MLflow elsewhere, its traces would not reach this
+    # server ("No active trace found"). Reset it so it is built for the server.
+    mlflow.tracing.reset()
     try:
         experiment = mlflow.set_experiment(f"d2-remote-search-{os.getpid()}")
         data = Populated(_mlflow_server_session.uri, experiment.experiment_id)
