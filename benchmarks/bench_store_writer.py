@@ -18,19 +18,9 @@ from typing import Any
 
 import mlflow_trace_nb as mlflow
 from mlflow_trace_nb.store.sqlite import SqliteStore
+from mlflow_trace_nb.testing.collector import Collector as _Collect
 
 BATCH = 2_000
-
-
-class _Collect:
-    def __init__(self) -> None:
-        self.items: list[Any] = []
-
-    def export(self, items: list[Any]) -> None:
-        self.items.extend(items)
-
-    def shutdown(self) -> None:
-        pass
 
 
 def record(n_traces: int) -> list[Any]:

@@ -16,19 +16,7 @@ from mlflow_trace_nb.exporters.otel_mapping import (
     to_readable_spans,
 )
 from mlflow_trace_nb.exporters.otlp import encode_entries
-
-
-class Collector:
-    """A destination keeping the items the writer hands to exporters."""
-
-    def __init__(self) -> None:
-        self.items: list[Any] = []
-
-    def export(self, items: list[Any]) -> None:
-        self.items.extend(items)
-
-    def shutdown(self) -> None:
-        pass
+from mlflow_trace_nb.testing.collector import Collector
 
 
 @pytest.fixture

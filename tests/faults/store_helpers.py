@@ -12,21 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import mlflow_trace_nb as mlflow
+from mlflow_trace_nb.testing.collector import Collector as Collect
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class Collect:
-    """A destination that keeps the finished ``LiveTrace`` objects instead of writing them."""
-
-    def __init__(self) -> None:
-        self.items: list[Any] = []
-
-    def export(self, items: list[Any]) -> None:
-        self.items.extend(items)
-
-    def shutdown(self) -> None:
-        pass
 
 
 def record(make: Callable[[], object]) -> list[Any]:
