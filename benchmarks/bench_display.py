@@ -38,10 +38,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import mlflow_trace_nb as mlflow  # noqa: E402
+from mlflow_trace_nb._internal.runtime import RUNTIME  # noqa: E402
 from mlflow_trace_nb.display.bundle import static_html  # noqa: E402
 from mlflow_trace_nb.display.live import CellView  # noqa: E402
 from mlflow_trace_nb.display.payload import build_payload  # noqa: E402
-from mlflow_trace_nb.runtime import RUNTIME  # noqa: E402
 
 SIZES = (100, 1_000, 10_000)
 CHROMIUM = "/usr/bin/chromium"
@@ -214,8 +214,8 @@ def _row(label: str, off: tuple[float, float], on: tuple[float, float], count: i
 def _hook_cost_us(count: int = 20_000) -> float:
     """CPU microseconds the display's tracer hooks take per one-span trace (called
     directly on a cell view, as the tracer calls them)."""
+    from mlflow_trace_nb._internal.tracer.live_span import LiveTrace
     from mlflow_trace_nb.display import _CellDisplay
-    from mlflow_trace_nb.live_span import LiveTrace
 
     display = _CellDisplay(shell=None)
     display._cell = CellView()

@@ -146,7 +146,7 @@ def caller_costs(
     load hits them alike. Before each round everything is flushed (the remote that is
     ``down`` cannot flush: only the local writer is, and its exporter is stopped before
     switching away, keeping its full queue, as after a long outage)."""
-    from mlflow_trace_nb.runtime import RUNTIME
+    from mlflow_trace_nb._internal.runtime import RUNTIME
 
     tmp = tempfile.mkdtemp(prefix="bench-export-")
     local = LocalStore(f"{tmp}/t.db")

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import mlflow_trace_nb as mlflow
-from mlflow_trace_nb import ids
-from mlflow_trace_nb.runtime import DESTINATION_ENV, RUNTIME
+from mlflow_trace_nb._internal.runtime import DESTINATION_ENV, RUNTIME
+from mlflow_trace_nb._internal.tracer import ids
 from tests.conftest_servers import _mlflow_server_session, mlflow_server
 
 # One real MLflow tracking server per test session, shared by the exporter and remote tests.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mlflow_trace_nb.capture import exception_event, snapshot, snapshot_values
+from mlflow_trace_nb._internal.tracer.capture import exception_event, snapshot, snapshot_values
 
 
 def test_snapshot_copies_small_containers_two_levels_deep() -> None:

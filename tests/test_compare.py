@@ -11,7 +11,7 @@ from IPython.core.displaypub import CapturingDisplayPublisher
 from IPython.core.interactiveshell import InteractiveShell
 
 import mlflow_trace_nb as mlflow
-from mlflow_trace_nb.compare import TraceComparison, compare_traces
+from mlflow_trace_nb._internal.compare import TraceComparison, compare_traces
 from mlflow_trace_nb.display.cell_tags import register_cell_tags, unregister_cell_tags
 from tests.display.test_static_html import HOSTILE, PAYLOADS, parse
 from tests.helpers import last_trace

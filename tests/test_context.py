@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 import mlflow_trace_nb as mlflow
-from mlflow_trace_nb.context import current_span
+from mlflow_trace_nb._internal.tracer.context import current_span
 from tests.helpers import by_name, last_trace
 
 

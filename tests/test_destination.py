@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 import mlflow_trace_nb as mlflow
-from mlflow_trace_nb.destination import parse_destination
-from mlflow_trace_nb.runtime import RUNTIME
+from mlflow_trace_nb._internal.destination import parse_destination
+from mlflow_trace_nb._internal.runtime import RUNTIME
 from mlflow_trace_nb.store.sqlite import SqliteStore
 from mlflow_trace_nb.tracing.destination import OTLP, LocalStore, MlflowExperiment
 
@@ -93,7 +93,7 @@ def test_set_destination_with_local_plus_remote_keeps_local_queries() -> None:
 def test_parsing_does_not_import_vendor_packages() -> None:
     code = (
         "import sys\n"
-        "from mlflow_trace_nb.destination import parse_destination\n"
+        "from mlflow_trace_nb._internal.destination import parse_destination\n"
         "parse_destination(['otlp+http://127.0.0.1:4318/v1/traces',"
         " 'mlflow://127.0.0.1:5000?experiment_id=1'])\n"
         "loaded = [m for m in sys.modules if m.split('.')[0] in"

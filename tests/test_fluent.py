@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import mlflow_trace_nb as mlflow
-from mlflow_trace_nb.fluent import CHAT_TOOLS_ATTRIBUTE
+from mlflow_trace_nb._internal.tracer.fluent import CHAT_TOOLS_ATTRIBUTE
 from mlflow_trace_nb.tracing import SpanType
 from tests.helpers import by_name, last_trace
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 import mlflow_trace_nb as mlflow
-from mlflow_trace_nb.runtime import RUNTIME
-from mlflow_trace_nb.serialization import MAX_STRING_CHARS
+from mlflow_trace_nb._internal.runtime import RUNTIME
+from mlflow_trace_nb._internal.serialization import MAX_STRING_CHARS
 from tests.helpers import last_trace
 
 
@@ -133,7 +133,7 @@ def test_failing_hooks_never_reach_user_code() -> None:
 def test_tracer_failure_at_span_start_runs_the_function_untraced(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import mlflow_trace_nb.decorator as decorator
+    import mlflow_trace_nb._internal.tracer.decorator as decorator
 
     def broken_open(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("tracer bug")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlflow_trace_nb import ids
+from mlflow_trace_nb._internal.tracer import ids
 
 
 def test_formats_and_parse_round_trip() -> None:

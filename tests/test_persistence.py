@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import mlflow_trace_nb as mlflow
-from mlflow_trace_nb.runtime import RUNTIME
+from mlflow_trace_nb._internal.runtime import RUNTIME
 
 ROOT = Path(__file__).resolve().parents[1]
 

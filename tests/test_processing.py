@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mlflow_trace_nb.processing import WriteBehindQueue
+from mlflow_trace_nb._internal.processing import WriteBehindQueue
 
 
 class Recorder:

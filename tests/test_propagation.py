@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 import mlflow_trace_nb as mlflow
-from mlflow_trace_nb.propagation import (
+from mlflow_trace_nb._internal.propagation import (
     RemoteParent,
     extract,
     format_traceparent,

@@ -1,4 +1,4 @@
-"""Tests for mlflow_trace_nb.serialization: every value becomes bounded, valid JSON."""
+"""Tests for mlflow_trace_nb._internal.serialization: every value becomes bounded, valid JSON."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from typing import Any, ClassVar, NamedTuple
 
 import pytest
 
-from mlflow_trace_nb.serialization import (
+from mlflow_trace_nb._internal.serialization import (
     MAX_BYTES_PREVIEW,
     MAX_COLLECTION_ITEMS,
     MAX_DEPTH,

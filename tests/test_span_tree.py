@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 
 import mlflow_trace_nb as mlflow
-from mlflow_trace_nb.cost import trace_cost
-from mlflow_trace_nb.runtime import RUNTIME
-from mlflow_trace_nb.span_tree import children_of, parent_indices, preorder
+from mlflow_trace_nb._internal.cost import trace_cost
+from mlflow_trace_nb._internal.runtime import RUNTIME
+from mlflow_trace_nb._internal.span_tree import children_of, parent_indices, preorder
 from tests.helpers import last_trace
 
 

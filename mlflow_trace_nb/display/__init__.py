@@ -17,11 +17,11 @@ import contextlib
 import threading
 from typing import TYPE_CHECKING, Any
 
+from mlflow_trace_nb._internal.runtime import RUNTIME
 from mlflow_trace_nb.display.live import MAX_TRACES_PER_CELL, CellView, LiveUpdater
-from mlflow_trace_nb.runtime import RUNTIME
 
 if TYPE_CHECKING:
-    from mlflow_trace_nb.live_span import LiveSpan, LiveTrace
+    from mlflow_trace_nb._internal.tracer.live_span import LiveSpan, LiveTrace
 
 __all__ = ["MAX_TRACES_PER_CELL", "disable_notebook_display", "enable_notebook_display"]
 

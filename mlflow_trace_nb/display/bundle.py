@@ -187,7 +187,7 @@ def _as_traces(obj: Any) -> list[Trace]:
         if "trace" in columns:
             return [t for t in obj["trace"].tolist() if isinstance(t, Trace)]
         if "request_id" in columns:
-            from mlflow_trace_nb.search import get_trace
+            from mlflow_trace_nb._internal.search import get_trace
 
             found = (get_trace(str(r)) for r in obj["request_id"].tolist())
             return [t for t in found if t is not None]

@@ -11,8 +11,8 @@ import contextlib
 import sys
 from typing import Any
 
-from mlflow_trace_nb.runtime import RUNTIME
-from mlflow_trace_nb.span_leaks import CELL_END_MESSAGE, end_spans_left_open
+from mlflow_trace_nb._internal.runtime import RUNTIME
+from mlflow_trace_nb._internal.tracer.span_leaks import CELL_END_MESSAGE, end_spans_left_open
 
 __all__ = ["register_cell_flush", "running_shell"]
 

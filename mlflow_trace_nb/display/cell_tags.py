@@ -25,12 +25,13 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Any
 
+from mlflow_trace_nb import keys
+from mlflow_trace_nb._internal.runtime import RUNTIME
 from mlflow_trace_nb.display.cell_flush import running_shell
 from mlflow_trace_nb.display.cell_number import learn_offset, running_cell_number
-from mlflow_trace_nb.runtime import RUNTIME
 
 if TYPE_CHECKING:
-    from mlflow_trace_nb.live_span import LiveTrace
+    from mlflow_trace_nb._internal.tracer.live_span import LiveTrace
 
 __all__ = [
     "CELL_ID_TAG",
@@ -41,9 +42,9 @@ __all__ = [
     "unregister_cell_tags",
 ]
 
-EXECUTION_COUNT_TAG = "mlflow.notebook.execution_count"
-CELL_ID_TAG = "mlflow.notebook.cell_id"
-CELL_RUN_TAG = "mlflow.notebook.cell_run"
+EXECUTION_COUNT_TAG = keys.EXECUTION_COUNT
+CELL_ID_TAG = keys.CELL_ID
+CELL_RUN_TAG = keys.CELL_RUN
 
 _current: dict[str, str] = {}  # the tags of the cell running now (replaced, never mutated)
 _registered_shells: dict[int, Any] = {}

@@ -11,12 +11,12 @@ from functools import lru_cache
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from mlflow_trace_nb.cost import format_cost
+from mlflow_trace_nb._internal.cost import format_cost
 
 if TYPE_CHECKING:
     import jinja2
 
-    from mlflow_trace_nb.compare import SpanComparison, TraceComparison
+    from mlflow_trace_nb._internal.compare import SpanComparison, TraceComparison
 
 __all__ = ["MAX_ROWS", "render_comparison"]
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from mlflow_trace_nb.errors import report_internal_error
 
 if TYPE_CHECKING:
-    from mlflow_trace_nb.live_span import LiveTrace
+    from mlflow_trace_nb._internal.tracer.live_span import LiveTrace
 
 __all__ = ["LIVE_DELAY_S", "MAX_TRACES_PER_CELL", "UPDATE_INTERVAL_S", "CellView", "LiveUpdater"]
 

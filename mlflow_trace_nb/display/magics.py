@@ -28,8 +28,8 @@ from typing import Any
 
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
+from mlflow_trace_nb._internal.tracer.span_lifecycle import DEFAULT_SPAN_TYPE
 from mlflow_trace_nb.display.cell_number import running_cell_number
-from mlflow_trace_nb.span_lifecycle import DEFAULT_SPAN_TYPE
 
 __all__ = [
     "DEFAULT_TRACES_SHOWN",
@@ -110,7 +110,7 @@ class TraceMagics(Magics):
     def trace(self, line: str, cell: str) -> Any:
         """Run the cell as one root span: ``%%trace [name] [--type TYPE]``."""
         __tracebackhide__ = True  # IPython leaves this frame out of the user's traceback
-        from mlflow_trace_nb.tracer import start_span
+        from mlflow_trace_nb._internal.tracer.tracer import start_span
 
         args = _parse(_trace_parser(), line)
         shell: Any = self.shell
@@ -146,7 +146,7 @@ class TraceMagics(Magics):
     @line_magic  # type: ignore[untyped-decorator, unused-ignore]
     def traces(self, line: str) -> None:
         """Show the last N traces: ``%traces [N] [--filter "status = 'ERROR'"]``."""
-        from mlflow_trace_nb.search import search_traces
+        from mlflow_trace_nb._internal.search import search_traces
 
         args = _parse(_traces_parser(), line)
         if args.count < 0:

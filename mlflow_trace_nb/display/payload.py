@@ -18,7 +18,7 @@ and ``models`` (span index -> model name, for LLM spans).
 Works on stored ``Trace`` objects and on ``LiveTrace`` objects still being recorded (spans
 without an end are marked running).
 
-Fields added for the view v2 (tokens and cost from ``mlflow_trace_nb.cost``; costs are USD
+Fields added for the view v2 (tokens and cost from ``mlflow_trace_nb._internal.cost``; costs are USD
 floats, ``null`` = "cost unknown", never a guess):
 
 - ``trace.llm``: ``{span index: {"model": str|null, "provider": str|null, "cost":
@@ -43,17 +43,18 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from mlflow_trace_nb.cost import span_cost, span_model, span_tokens, trace_cost
+from mlflow_trace_nb import keys
+from mlflow_trace_nb._internal.cost import span_cost, span_model, span_tokens, trace_cost
+from mlflow_trace_nb._internal.span_tree import parent_indices
+from mlflow_trace_nb._internal.timestamps import utc_datetime
 from mlflow_trace_nb.display.chat import chat_messages, chat_tools
 from mlflow_trace_nb.display.summary import MODEL_TYPES, model_name, trace_extras
-from mlflow_trace_nb.span_tree import parent_indices
-from mlflow_trace_nb.timestamps import utc_datetime
 
 if TYPE_CHECKING:
     from typing import TypeAlias
 
+    from mlflow_trace_nb._internal.tracer.live_span import LiveTrace
     from mlflow_trace_nb.entities import Span, Trace
-    from mlflow_trace_nb.live_span import LiveTrace
 
     AnyTrace: TypeAlias = Trace | LiveTrace
 
@@ -81,9 +82,9 @@ MAX_SPANS = 50_000
 #: Longest full value sent on request.
 FULL_VALUE_CHARS = 5_000_000
 
-TOKEN_USAGE = "mlflow.chat.tokenUsage"
-CHAT_TOOLS = "mlflow.chat.tools"
-MODEL = "mlflow.llm.model"
+TOKEN_USAGE = keys.TOKEN_USAGE
+CHAT_TOOLS = keys.CHAT_TOOLS
+MODEL = keys.MODEL
 _CHAT_TYPES = frozenset({"CHAT_MODEL", "LLM"})
 
 
@@ -99,7 +100,7 @@ def trace_spans(trace: AnyTrace) -> list[Span]:
 def _jsonable(value: Any, live: bool) -> Any:
     if not live:
         return value
-    from mlflow_trace_nb.serialization import to_jsonable
+    from mlflow_trace_nb._internal.serialization import to_jsonable
 
     return to_jsonable(value)
 

@@ -7,7 +7,7 @@ taken from a span (LLM output, user input, model names, tags, documents) reaches
 escaped text.
 
 What it shows: per trace its status, duration, absolute start time (UTC), tags, tokens and
-cost (``mlflow_trace_nb.cost``); per span its type, model, tokens, cost (and the totals of its
+cost (``_internal.cost``); per span its type, model, tokens, cost (and the totals of its
 subtree), inputs and outputs. Values are drawn readably (``static_values``): strings as text,
 strings holding JSON pretty-printed, top-level dicts field by field, chat spans as a
 conversation with the answer first, retriever documents as cards, long texts folded in
@@ -28,7 +28,10 @@ from functools import lru_cache
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from mlflow_trace_nb.cost import CostTotal, SpanCost, TokenUsage, format_cost, trace_cost
+from mlflow_trace_nb import keys
+from mlflow_trace_nb._internal.cost import CostTotal, SpanCost, TokenUsage, format_cost, trace_cost
+from mlflow_trace_nb._internal.span_tree import parent_indices, preorder
+from mlflow_trace_nb._internal.timestamps import utc_datetime
 from mlflow_trace_nb.display.static_values import (
     MAX_VALUE_CHARS,
     Budget,
@@ -38,14 +41,12 @@ from mlflow_trace_nb.display.static_values import (
     value_blocks,
 )
 from mlflow_trace_nb.entities import Trace
-from mlflow_trace_nb.span_tree import parent_indices, preorder
-from mlflow_trace_nb.timestamps import utc_datetime
 
 if TYPE_CHECKING:
     import jinja2
 
+    from mlflow_trace_nb._internal.tracer.live_span import LiveTrace
     from mlflow_trace_nb.entities import Span
-    from mlflow_trace_nb.live_span import LiveTrace
 
 __all__ = [
     "MAX_NESTING",
@@ -62,7 +63,7 @@ MAX_NESTING = 32
 #: Payload characters drawn per call; past it, spans show their header line only.
 PAYLOAD_BUDGET = 400_000
 
-_TOKEN_USAGE = "mlflow.chat.tokenUsage"
+_TOKEN_USAGE = keys.TOKEN_USAGE
 _CHAT_TYPES = frozenset({"CHAT_MODEL", "LLM"})
 _STATUS_STYLE = {  # status -> (css class, icon); anything else is "unset"
     "OK": ("ok", "\u2713"),
@@ -157,7 +158,7 @@ def _trace_view(trace: Trace | LiveTrace, budget: Budget) -> SimpleNamespace:
 def _jsonable(value: Any, live: bool) -> Any:
     if not live:
         return value
-    from mlflow_trace_nb.serialization import to_jsonable
+    from mlflow_trace_nb._internal.serialization import to_jsonable
 
     return to_jsonable(value)
 

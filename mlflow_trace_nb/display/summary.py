@@ -13,6 +13,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from mlflow_trace_nb import keys
 from mlflow_trace_nb.display.chat import chat_messages
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ MAX_TAGS = 100
 TAG_CHARS = 500
 #: Span types whose model name the tree row shows.
 MODEL_TYPES = frozenset({"CHAT_MODEL", "LLM", "EMBEDDING", "RERANKER"})
-_MODEL_KEYS = ("mlflow.llm.model", "model", "model_name", "model_id")
+_MODEL_KEYS = (keys.MODEL, "model", "model_name", "model_id")
 
 
 def model_name(span: Span) -> str | None:
@@ -58,7 +59,7 @@ def model_name(span: Span) -> str | None:
 def _jsonable(value: Any, live: bool) -> Any:
     if not live:
         return value
-    from mlflow_trace_nb.serialization import to_jsonable
+    from mlflow_trace_nb._internal.serialization import to_jsonable
 
     return to_jsonable(value)
 

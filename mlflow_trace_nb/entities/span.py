@@ -3,7 +3,7 @@
 A ``Span`` read back from a store keeps its row and decodes its JSON payloads the first time
 one is asked for, so building a DataFrame of ten thousand traces does not parse payloads
 nobody looks at. The live, mutable span handed to user code while it runs is
-``mlflow_trace_nb.live_span.LiveSpan``, a subclass with the same read interface.
+``mlflow_trace_nb._internal.tracer.live_span.LiveSpan``, a subclass with the same read interface.
 """
 
 from __future__ import annotations

@@ -29,8 +29,8 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from mlflow_trace_nb._internal.sizing import estimate_spans
 from mlflow_trace_nb.exporters.otel_mapping import Entry, snapshot_items
-from mlflow_trace_nb.sizing import estimate_spans
 
 __all__ = ["BackgroundSender", "PermanentError", "RetryableError"]
 

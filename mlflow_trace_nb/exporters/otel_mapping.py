@@ -25,13 +25,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from mlflow_trace_nb.ids import format_span_id
-from mlflow_trace_nb.serialization import dumps
+from mlflow_trace_nb import keys
+from mlflow_trace_nb._internal.serialization import dumps
+from mlflow_trace_nb._internal.tracer.ids import format_span_id
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
 
-    from mlflow_trace_nb.live_span import LiveSpan, LiveTrace
+    from mlflow_trace_nb._internal.tracer.live_span import LiveSpan, LiveTrace
 
 __all__ = [
     "OPENINFERENCE_KINDS",
@@ -131,27 +132,27 @@ def otel_attributes(span: LiveSpan, request_id: str, experiment_id: str) -> dict
             if value is not None:
                 attributes[str(key)] = _value(value)
     span_type = span.span_type or "UNKNOWN"
-    attributes["mlflow.traceRequestId"] = request_id
-    attributes["mlflow.experimentId"] = experiment_id
-    attributes["mlflow.spanType"] = _TYPE_JSON.get(span_type) or dumps(span_type)
+    attributes[keys.TRACE_REQUEST_ID] = request_id
+    attributes[keys.EXPERIMENT_ID] = experiment_id
+    attributes[keys.SPAN_TYPE] = _TYPE_JSON.get(span_type) or dumps(span_type)
     attributes["openinference.span.kind"] = OPENINFERENCE_KINDS.get(span_type, "UNKNOWN")
     if span._inputs is not None:
-        _payload(attributes, span._inputs, "mlflow.spanInputs", "input")
+        _payload(attributes, span._inputs, keys.SPAN_INPUTS, "input")
     if span._outputs is not None:
-        _payload(attributes, span._outputs, "mlflow.spanOutputs", "output")
+        _payload(attributes, span._outputs, keys.SPAN_OUTPUTS, "output")
     if own:
         _llm_attributes(own, attributes)
     return attributes
 
 
 def _llm_attributes(own: dict[str, Any], attributes: dict[str, Any]) -> None:
-    model = own.get("mlflow.llm.model")
+    model = own.get(keys.MODEL)
     if isinstance(model, str) and model:
         attributes["llm.model_name"] = model
-    provider = own.get("mlflow.llm.provider")
+    provider = own.get(keys.PROVIDER)
     if isinstance(provider, str) and provider:
         attributes["llm.provider"] = provider
-    usage = own.get("mlflow.chat.tokenUsage")
+    usage = own.get(keys.TOKEN_USAGE)
     if isinstance(usage, dict):
         for ours, theirs in _TOKEN_KEYS:
             count = usage.get(ours)

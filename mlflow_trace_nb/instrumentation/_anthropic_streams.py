@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from mlflow_trace_nb._internal.tracer.live_span import LiveSpan
 from mlflow_trace_nb.instrumentation._llm_common import field, finish_attributes
 from mlflow_trace_nb.instrumentation._schema import token_usage
-from mlflow_trace_nb.live_span import LiveSpan
 
 __all__ = ["EventRecorder", "SnapshotRecorder", "usage_of"]
 

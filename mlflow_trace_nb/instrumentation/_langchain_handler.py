@@ -22,7 +22,10 @@ from uuid import UUID
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.outputs import LLMResult
 
-from mlflow_trace_nb.context import CURRENT_SPAN
+from mlflow_trace_nb._internal.runtime import RUNTIME
+from mlflow_trace_nb._internal.tracer.context import CURRENT_SPAN
+from mlflow_trace_nb._internal.tracer.live_span import LiveSpan
+from mlflow_trace_nb._internal.tracer.span_lifecycle import finish_span, open_span
 from mlflow_trace_nb.errors import report_internal_error
 from mlflow_trace_nb.instrumentation import _langchain_convert as convert
 from mlflow_trace_nb.instrumentation._schema import (
@@ -32,9 +35,6 @@ from mlflow_trace_nb.instrumentation._schema import (
     PROVIDER_ATTRIBUTE,
     TOKEN_USAGE_ATTRIBUTE,
 )
-from mlflow_trace_nb.live_span import LiveSpan
-from mlflow_trace_nb.runtime import RUNTIME
-from mlflow_trace_nb.span_lifecycle import finish_span, open_span
 from mlflow_trace_nb.tracing.provider import SpanType
 
 __all__ = ["RunSpans", "SpanCallbackHandler"]

@@ -7,6 +7,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from mlflow_trace_nb._internal.tracer.live_span import LiveSpan
 from mlflow_trace_nb.instrumentation._patching import (
     Describe,
     Finish,
@@ -21,7 +22,6 @@ from mlflow_trace_nb.instrumentation._schema import (
     PROVIDER_ATTRIBUTE,
     TOKEN_USAGE_ATTRIBUTE,
 )
-from mlflow_trace_nb.live_span import LiveSpan
 
 __all__ = [
     "field",

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlflow_trace_nb._internal.tracer.live_span import LiveSpan
 from mlflow_trace_nb.instrumentation._llm_common import field, finish_attributes
 from mlflow_trace_nb.instrumentation._schema import token_usage
-from mlflow_trace_nb.live_span import LiveSpan
 
 __all__ = ["ChatRecorder", "ResponsesRecorder", "usage_of"]
 

@@ -19,12 +19,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlflow_trace_nb.capture import snapshot
-from mlflow_trace_nb.context import CURRENT_SPAN
+from mlflow_trace_nb._internal.runtime import RUNTIME
+from mlflow_trace_nb._internal.tracer.capture import snapshot
+from mlflow_trace_nb._internal.tracer.context import CURRENT_SPAN
+from mlflow_trace_nb._internal.tracer.live_span import NO_OP_SPAN, LiveSpan
+from mlflow_trace_nb._internal.tracer.span_lifecycle import finish_span, open_span
 from mlflow_trace_nb.errors import report_internal_error
-from mlflow_trace_nb.live_span import NO_OP_SPAN, LiveSpan
-from mlflow_trace_nb.runtime import RUNTIME
-from mlflow_trace_nb.span_lifecycle import finish_span, open_span
 
 __all__ = [
     "Instrumentation",

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlflow_trace_nb.fluent import CHAT_TOOLS_ATTRIBUTE
+from mlflow_trace_nb import keys
+from mlflow_trace_nb._internal.tracer.fluent import CHAT_TOOLS_ATTRIBUTE
 
 __all__ = [
     "CHAT_TOOLS_ATTRIBUTE",
@@ -26,10 +27,10 @@ __all__ = [
     "token_usage",
 ]
 
-TOKEN_USAGE_ATTRIBUTE = "mlflow.chat.tokenUsage"
-MODEL_ATTRIBUTE = "mlflow.llm.model"
-PROVIDER_ATTRIBUTE = "mlflow.llm.provider"
-MESSAGE_FORMAT_ATTRIBUTE = "mlflow.message.format"
+TOKEN_USAGE_ATTRIBUTE = keys.TOKEN_USAGE
+MODEL_ATTRIBUTE = keys.MODEL
+PROVIDER_ATTRIBUTE = keys.PROVIDER
+MESSAGE_FORMAT_ATTRIBUTE = keys.MESSAGE_FORMAT
 
 
 def token_usage(

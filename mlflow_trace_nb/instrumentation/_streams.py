@@ -21,9 +21,9 @@ import inspect
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from mlflow_trace_nb._internal.tracer.live_span import LiveSpan
 from mlflow_trace_nb.errors import report_internal_error
 from mlflow_trace_nb.instrumentation._patching import end_span_safely
-from mlflow_trace_nb.live_span import LiveSpan
 
 __all__ = [
     "AsyncTracedStream",

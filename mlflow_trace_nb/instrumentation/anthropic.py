@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlflow_trace_nb._internal.tracer.live_span import LiveSpan
 from mlflow_trace_nb.instrumentation._anthropic_streams import (
     EventRecorder,
     SnapshotRecorder,
@@ -42,7 +43,6 @@ from mlflow_trace_nb.instrumentation._streams import (
     TracedStream,
     TracedStreamManager,
 )
-from mlflow_trace_nb.live_span import LiveSpan
 from mlflow_trace_nb.tracing.provider import SpanType
 
 __all__ = ["instrument"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlflow_trace_nb._internal.tracer.live_span import LiveSpan
 from mlflow_trace_nb.instrumentation import _openai_streams
 from mlflow_trace_nb.instrumentation._llm_common import (
     field,
@@ -34,7 +35,6 @@ from mlflow_trace_nb.instrumentation._patching import (
     end_span_safely,
 )
 from mlflow_trace_nb.instrumentation._streams import AsyncTracedStream, TracedStream
-from mlflow_trace_nb.live_span import LiveSpan
 from mlflow_trace_nb.tracing.provider import SpanType
 
 __all__ = ["instrument"]

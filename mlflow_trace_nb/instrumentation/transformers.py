@@ -25,6 +25,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from mlflow_trace_nb._internal.tracer.live_span import LiveSpan
 from mlflow_trace_nb.instrumentation._patching import (
     Instrumentation,
     SpanRequest,
@@ -37,7 +38,6 @@ from mlflow_trace_nb.instrumentation._schema import (
     TOKEN_USAGE_ATTRIBUTE,
     token_usage,
 )
-from mlflow_trace_nb.live_span import LiveSpan
 from mlflow_trace_nb.tracing.provider import SpanType
 
 __all__ = ["instrument", "summarise"]

@@ -1,7 +1,7 @@
 """Caps on the text the store writes outside JSON payloads, and the function that enforces them.
 
 Payloads (inputs, outputs, attributes, events) are made safe and bounded by
-``mlflow_trace_nb.serialization``. Everything else that reaches a ``TEXT`` column goes through
+``_internal.serialization``. Everything else that reaches a ``TEXT`` column goes through
 :func:`clean_text` here: span and trace names, span types, status messages, tag and metadata
 keys and values, event names. A value that SQLite or UTF-8 cannot take would otherwise fail
 the whole write transaction, and with it every other trace of the batch.
@@ -36,7 +36,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from mlflow_trace_nb.serialization import fix_surrogates as _fix_surrogates
+from mlflow_trace_nb._internal.serialization import fix_surrogates as _fix_surrogates
 
 __all__ = [
     "MAX_KEY_CHARS",

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mlflow_trace_nb.ids import format_span_id
-from mlflow_trace_nb.serialization import dumps, dumps_dict
+from mlflow_trace_nb._internal.serialization import dumps, dumps_dict
+from mlflow_trace_nb._internal.tracer.ids import format_span_id
 from mlflow_trace_nb.store.limits import (
     MAX_MESSAGE_CHARS,
     MAX_NAME_CHARS,
@@ -21,7 +21,7 @@ from mlflow_trace_nb.store.limits import (
 )
 
 if TYPE_CHECKING:
-    from mlflow_trace_nb.live_span import LiveSpan, LiveTrace
+    from mlflow_trace_nb._internal.tracer.live_span import LiveSpan, LiveTrace
 
 __all__ = ["SPAN_COLUMNS", "TRACE_COLUMNS", "TraceRows", "span_row", "trace_rows"]
 

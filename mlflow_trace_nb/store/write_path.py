@@ -109,7 +109,7 @@ class WritePath(StoreHandles):
     def export(self, items: Sequence[Any]) -> None:
         """Write finished traces (``LiveTrace``) and late spans (``LiveSpan``); never raises
         for a store fault (see the module docstring)."""
-        from mlflow_trace_nb.live_span import LiveTrace
+        from mlflow_trace_nb._internal.tracer.live_span import LiveTrace
 
         traces: list[TraceRows] = []
         late: list[SpanRow] = []

@@ -6,6 +6,6 @@
 
 from __future__ import annotations
 
-from mlflow_trace_nb.destination import OTLP, LocalStore, MlflowExperiment
+from mlflow_trace_nb._internal.destination import OTLP, LocalStore, MlflowExperiment
 
 __all__ = ["OTLP", "LocalStore", "MlflowExperiment"]

@@ -9,9 +9,9 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 import mlflow_trace_nb as mlflow
+from mlflow_trace_nb._internal.runtime import RUNTIME
 from mlflow_trace_nb.display import cell_tags
 from mlflow_trace_nb.display.cell_tags import CELL_ID_TAG, CELL_RUN_TAG, EXECUTION_COUNT_TAG
-from mlflow_trace_nb.runtime import RUNTIME
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Tokens and cost per span, subtree and trace (mlflow_trace_nb.cost), from genai-prices."""
+"""Tokens and cost per span, subtree and trace (``_internal.cost``), from genai-prices."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 import mlflow_trace_nb as mlflow
-from mlflow_trace_nb import cost
-from mlflow_trace_nb.cost import format_cost, price_usd, span_cost, trace_cost
+from mlflow_trace_nb._internal import cost
+from mlflow_trace_nb._internal.cost import format_cost, price_usd, span_cost, trace_cost
 from mlflow_trace_nb.display.payload import build_payload, span_detail
 from mlflow_trace_nb.display.static_html import render_static_html
 from tests.helpers import by_name, last_trace

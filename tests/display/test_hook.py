@@ -10,10 +10,10 @@ from IPython.core.displaypub import CapturingDisplayPublisher
 from IPython.core.interactiveshell import InteractiveShell
 
 import mlflow_trace_nb as mlflow
+from mlflow_trace_nb._internal.processing import WriteBehindQueue
+from mlflow_trace_nb._internal.runtime import RUNTIME
 from mlflow_trace_nb.display import MAX_TRACES_PER_CELL
 from mlflow_trace_nb.display.bundle import WIDGET_MIME
-from mlflow_trace_nb.processing import WriteBehindQueue
-from mlflow_trace_nb.runtime import RUNTIME
 
 
 @pytest.fixture

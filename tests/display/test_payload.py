@@ -7,9 +7,9 @@ import json
 from typing import Any
 
 import mlflow_trace_nb as mlflow
+from mlflow_trace_nb._internal.runtime import RUNTIME
 from mlflow_trace_nb.display import payload as pl
 from mlflow_trace_nb.display.chat import chat_messages, chat_tools
-from mlflow_trace_nb.runtime import RUNTIME
 from tests.helpers import last_trace
 
 USAGE = {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15}

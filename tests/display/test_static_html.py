@@ -244,7 +244,7 @@ def test_the_checker_catches_raw_html() -> None:
 
 
 def test_traces_still_in_memory_render_too() -> None:
-    from mlflow_trace_nb.runtime import RUNTIME
+    from mlflow_trace_nb._internal.runtime import RUNTIME
 
     with mlflow.start_span("live-root") as span:
         span.set_inputs({"q": PAYLOADS[0]})
@@ -403,7 +403,7 @@ def test_trace_start_time_tags_model_and_cost() -> None:
 
 
 def test_a_live_trace_renders_like_its_stored_copy() -> None:
-    from mlflow_trace_nb.runtime import RUNTIME
+    from mlflow_trace_nb._internal.runtime import RUNTIME
 
     rich_hostile_trace()
     live = RUNTIME.last_trace

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import mlflow_trace_nb as tracing
-from mlflow_trace_nb.runtime import RUNTIME
+from mlflow_trace_nb._internal.runtime import RUNTIME
 from mlflow_trace_nb.tracing.destination import LocalStore, MlflowExperiment
 from tests.conftest_servers import MlflowServer
 from tests.exporters._remote import new_experiment, remote_traces

@@ -149,7 +149,7 @@ def test_uri_shorthand_and_rejection_by_the_receiver(receiver: str) -> None:
     tracing.set_destination(["memory", "otlp+" + receiver])
     pipeline(2)
     assert tracing.flush()  # a rejected batch is done with, not retried forever
-    from mlflow_trace_nb.runtime import RUNTIME
+    from mlflow_trace_nb._internal.runtime import RUNTIME
 
     remote = RUNTIME.exporters[1]
     assert isinstance(remote, OTLP)

@@ -116,7 +116,7 @@ def test_child_traces_outside_any_span_are_written_before_os_exit(db_path: Path)
 
 
 def test_traces_the_parent_had_queued_are_written_once_by_the_parent(db_path: Path) -> None:
-    from mlflow_trace_nb.runtime import RUNTIME
+    from mlflow_trace_nb._internal.runtime import RUNTIME
 
     _child_work(1)  # queued in the parent (not flushed) when the child is forked
     queued = RUNTIME.last_trace
@@ -138,7 +138,7 @@ def test_traces_the_parent_had_queued_are_written_once_by_the_parent(db_path: Pa
 
 
 def test_child_forked_while_the_parent_writes_is_not_stuck(db_path: Path) -> None:
-    from mlflow_trace_nb.runtime import RUNTIME
+    from mlflow_trace_nb._internal.runtime import RUNTIME
 
     store = RUNTIME.store
     held, release = threading.Event(), threading.Event()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import mlflow_trace_nb as mlflow
-from mlflow_trace_nb.runtime import DESTINATION_ENV
+from mlflow_trace_nb._internal.runtime import DESTINATION_ENV
 from mlflow_trace_nb.store.sqlite import SqliteStore
 from tests.faults import _workers
 

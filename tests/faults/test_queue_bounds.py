@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 import mlflow_trace_nb as mlflow
-from mlflow_trace_nb.processing import WriteBehindQueue
-from mlflow_trace_nb.sizing import estimate_item, estimate_value
+from mlflow_trace_nb._internal.processing import WriteBehindQueue
+from mlflow_trace_nb._internal.sizing import estimate_item, estimate_value
 
 
 def _agent_traces(count: int, spans: int = 300, payload: str = "") -> list[Any]:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from mlflow_trace_nb.runtime import REMOTE_EXIT_TIMEOUT_ENV
+from mlflow_trace_nb._internal.runtime import REMOTE_EXIT_TIMEOUT_ENV
 from tests.faults import remote_servers as servers
 from tests.faults.remote_servers import RawServer
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 import mlflow_trace_nb as mlflow
-from mlflow_trace_nb.runtime import RUNTIME
+from mlflow_trace_nb._internal.runtime import RUNTIME
 from mlflow_trace_nb.tracing.destination import OTLP
 from tests.faults import remote_servers as servers
 from tests.faults.remote_servers import RawServer

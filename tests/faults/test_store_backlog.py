@@ -61,7 +61,7 @@ LOCKED_CHILD = """
     import mlflow_trace_nb.store.connection as connection
     connection.BUSY_TIMEOUT_MS = 100  # give up on a held lock quickly (default 5 s)
     import mlflow_trace_nb as mlflow
-    from mlflow_trace_nb.runtime import RUNTIME
+    from mlflow_trace_nb._internal.runtime import RUNTIME
 
     def trace(n, start):
         for i in range(start, start + n):

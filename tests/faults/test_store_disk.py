@@ -17,14 +17,14 @@ from pathlib import Path
 import pytest
 
 import mlflow_trace_nb as mlflow
-from mlflow_trace_nb.runtime import RUNTIME
+from mlflow_trace_nb._internal.runtime import RUNTIME
 from tests.faults.store_helpers import rows, run_python
 
 FSIZE_CHILD = """
     import json, os, resource, signal
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails, not kills
     import mlflow_trace_nb as mlflow
-    from mlflow_trace_nb.runtime import RUNTIME
+    from mlflow_trace_nb._internal.runtime import RUNTIME
 
     @mlflow.trace
     def step(i, text):

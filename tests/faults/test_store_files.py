@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import mlflow_trace_nb as mlflow
+from mlflow_trace_nb._internal.runtime import RUNTIME
 from mlflow_trace_nb.errors import MlflowTraceNbError, StoreCorruptedError
-from mlflow_trace_nb.runtime import RUNTIME
 from mlflow_trace_nb.store.sqlite import SqliteStore
 from tests.faults.store_helpers import rows, run_python
 

@@ -17,7 +17,10 @@ from typing import Any
 import pytest
 
 import mlflow_trace_nb as mlflow
-from mlflow_trace_nb.capture import MAX_EXCEPTION_MESSAGE_CHARS, MAX_PENDING_TRACEBACKS
+from mlflow_trace_nb._internal.tracer.capture import (
+    MAX_EXCEPTION_MESSAGE_CHARS,
+    MAX_PENDING_TRACEBACKS,
+)
 from mlflow_trace_nb.entities import Span
 from tests.helpers import last_trace
 

@@ -20,11 +20,15 @@ from IPython.core.displaypub import CapturingDisplayPublisher
 from IPython.core.interactiveshell import InteractiveShell
 
 import mlflow_trace_nb as mlflow
-from mlflow_trace_nb import span_lifecycle
+from mlflow_trace_nb._internal.runtime import DESTINATION_ENV, RUNTIME
+from mlflow_trace_nb._internal.tracer import span_lifecycle
+from mlflow_trace_nb._internal.tracer.span_leaks import (
+    CELL_END_MESSAGE,
+    COLLECTED_MESSAGE,
+    EXIT_MESSAGE,
+)
 from mlflow_trace_nb.display.cell_flush import _flush_after_cell
 from mlflow_trace_nb.entities import Trace
-from mlflow_trace_nb.runtime import DESTINATION_ENV, RUNTIME
-from mlflow_trace_nb.span_leaks import CELL_END_MESSAGE, COLLECTED_MESSAGE, EXIT_MESSAGE
 from mlflow_trace_nb.store.sqlite import SqliteStore
 
 

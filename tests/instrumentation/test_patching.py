@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 import mlflow_trace_nb as mlflow
+from mlflow_trace_nb._internal.tracer.live_span import LiveSpan
 from mlflow_trace_nb.instrumentation._llm_common import async_wrapper, sync_wrapper
 from mlflow_trace_nb.instrumentation._patching import (
     Instrumentation,
@@ -19,7 +20,6 @@ from mlflow_trace_nb.instrumentation._patching import (
     end_span_safely,
     is_active,
 )
-from mlflow_trace_nb.live_span import LiveSpan
 from tests.helpers import last_trace
 
 

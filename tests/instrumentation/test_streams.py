@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 
 import mlflow_trace_nb as mlflow
+from mlflow_trace_nb._internal.tracer.live_span import LiveSpan
+from mlflow_trace_nb._internal.tracer.span_lifecycle import open_span
 from mlflow_trace_nb.instrumentation._streams import (
     AsyncTracedStream,
     AsyncTracedStreamManager,
     TracedStream,
     TracedStreamManager,
 )
-from mlflow_trace_nb.live_span import LiveSpan
-from mlflow_trace_nb.span_lifecycle import open_span
 from tests.helpers import last_trace
 
 

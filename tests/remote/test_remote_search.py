@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 import mlflow_trace_nb as nb
+from mlflow_trace_nb._internal.remote.filters import to_mlflow_filter
 from mlflow_trace_nb.entities import Trace
 from mlflow_trace_nb.query.dataframe import SPAN_FRAME_COLUMNS, TRACE_FRAME_COLUMNS
-from mlflow_trace_nb.remote.filters import to_mlflow_filter
 from tests.conftest_servers import MlflowServer
 
 pytest.importorskip("mlflow")
@@ -236,7 +236,7 @@ def test_set_tracking_uri_sends_reads_to_the_server(populated: Populated) -> Non
 
 
 def test_an_mlflow_only_destination_is_read_from(populated: Populated) -> None:
-    from mlflow_trace_nb.destination import MlflowExperiment
+    from mlflow_trace_nb._internal.destination import MlflowExperiment
 
     nb.set_destination(MlflowExperiment(populated.experiment_id, tracking_uri=populated.uri))
     frame = nb.search_traces()  # default experiment: the destination's

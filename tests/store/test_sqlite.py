@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import mlflow_trace_nb as mlflow
-from mlflow_trace_nb.runtime import RUNTIME
+from mlflow_trace_nb._internal.runtime import RUNTIME
 from mlflow_trace_nb.store.migrations import MIGRATIONS, migrate
 from mlflow_trace_nb.store.sqlite import SqliteStore
 from tests.helpers import last_trace

@@ -18,18 +18,18 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from mlflow_trace_nb.capture import SNAPSHOT_TYPES, snapshot_values
-from mlflow_trace_nb.context import CURRENT_SPAN, detach
-from mlflow_trace_nb.errors import report_internal_error
-from mlflow_trace_nb.live_span import NO_OP_SPAN, LiveSpan
-from mlflow_trace_nb.runtime import RUNTIME
-from mlflow_trace_nb.span_lifecycle import (
+from mlflow_trace_nb._internal.runtime import RUNTIME
+from mlflow_trace_nb._internal.tracer.capture import SNAPSHOT_TYPES, snapshot_values
+from mlflow_trace_nb._internal.tracer.context import CURRENT_SPAN, detach
+from mlflow_trace_nb._internal.tracer.live_span import NO_OP_SPAN, LiveSpan
+from mlflow_trace_nb._internal.tracer.span_lifecycle import (
     DEFAULT_SPAN_TYPE,
     check_span_arguments,
     end_with_result,
     finish_span,
     open_span,
 )
+from mlflow_trace_nb.errors import report_internal_error
 
 __all__ = ["MAX_GENERATOR_ITEMS", "decorate"]
 

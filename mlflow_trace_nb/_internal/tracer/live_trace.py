@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mlflow_trace_nb import ids
+from mlflow_trace_nb._internal.tracer import ids
 
 if TYPE_CHECKING:
-    from mlflow_trace_nb.capture import ExceptionRecord
+    from mlflow_trace_nb._internal.tracer.capture import ExceptionRecord
+    from mlflow_trace_nb._internal.tracer.live_span import LiveSpan
     from mlflow_trace_nb.entities import Trace
-    from mlflow_trace_nb.live_span import LiveSpan
 
 __all__ = ["LiveTrace"]
 

@@ -26,15 +26,16 @@ import sys
 import time
 from typing import Any
 
-from mlflow_trace_nb.arguments import optional_mapping, optional_str
-from mlflow_trace_nb.capture import snapshot
-from mlflow_trace_nb.context import CURRENT_SPAN, detach
+from mlflow_trace_nb import keys
+from mlflow_trace_nb._internal.propagation import RemoteParent
+from mlflow_trace_nb._internal.runtime import RUNTIME
+from mlflow_trace_nb._internal.tracer.arguments import optional_mapping, optional_str
+from mlflow_trace_nb._internal.tracer.capture import snapshot
+from mlflow_trace_nb._internal.tracer.context import CURRENT_SPAN, detach
+from mlflow_trace_nb._internal.tracer.ids import format_span_id
+from mlflow_trace_nb._internal.tracer.live_span import NO_OP_SPAN, LiveSpan, LiveTrace, NoOpSpan
+from mlflow_trace_nb._internal.tracer.span_leaks import ManualTrace
 from mlflow_trace_nb.errors import report_internal_error
-from mlflow_trace_nb.ids import format_span_id
-from mlflow_trace_nb.live_span import NO_OP_SPAN, LiveSpan, LiveTrace, NoOpSpan
-from mlflow_trace_nb.propagation import RemoteParent
-from mlflow_trace_nb.runtime import RUNTIME
-from mlflow_trace_nb.span_leaks import ManualTrace
 from mlflow_trace_nb.tracing.provider import SpanStatus, SpanStatusCode, SpanType
 
 __all__ = [
@@ -61,7 +62,7 @@ DEFAULT_SPAN_TYPE = SpanType.UNKNOWN
 MAX_SPANS_PER_TRACE = 100_000
 #: Trace metadata key counting the spans a trace did not record (span limit reached; spans
 #: opened under an unrecorded one are not counted).
-DROPPED_SPANS_KEY = "mlflow_trace_nb.dropped_spans"
+DROPPED_SPANS_KEY = keys.DROPPED_SPANS
 _BaseExceptionGroup: Any = getattr(builtins, "BaseExceptionGroup", None)  # Python >= 3.11
 _warned_span_limit = False
 

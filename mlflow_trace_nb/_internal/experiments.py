@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlflow_trace_nb.arguments import describe, optional_str
+from mlflow_trace_nb._internal.runtime import RUNTIME
+from mlflow_trace_nb._internal.tracer.arguments import describe, optional_str
 from mlflow_trace_nb.entities import Experiment
-from mlflow_trace_nb.runtime import RUNTIME
 
 __all__ = [
     "MAX_EXPERIMENT_NAME_CHARS",

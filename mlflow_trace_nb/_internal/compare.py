@@ -24,9 +24,9 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mlflow_trace_nb.cell_history import previous_run
-from mlflow_trace_nb.cost import trace_cost
-from mlflow_trace_nb.span_tree import parent_indices, preorder
+from mlflow_trace_nb._internal.cell_history import previous_run
+from mlflow_trace_nb._internal.cost import trace_cost
+from mlflow_trace_nb._internal.span_tree import parent_indices, preorder
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -141,7 +141,7 @@ def _resolve(trace: Any) -> Trace:
     if isinstance(trace, Trace):
         return trace
     if isinstance(trace, str):
-        from mlflow_trace_nb.search import flush, get_trace
+        from mlflow_trace_nb._internal.search import flush, get_trace
 
         found = get_trace(trace)
         if found is None:

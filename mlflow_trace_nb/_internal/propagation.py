@@ -30,10 +30,10 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from mlflow_trace_nb import ids
-from mlflow_trace_nb.context import CURRENT_SPAN, detach
-from mlflow_trace_nb.live_span import NoOpSpan
-from mlflow_trace_nb.runtime import RUNTIME
+from mlflow_trace_nb._internal.runtime import RUNTIME
+from mlflow_trace_nb._internal.tracer import ids
+from mlflow_trace_nb._internal.tracer.context import CURRENT_SPAN, detach
+from mlflow_trace_nb._internal.tracer.live_span import NoOpSpan
 
 __all__ = [
     "TRACEPARENT",

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any, TypeVar, overload
 
-from mlflow_trace_nb.decorator import decorate
-from mlflow_trace_nb.live_span import NO_OP_SPAN, LiveSpan
-from mlflow_trace_nb.span_lifecycle import (
+from mlflow_trace_nb._internal.tracer.decorator import decorate
+from mlflow_trace_nb._internal.tracer.live_span import NO_OP_SPAN, LiveSpan
+from mlflow_trace_nb._internal.tracer.span_lifecycle import (
     check_span_arguments,
     finish_span,
     open_span,

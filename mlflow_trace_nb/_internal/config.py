@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from mlflow_trace_nb.arguments import MAX_INT64, describe, optional_bool
-from mlflow_trace_nb.runtime import RUNTIME
+from mlflow_trace_nb._internal.runtime import RUNTIME
+from mlflow_trace_nb._internal.tracer.arguments import MAX_INT64, describe, optional_bool
 
 __all__ = ["configure", "disable", "enable", "is_enabled", "reset", "set_destination"]
 
@@ -77,6 +77,6 @@ def set_destination(destination: Any) -> None:
 
         mlflow.tracing.set_destination("sqlite:///runs/traces.db")
     """
-    from mlflow_trace_nb.destination import parse_destination
+    from mlflow_trace_nb._internal.destination import parse_destination
 
     RUNTIME.set_destinations(parse_destination(destination))

@@ -10,10 +10,11 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from mlflow_trace_nb.arguments import MAX_INT64, describe, optional_mapping
-from mlflow_trace_nb.context import CURRENT_SPAN, current_span
+from mlflow_trace_nb import keys
+from mlflow_trace_nb._internal.tracer.arguments import MAX_INT64, describe, optional_mapping
+from mlflow_trace_nb._internal.tracer.context import CURRENT_SPAN, current_span
+from mlflow_trace_nb._internal.tracer.live_span import LiveSpan
 from mlflow_trace_nb.entities import SpanEvent
-from mlflow_trace_nb.live_span import LiveSpan
 
 __all__ = [
     "CHAT_TOOLS_ATTRIBUTE",
@@ -32,7 +33,7 @@ __all__ = [
 _logger = logging.getLogger(__name__)
 
 #: The attribute chat tools are stored under (MLflow's name).
-CHAT_TOOLS_ATTRIBUTE = "mlflow.chat.tools"
+CHAT_TOOLS_ATTRIBUTE = keys.CHAT_TOOLS
 
 
 def _active(action: str) -> LiveSpan | None:

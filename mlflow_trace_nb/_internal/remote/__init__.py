@@ -13,7 +13,7 @@ result.
 
 from __future__ import annotations
 
-from mlflow_trace_nb.remote.client import (
+from mlflow_trace_nb._internal.remote.client import (
     get_remote_trace,
     mlflow_destination,
     normalize_uri,

@@ -18,7 +18,7 @@ Anthropic's do not (its cache reads and writes are ``cache_read_input_tokens`` /
 
 Example::
 
-    from mlflow_trace_nb.cost import trace_cost
+    from mlflow_trace_nb._internal.cost import trace_cost
 
     summary = trace_cost(mlflow.get_last_active_trace())
     summary.cost, summary.total.total_tokens
@@ -32,8 +32,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlflow_trace_nb.span_tree import parent_indices, preorder
-from mlflow_trace_nb.timestamps import utc_datetime
+from mlflow_trace_nb import keys
+from mlflow_trace_nb._internal.span_tree import parent_indices, preorder
+from mlflow_trace_nb._internal.timestamps import utc_datetime
 
 __all__ = [
     "CostTotal",
@@ -48,10 +49,10 @@ __all__ = [
     "trace_cost",
 ]
 
-TOKEN_USAGE = "mlflow.chat.tokenUsage"
-MODEL = "mlflow.llm.model"
-PROVIDER = "mlflow.llm.provider"
-MESSAGE_FORMAT = "mlflow.message.format"
+TOKEN_USAGE = keys.TOKEN_USAGE
+MODEL = keys.MODEL
+PROVIDER = keys.PROVIDER
+MESSAGE_FORMAT = keys.MESSAGE_FORMAT
 _MODEL_KEYS = ("model", "model_name", "model_id")
 #: Providers whose models run on the user's own hardware: no list price exists.
 _SELF_HOSTED = frozenset({"transformers", "huggingface", "llamacpp", "ollama", "vllm", "local"})

@@ -15,7 +15,7 @@ Where reads go (the first that applies):
 4. otherwise the local store (the default).
 
 Remote reads return the same DataFrame columns and ``Trace`` objects as local ones (see
-``mlflow_trace_nb.remote``).
+``mlflow_trace_nb._internal.remote``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from mlflow_trace_nb.arguments import (
+from mlflow_trace_nb._internal.runtime import RUNTIME
+from mlflow_trace_nb._internal.tracer.arguments import (
     MAX_INT64,
     bounded_int,
     describe,
@@ -32,7 +33,6 @@ from mlflow_trace_nb.arguments import (
     str_list,
 )
 from mlflow_trace_nb.entities import Trace
-from mlflow_trace_nb.runtime import RUNTIME
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -142,7 +142,7 @@ def set_tracking_uri(uri: str | None) -> None:
     if uri is None or not uri.strip():
         RUNTIME.tracking_uri = None
         return
-    from mlflow_trace_nb.remote import normalize_uri
+    from mlflow_trace_nb._internal.remote import normalize_uri
 
     RUNTIME.tracking_uri = normalize_uri(uri)
 
@@ -155,7 +155,7 @@ def get_tracking_uri() -> str | None:
 def _remote(tracking_uri: str | None) -> tuple[str, str | None] | None:
     """``(server uri, default experiment id)`` when this read goes to an MLflow server."""
     if tracking_uri is not None:
-        from mlflow_trace_nb.remote import normalize_uri
+        from mlflow_trace_nb._internal.remote import normalize_uri
 
         return normalize_uri(tracking_uri), None
     if RUNTIME.tracking_uri is not None:
@@ -163,7 +163,7 @@ def _remote(tracking_uri: str | None) -> tuple[str, str | None] | None:
     exporters = RUNTIME._exporters
     if not exporters or RUNTIME._store in exporters:
         return None
-    from mlflow_trace_nb.remote import mlflow_destination
+    from mlflow_trace_nb._internal.remote import mlflow_destination
 
     return mlflow_destination(exporters, RUNTIME._store)
 
@@ -181,7 +181,7 @@ def _find(
     keys = _experiment_keys(experiment_ids)  # checked for remote reads too
     remote = _remote(tracking_uri)
     if remote is not None:
-        from mlflow_trace_nb.remote import search_remote
+        from mlflow_trace_nb._internal.remote import search_remote
 
         uri, default_experiment = remote
         return search_remote(
@@ -266,7 +266,7 @@ def get_trace(trace_id: str, tracking_uri: str | None = None) -> Trace | None:
     optional_str(tracking_uri, "tracking_uri", max_chars=_MAX_TERM_CHARS)
     remote = _remote(tracking_uri)
     if remote is not None:
-        from mlflow_trace_nb.remote import get_remote_trace
+        from mlflow_trace_nb._internal.remote import get_remote_trace
 
         return get_remote_trace(remote[0], trace_id)
     RUNTIME.flush()

@@ -18,12 +18,12 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from mlflow_trace_nb import processes
+from mlflow_trace_nb._internal import processes
+from mlflow_trace_nb._internal.processing import Exporter, WriteBehindQueue
 from mlflow_trace_nb.errors import report_internal_error
-from mlflow_trace_nb.processing import Exporter, WriteBehindQueue
 
 if TYPE_CHECKING:
-    from mlflow_trace_nb.live_span import LiveSpan, LiveTrace
+    from mlflow_trace_nb._internal.tracer.live_span import LiveSpan, LiveTrace
     from mlflow_trace_nb.store.sqlite import SqliteStore
 
 __all__ = ["DEFAULT_DB_FILE", "DESTINATION_ENV", "RUNTIME", "Runtime"]
@@ -43,7 +43,7 @@ DEFAULT_EXPERIMENT_ID = "0"
 
 def _default_store() -> SqliteStore:
     # The store (sqlite3, serialisation) is imported on first use, not with the package.
-    from mlflow_trace_nb.destination import parse_destination
+    from mlflow_trace_nb._internal.destination import parse_destination
     from mlflow_trace_nb.store.sqlite import SqliteStore
 
     configured = os.environ.get(DESTINATION_ENV, "").strip()

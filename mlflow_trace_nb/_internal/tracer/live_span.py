@@ -13,10 +13,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from mlflow_trace_nb import ids
-from mlflow_trace_nb.capture import ExceptionEvent, ExceptionRecord, exception_event, snapshot
+from mlflow_trace_nb._internal.tracer import ids
+from mlflow_trace_nb._internal.tracer.capture import (
+    ExceptionEvent,
+    ExceptionRecord,
+    exception_event,
+    snapshot,
+)
+from mlflow_trace_nb._internal.tracer.live_trace import LiveTrace
 from mlflow_trace_nb.entities import Span, SpanEvent
-from mlflow_trace_nb.live_trace import LiveTrace
 from mlflow_trace_nb.tracing.provider import STATUS_CODES, SpanStatus, SpanStatusCode
 
 __all__ = [
@@ -215,7 +220,7 @@ class LiveSpan(Span):
         end_time_ns: int | None = None,
     ) -> None:
         """End the span (idempotent); restores its parent as the active span."""
-        from mlflow_trace_nb.span_lifecycle import finish_span
+        from mlflow_trace_nb._internal.tracer.span_lifecycle import finish_span
 
         if self.end_time_ns is not None:
             return
@@ -231,7 +236,7 @@ class LiveSpan(Span):
         return self
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        from mlflow_trace_nb.span_lifecycle import finish_span
+        from mlflow_trace_nb._internal.tracer.span_lifecycle import finish_span
 
         finish_span(self, exc)
 
@@ -310,7 +315,7 @@ class NoOpSpan(LiveSpan):
     def _detach(self) -> None:
         token = self._token
         if token is not None:  # an unsampled root started with start_span()
-            from mlflow_trace_nb.context import detach
+            from mlflow_trace_nb._internal.tracer.context import detach
 
             self._token = None
             detach(token, None)

@@ -40,10 +40,10 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
-from mlflow_trace_nb.context import CURRENT_SPAN
+from mlflow_trace_nb._internal.tracer.context import CURRENT_SPAN
 
 if TYPE_CHECKING:
-    from mlflow_trace_nb.runtime import Runtime
+    from mlflow_trace_nb._internal.runtime import Runtime
 
 __all__ = [
     "SEND_FLUSH_TIMEOUT_S",
@@ -75,7 +75,7 @@ def before_fork() -> None:
 def after_fork_in_child(runtime: Runtime) -> None:
     """In a forked child: disown the parent's open traces, write through, and let
     ``multiprocessing`` switch to its cheaper mode if it started this child."""
-    live_trace = sys.modules.get("mlflow_trace_nb.live_trace")
+    live_trace = sys.modules.get("mlflow_trace_nb._internal.tracer.live_trace")
     if live_trace is not None:
         live_trace.LiveTrace.process_generation += 1
     runtime.write_through = True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlflow_trace_nb import keys
 from mlflow_trace_nb.entities import Span, SpanEvent, Trace, TraceData, TraceInfo
 
 __all__ = ["to_span", "to_trace"]
@@ -11,15 +12,15 @@ __all__ = ["to_span", "to_trace"]
 # Span attributes MLflow uses for what our spans hold in fields of their own.
 _INTERNAL_ATTRIBUTES = frozenset(
     {
-        "mlflow.traceRequestId",
-        "mlflow.spanType",
-        "mlflow.spanInputs",
-        "mlflow.spanOutputs",
-        "mlflow.spanFunctionName",
-        "mlflow.spanLogLevel",
+        keys.TRACE_REQUEST_ID,
+        keys.SPAN_TYPE,
+        keys.SPAN_INPUTS,
+        keys.SPAN_OUTPUTS,
+        keys.SPAN_FUNCTION_NAME,
+        keys.SPAN_LOG_LEVEL,
     }
 )
-_TRACE_NAME_TAG = "mlflow.traceName"
+_TRACE_NAME_TAG = keys.TRACE_NAME
 
 
 def _value(enum_or_str: Any) -> str:

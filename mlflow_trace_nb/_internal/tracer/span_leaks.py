@@ -26,13 +26,13 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from mlflow_trace_nb.context import CURRENT_SPAN
-from mlflow_trace_nb.live_span import LiveTrace
-from mlflow_trace_nb.runtime import RUNTIME
+from mlflow_trace_nb._internal.runtime import RUNTIME
+from mlflow_trace_nb._internal.tracer.context import CURRENT_SPAN
+from mlflow_trace_nb._internal.tracer.live_span import LiveTrace
 from mlflow_trace_nb.tracing.provider import SpanStatus
 
 if TYPE_CHECKING:
-    from mlflow_trace_nb.live_span import LiveSpan
+    from mlflow_trace_nb._internal.tracer.live_span import LiveSpan
 
 __all__ = [
     "CELL_END_MESSAGE",
@@ -78,7 +78,7 @@ def end_spans_left_open(reason: str, error: BaseException | None = None) -> int:
 
 
 def _end_chain(span: LiveSpan | None, reason: str, error: BaseException | None) -> int:
-    from mlflow_trace_nb.span_lifecycle import _close
+    from mlflow_trace_nb._internal.tracer.span_lifecycle import _close
 
     ended = 0
     while span is not None and span._recording:  # a RemoteParent/no-op ends nothing

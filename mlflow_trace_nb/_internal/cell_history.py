@@ -35,7 +35,7 @@ def run_key(trace: Trace) -> tuple[str | None, str | None]:
 def cell_traces(trace: Trace) -> list[Trace]:
     """Traces of the same cell as ``trace`` that started no later than it, newest first
     (empty when ``trace`` has no cell id tag)."""
-    from mlflow_trace_nb.search import flush, search_traces
+    from mlflow_trace_nb._internal.search import flush, search_traces
 
     cell_id = (trace.tags or {}).get(CELL_ID_TAG)
     if not cell_id:

@@ -12,7 +12,7 @@ from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mlflow_trace_nb.live_span import LiveSpan
+    from mlflow_trace_nb._internal.tracer.live_span import LiveSpan
 
 __all__ = ["CURRENT_SPAN", "attach", "current_span", "detach"]
 

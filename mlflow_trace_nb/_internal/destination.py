@@ -24,9 +24,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
+from mlflow_trace_nb._internal.processing import Exporter
 from mlflow_trace_nb.exporters.mlflow_server import MlflowServerExporter
 from mlflow_trace_nb.exporters.otlp import OtlpHttpExporter
-from mlflow_trace_nb.processing import Exporter
 from mlflow_trace_nb.store.sqlite import MEMORY, SqliteStore
 
 __all__ = ["OTLP", "LocalStore", "MlflowExperiment", "parse_destination"]

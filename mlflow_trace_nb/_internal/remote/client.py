@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from mlflow_trace_nb._internal.remote.convert import to_trace
+from mlflow_trace_nb._internal.remote.filters import to_mlflow_filter
 from mlflow_trace_nb.entities import Trace
-from mlflow_trace_nb.remote.convert import to_trace
-from mlflow_trace_nb.remote.filters import to_mlflow_filter
 
 __all__ = ["get_remote_trace", "mlflow_destination", "normalize_uri", "search_remote"]
 

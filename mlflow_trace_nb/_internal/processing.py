@@ -38,7 +38,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from mlflow_trace_nb.sizing import SPAN_BYTES, estimate_item
+from mlflow_trace_nb._internal.sizing import SPAN_BYTES, estimate_item
 
 __all__ = ["Exporter", "WriteBehindQueue"]
 

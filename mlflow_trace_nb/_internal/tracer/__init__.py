@@ -1,0 +1,1 @@
+"""Span lifecycle: decorator, live spans, context, capture, ids and leak handling."""

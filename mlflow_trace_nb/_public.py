@@ -1,0 +1,139 @@
+"""The one list of public names, from which ``mlflow_trace_nb`` and ``mlflow_trace_nb.tracing``
+are both built.
+
+Both faces export exactly ``__all__`` below (plus their own subpackages), so the package and
+``mlflow.tracing``-style code see the same functions. Names in ``LAZY`` are imported on first
+use, to keep ``import mlflow_trace_nb`` light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from mlflow_trace_nb._internal.config import (
+    configure,
+    disable,
+    enable,
+    is_enabled,
+    reset,
+    set_destination,
+)
+from mlflow_trace_nb._internal.experiments import (
+    get_experiment,
+    get_experiment_by_name,
+    set_experiment,
+)
+from mlflow_trace_nb._internal.propagation import (
+    get_tracing_context_headers_for_http_request,
+    set_tracing_context_from_http_request_headers,
+)
+from mlflow_trace_nb._internal.search import (
+    flush,
+    get_last_active_trace,
+    get_trace,
+    get_tracking_uri,
+    search_spans,
+    search_traces,
+    set_tracking_uri,
+)
+from mlflow_trace_nb._internal.tracer.fluent import (
+    add_span_exception,
+    end_span,
+    get_current_active_span,
+    log_span_event,
+    set_span_attribute,
+    set_span_attributes,
+    set_span_chat_tools,
+    set_span_inputs,
+    set_span_output,
+    update_current_trace,
+)
+from mlflow_trace_nb._internal.tracer.tracer import mlflow_trace, start_span, trace
+from mlflow_trace_nb.display import disable_notebook_display, enable_notebook_display
+from mlflow_trace_nb.display.bundle import show_traces
+from mlflow_trace_nb.entities import Experiment, Span, SpanContext, SpanEvent, Trace
+from mlflow_trace_nb.errors import MlflowTraceNbError, StoreCorruptedError
+from mlflow_trace_nb.instrumentation import (
+    instrument_anthropic,
+    instrument_langchain,
+    instrument_openai,
+    instrument_transformers,
+    uninstrument_anthropic,
+    uninstrument_langchain,
+    uninstrument_openai,
+    uninstrument_transformers,
+)
+from mlflow_trace_nb.tracing.provider import SpanStatus, SpanStatusCode, SpanType
+
+#: Public names imported on first use: name -> module that defines it.
+LAZY: dict[str, str] = {
+    "compare_traces": "mlflow_trace_nb._internal.compare",
+    "instrument_threading": "mlflow_trace_nb._internal.tracer.threading_context",
+    "uninstrument_threading": "mlflow_trace_nb._internal.tracer.threading_context",
+}
+
+__all__ = [
+    "Experiment",
+    "MlflowTraceNbError",
+    "Span",
+    "SpanContext",
+    "SpanEvent",
+    "SpanStatus",
+    "SpanStatusCode",
+    "SpanType",
+    "StoreCorruptedError",
+    "Trace",
+    "add_span_exception",
+    "configure",
+    "disable",
+    "disable_notebook_display",
+    "enable",
+    "enable_notebook_display",
+    "end_span",
+    "flush",
+    "get_current_active_span",
+    "get_experiment",
+    "get_experiment_by_name",
+    "get_last_active_trace",
+    "get_trace",
+    "get_tracing_context_headers_for_http_request",
+    "get_tracking_uri",
+    "instrument_anthropic",
+    "instrument_langchain",
+    "instrument_openai",
+    "instrument_transformers",
+    "is_enabled",
+    "log_span_event",
+    "mlflow_trace",
+    "reset",
+    "search_spans",
+    "search_traces",
+    "set_destination",
+    "set_experiment",
+    "set_span_attribute",
+    "set_span_attributes",
+    "set_span_chat_tools",
+    "set_span_inputs",
+    "set_span_output",
+    "set_tracing_context_from_http_request_headers",
+    "set_tracking_uri",
+    "show_traces",
+    "start_span",
+    "trace",
+    "uninstrument_anthropic",
+    "uninstrument_langchain",
+    "uninstrument_openai",
+    "uninstrument_transformers",
+    "update_current_trace",
+]
+
+#: Every public name of both faces: the eager ones above and the lazy ones.
+NAMES: tuple[str, ...] = (*__all__, *LAZY)
+
+
+def lazy_attribute(module: str, name: str) -> Any:
+    """The lazy public ``name`` for ``module.__getattr__``; AttributeError for anything else."""
+    if name in LAZY:
+        return getattr(importlib.import_module(LAZY[name]), name)
+    raise AttributeError(f"module {module!r} has no attribute {name!r}")

@@ -1,0 +1,38 @@
+"""Every span attribute, trace tag and metadata key the package reads or writes.
+
+The names are MLflow's (``mlflow/tracing/constant.py``) where MLflow has one, so code that
+reads MLflow traces reads ours, and an MLflow server receiving our export sees its own keys.
+This module imports nothing: every layer may use it.
+"""
+
+from __future__ import annotations
+
+# Span attributes (MLflow's SpanAttributeKey)
+TOKEN_USAGE = "mlflow.chat.tokenUsage"
+CHAT_TOOLS = "mlflow.chat.tools"
+MESSAGE_FORMAT = "mlflow.message.format"
+MODEL = "mlflow.llm.model"
+PROVIDER = "mlflow.llm.provider"
+SPAN_TYPE = "mlflow.spanType"
+SPAN_INPUTS = "mlflow.spanInputs"
+SPAN_OUTPUTS = "mlflow.spanOutputs"
+SPAN_FUNCTION_NAME = "mlflow.spanFunctionName"
+SPAN_LOG_LEVEL = "mlflow.spanLogLevel"
+TRACE_REQUEST_ID = "mlflow.traceRequestId"
+EXPERIMENT_ID = "mlflow.experimentId"
+
+# Trace tags (MLflow's TraceTagKey)
+TRACE_NAME = "mlflow.traceName"
+
+# Notebook cell tags (ours, in MLflow's namespace style)
+CELL_ID = "mlflow.notebook.cell_id"
+EXECUTION_COUNT = "mlflow.notebook.execution_count"
+CELL_RUN = "mlflow.notebook.cell_run"
+
+# Trace metadata written by this package
+DROPPED_SPANS = "mlflow_trace_nb.dropped_spans"
+
+#: The token-usage fields inside ``TOKEN_USAGE`` (MLflow's TokenUsageKey).
+INPUT_TOKENS = "input_tokens"
+OUTPUT_TOKENS = "output_tokens"
+TOTAL_TOKENS = "total_tokens"
