@@ -39,3 +39,9 @@ TOTAL_TOKENS = "total_tokens"
 
 #: The id of MLflow's default experiment ("Default"), which every store starts with.
 DEFAULT_EXPERIMENT_ID = "0"
+
+# Trace metadata (MLflow's TraceMetadataKey)
+TRACE_SESSION = "mlflow.trace.session"
+TRACE_USER = "mlflow.trace.user"
+SOURCE_RUN = "mlflow.sourceRun"
+MODEL_ID = "mlflow.modelId"
