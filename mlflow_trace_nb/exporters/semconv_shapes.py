@@ -233,6 +233,8 @@ def output_messages(outputs: Any) -> list[Message]:
             if outputs.get("stop_reason"):
                 message["finish_reason"] = str(outputs["stop_reason"])
             return [message]
+        single = _message(outputs, "assistant")  # one LangChain / OpenAI-style message
+        return [single] if single is not None else []
     return _messages(outputs, "assistant")
 
 

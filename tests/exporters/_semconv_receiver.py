@@ -94,8 +94,25 @@ def receiving() -> Iterator[Receiver]:
 
 
 def run_workload(openai_base_url: str, anthropic_base_url: str) -> int:
-    """Real SDK calls and hand-made spans covering every shape the mappings read; returns
-    the number of spans made."""
+    """One trace (root span ``agent``) of real SDK calls and hand-made spans covering the
+    shapes the mappings read; returns the number of spans made."""
+    with mlflow.start_span("agent", span_type="AGENT") as root:
+        root.set_inputs({"question": "Weather in Paris?"})
+        _workload(openai_base_url, anthropic_base_url)
+        root.set_outputs("rainy")
+    return 7
+
+
+def recorded_spans(llm_server: Any) -> dict[str, Any]:
+    """Run the workload into the local store; ``{name: Span}`` of its trace as stored."""
+    run_workload(llm_server.openai_base_url, llm_server.anthropic_base_url)
+    mlflow.flush()
+    trace = mlflow.get_last_active_trace()
+    assert trace is not None
+    return {s.name: s for s in trace.data.spans}
+
+
+def _workload(openai_base_url: str, anthropic_base_url: str) -> None:
     import anthropic
     import openai
     from langchain_core.documents import Document
@@ -190,4 +207,3 @@ def run_workload(openai_base_url: str, anthropic_base_url: str) -> int:
                 },
             }
         )
-    return 6

@@ -1,0 +1,221 @@
+"""OpenInference keys from the shapes our instrumentations record (real openai/anthropic
+clients against the loopback LLM server), as pure mapping and on the wire of a real OTLP
+receiver."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from langchain_core.documents import Document
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+
+import mlflow_trace_nb as mlflow
+from mlflow_trace_nb._internal.serialization import (
+    MAX_COLLECTION_ITEMS,
+    MAX_JSON_CHARS,
+    MAX_STRING_CHARS,
+)
+from mlflow_trace_nb.exporters.semconv_openinference import openinference_attributes
+from mlflow_trace_nb.instrumentation import _langchain_convert as convert
+from mlflow_trace_nb.testing.llm_server import LLMServer, start_server
+from mlflow_trace_nb.tracing.destination import OTLP
+from tests.exporters._semconv_receiver import Receiver, receiving, recorded_spans, run_workload
+
+
+@pytest.fixture(scope="module")
+def llm_server() -> Iterator[LLMServer]:
+    server = start_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def spans(llm_server: LLMServer) -> dict[str, Any]:
+    mlflow.set_destination("memory")
+    return recorded_spans(llm_server)
+
+
+def _map(span: Any) -> dict[str, Any]:
+    return openinference_attributes(
+        span.span_type, span.attributes, span.inputs, span.outputs, name=span.name
+    )
+
+
+def test_openai_chat_messages_tools_and_parameters(spans: dict[str, Any]) -> None:
+    got = _map(spans["openai.chat.completions.create"])
+    assert got["openinference.span.kind"] == "LLM"
+    assert got["llm.input_messages.0.message.role"] == "system"
+    assert got["llm.input_messages.0.message.content"] == "Be brief."
+    assert got["llm.input_messages.1.message.role"] == "user"
+    assert got["llm.input_messages.1.message.content"] == "Weather in Paris?"
+    out = "llm.output_messages.0.message."
+    assert got[out + "role"] == "assistant"
+    assert got[out + "tool_calls.0.tool_call.function.name"] == "get_weather"
+    assert json.loads(got[out + "tool_calls.0.tool_call.function.arguments"]) == {"city": "Paris"}
+    assert got[out + "tool_calls.0.tool_call.id"].startswith("call_")
+    assert got["llm.finish_reason"] == "tool_calls"
+    assert got["llm.tools.0.tool.name"] == "get_weather"
+    schema = json.loads(got["llm.tools.0.tool.json_schema"])
+    assert schema["function"]["parameters"]["properties"] == {"city": {"type": "string"}}
+    params = json.loads(got["llm.invocation_parameters"])
+    assert params == {"model": "gpt-4o-mini", "temperature": 0.2, "max_tokens": 64, "stop": ["END"]}
+    assert got["llm.model_name"].startswith("gpt-4o-mini")
+    assert got["llm.provider"] == got["llm.system"] == "openai"
+    usage = spans["openai.chat.completions.create"].attributes["mlflow.chat.tokenUsage"]
+    assert got["llm.token_count.prompt"] == usage["input_tokens"]
+    assert got["llm.token_count.completion"] == usage["output_tokens"]
+    assert got["llm.token_count.total"] == usage["total_tokens"]
+    assert got["input.mime_type"] == got["output.mime_type"] == "application/json"
+    assert json.loads(got["input.value"])["messages"][1]["content"] == "Weather in Paris?"
+
+
+def test_openai_responses_api(spans: dict[str, Any]) -> None:
+    got = _map(spans["openai.responses.create"])
+    assert got["llm.input_messages.0.message.role"] == "system"
+    assert got["llm.input_messages.0.message.content"] == "Be kind."
+    assert got["llm.input_messages.1.message.content"] == "hello there"
+    assert got["llm.output_messages.0.message.role"] == "assistant"
+    assert got["llm.output_messages.0.message.content"] == "Echo: hello there"
+    assert got["llm.finish_reason"] == "stop"
+
+
+def test_anthropic_system_tool_use_and_tool_result(spans: dict[str, Any]) -> None:
+    got = _map(spans["anthropic.messages.create"])
+    assert got["llm.input_messages.0.message.role"] == "system"
+    assert got["llm.input_messages.0.message.content"] == "You are terse."
+    call = "llm.input_messages.2.message.tool_calls.0.tool_call."
+    assert got["llm.input_messages.2.message.role"] == "assistant"
+    assert got[call + "id"] == "toolu_1" and got[call + "function.name"] == "get_weather"
+    assert got["llm.input_messages.3.message.role"] == "tool"
+    assert got["llm.input_messages.3.message.tool_call_id"] == "toolu_1"
+    assert got["llm.input_messages.3.message.content"] == "sunny"
+    assert got["llm.output_messages.0.message.content"] == "The tool says: sunny"
+    assert got["llm.finish_reason"] == "end_turn"
+    assert got["llm.tools.0.tool.name"] == "get_weather"
+    assert json.loads(got["llm.invocation_parameters"]) == {
+        "model": "claude-test",
+        "max_tokens": 50,
+    }
+
+
+def test_anthropic_cache_tokens_count_in_the_prompt(spans: dict[str, Any]) -> None:
+    got = _map(spans["cached_call"])
+    assert got["llm.token_count.prompt_details.cache_read"] == 100
+    assert got["llm.token_count.prompt_details.cache_write"] == 20
+    assert got["llm.token_count.prompt"] == 130  # Anthropic's input_tokens exclude the cache
+    assert got["llm.token_count.completion"] == 4
+    assert got["llm.token_count.total"] == 134
+
+
+def test_retriever_documents_of_every_shape(spans: dict[str, Any]) -> None:
+    got = _map(spans["search_docs"])
+    assert got["openinference.span.kind"] == "RETRIEVER"
+    doc = "retrieval.documents."
+    assert got[doc + "0.document.content"] == "Paris is in France."
+    assert got[doc + "0.document.id"] == "d1"
+    assert got[doc + "0.document.score"] == 0.9
+    assert json.loads(got[doc + "1.document.metadata"]) == {"src": "x"}
+    assert got[doc + "1.document.score"] == 0.5
+    plain_docs = [
+        "a bare string",
+        {"text": "t", "uri": "s3://x"},
+        {"page_content": "p", "metadata": {"doc_uri": "file://y"}},
+        {"no": "content"},
+    ]
+    got = openinference_attributes("RETRIEVER", {}, "q", {"documents": plain_docs})
+    assert got[doc + "0.document.content"] == "a bare string"
+    assert got[doc + "1.document.id"] == "s3://x"
+    assert got[doc + "2.document.id"] == "file://y"
+    assert doc + "3.document.content" not in got
+
+
+def test_tool_span_name_and_description(spans: dict[str, Any]) -> None:
+    got = _map(spans["get_weather"])
+    assert got["openinference.span.kind"] == "TOOL"
+    assert got["tool.name"] == "get_weather"
+    assert got["tool.description"] == "Weather in a city"
+    assert got["output.value"] == "rainy" and got["output.mime_type"] == "text/plain"
+
+
+def test_langchain_messages_and_documents() -> None:
+    """The shapes the LangChain handler records (its own converter over real objects)."""
+    call = {"name": "add", "args": {"a": 1}, "id": "c1", "type": "tool_call"}
+    history = [
+        SystemMessage("sys"),
+        HumanMessage(content=[{"type": "text", "text": "hi"}, {"type": "text", "text": "!"}]),
+        AIMessage("", tool_calls=[call]),
+        ToolMessage("2", tool_call_id="c1"),
+    ]
+    inputs = {"messages": [convert.message_dict(m) for m in history]}
+    outputs = convert.message_dict(AIMessage("done"))
+    got = openinference_attributes(
+        "CHAT_MODEL", {"invocation_params": {"temperature": 0}}, inputs, outputs
+    )
+    assert got["llm.input_messages.0.message.role"] == "system"
+    parts = "llm.input_messages.1.message.contents."
+    assert got[parts + "0.message_content.type"] == "text"
+    assert got[parts + "1.message_content.text"] == "!"
+    assert got["llm.input_messages.2.message.tool_calls.0.tool_call.function.name"] == "add"
+    assert got["llm.input_messages.3.message.role"] == "tool"
+    assert got["llm.input_messages.3.message.tool_call_id"] == "c1"
+    assert got["llm.output_messages.0.message.content"] == "done"
+    assert json.loads(got["llm.invocation_parameters"]) == {"temperature": 0}
+    docs = [convert.document_dict(Document(page_content="x", id="7", metadata={"k": 1}))]
+    got = openinference_attributes("RETRIEVER", {}, {"query": "q"}, docs)
+    assert got["retrieval.documents.0.document.id"] == "7"
+
+
+def test_sizes_are_bounded_and_odd_shapes_do_not_raise() -> None:
+    many = [{"role": "user", "content": "x" * (MAX_STRING_CHARS + 10)}] * (
+        MAX_COLLECTION_ITEMS + 50
+    )
+    got = openinference_attributes("CHAT_MODEL", {}, {"messages": many}, None)
+    roles = [k for k in got if k.endswith(".message.role")]
+    assert len(roles) <= MAX_COLLECTION_ITEMS
+    texts = [len(v) for v in got.values() if isinstance(v, str)]
+    assert max(texts) <= MAX_JSON_CHARS  # input.value; each message text is shorter
+    assert sum(texts) <= 4 * MAX_JSON_CHARS  # to_jsonable's budget bounds the whole payload
+    for odd in (
+        None,
+        3,
+        "text",
+        [None, 1, {"role": None}],
+        {"messages": {"not": "a list"}},
+        {"choices": [None, {"message": 5}]},
+        {"output": [1, {"type": "x"}]},
+    ):
+        got = openinference_attributes("CHAT_MODEL", {"mlflow.chat.tokenUsage": "junk"}, odd, odd)
+        assert got["openinference.span.kind"] == "LLM"
+
+
+def _wire(receiver: Receiver, llm_server: LLMServer, semconv: Any = None) -> dict[str, Any]:
+    options = {} if semconv is None else {"semconv": semconv}
+    mlflow.set_destination(["memory", OTLP(receiver.endpoint, **options)])
+    count = run_workload(llm_server.openai_base_url, llm_server.anthropic_base_url)
+    assert mlflow.flush()
+    return receiver.attributes(count=count)
+
+
+def test_the_wire_carries_openinference_keys(llm_server: LLMServer) -> None:
+    with receiving() as receiver:
+        spans = _wire(receiver, llm_server)
+    chat = spans["openai.chat.completions.create"]
+    assert chat["llm.input_messages.1.message.content"] == "Weather in Paris?"
+    assert chat["llm.tools.0.tool.name"] == "get_weather"
+    assert chat["mlflow.spanType"] == '"CHAT_MODEL"'  # MLflow's keys stay, by default
+    assert spans["search_docs"]["retrieval.documents.0.document.content"] == "Paris is in France."
+    assert spans["get_weather"]["tool.name"] == "get_weather"
+    assert spans["agent"]["openinference.span.kind"] == "AGENT"
+
+
+def test_openinference_only_sends_no_mlflow_keys(llm_server: LLMServer) -> None:
+    with receiving() as receiver:
+        spans = _wire(receiver, llm_server, semconv="openinference")
+    for attributes in spans.values():
+        assert not [k for k in attributes if k.startswith(("mlflow.", "gen_ai."))]
+    tool = spans["get_weather"]
+    assert tool["description"] == "Weather in a city"  # the span's own keys still go
+    assert spans["anthropic.messages.create"]["llm.input_messages.3.message.role"] == "tool"
