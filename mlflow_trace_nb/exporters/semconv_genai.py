@@ -26,8 +26,8 @@ Key names follow ``open-telemetry/semantic-conventions`` ``docs/gen-ai/gen-ai-sp
   ``finish_reason``), ``gen_ai.system_instructions``, ``gen_ai.tool.definitions``;
 - TOOL spans: ``gen_ai.tool.name`` (the span name), ``gen_ai.tool.description``.
 
-Sizes are bounded as in ``semconv_shapes``; each JSON attribute is ``dumps`` output, bounded
-by ``MAX_JSON_CHARS``.
+Sizes are bounded as in ``semconv_shapes``; each JSON attribute is ``shapes.json_text``
+output, bounded by ``MAX_JSON_CHARS``.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from __future__ import annotations
 from typing import Any
 
 from mlflow_trace_nb import keys
-from mlflow_trace_nb._internal.serialization import dumps
 from mlflow_trace_nb.exporters import semconv_shapes as shapes
 
 __all__ = ["genai_attributes"]
@@ -100,8 +99,8 @@ def genai_attributes(
     name: str | None = None,
 ) -> dict[str, Any]:
     """The GenAI semconv attributes of a span of ``span_type`` with these (our) attributes,
-    inputs and outputs (``name``: the span name, ``gen_ai.tool.name`` of a TOOL span)."""
-    inputs = shapes.plain(inputs) if span_type in shapes.LLM_TYPES else inputs
+    inputs and outputs, as plain values (``shapes.plain``); ``name``: the span name
+    (``gen_ai.tool.name`` of a TOOL span)."""
     operation = _OPERATIONS.get(span_type)
     if span_type == "LLM":
         prompted = isinstance(inputs, dict) and ("prompts" in inputs or "prompt" in inputs)
@@ -116,7 +115,7 @@ def genai_attributes(
     _models(attributes, inputs, outputs, out)
     _usage(attributes, out)
     if span_type in shapes.LLM_TYPES:
-        _chat(attributes, inputs, shapes.plain(outputs), out)
+        _chat(attributes, inputs, outputs, out)
     elif span_type == "TOOL":
         if name:
             out[TOOL_NAME] = name
@@ -159,13 +158,13 @@ def _usage(attributes: dict[str, Any], out: dict[str, Any]) -> None:
 def _chat(attributes: dict[str, Any], inputs: Any, outputs: Any, out: dict[str, Any]) -> None:
     messages = shapes.input_messages(inputs)
     if messages:
-        out[INPUT_MESSAGES] = dumps(messages)
+        out[INPUT_MESSAGES] = shapes.json_text(messages)
     system = shapes.system_instructions(inputs)
     if system:
-        out[SYSTEM_INSTRUCTIONS] = dumps(system)
+        out[SYSTEM_INSTRUCTIONS] = shapes.json_text(system)
     answers = shapes.output_messages(outputs)
     if answers:
-        out[OUTPUT_MESSAGES] = dumps(answers)
+        out[OUTPUT_MESSAGES] = shapes.json_text(answers)
         reasons = [str(m["finish_reason"]) for m in answers if m.get("finish_reason")]
         if reasons:
             out[FINISH_REASONS] = tuple(reasons)
@@ -173,7 +172,7 @@ def _chat(attributes: dict[str, Any], inputs: Any, outputs: Any, out: dict[str, 
         out[RESPONSE_ID] = outputs["id"]
     tools = shapes.tool_definitions(attributes, inputs)
     if tools:
-        out[TOOL_DEFINITIONS] = dumps(
+        out[TOOL_DEFINITIONS] = shapes.json_text(
             [
                 {k: v for k, v in tool.items() if k != "json_schema" and v is not None}
                 for tool in tools

@@ -24,7 +24,7 @@ Key names follow the OpenInference semantic conventions,
 
 ``llm.token_count.prompt`` counts all input tokens, cached ones included (Anthropic reports
 those apart; OpenAI's ``prompt_tokens`` already includes them). Sizes are bounded as in
-``semconv_shapes``; a JSON attribute is ``dumps`` output, bounded by ``MAX_JSON_CHARS``.
+``semconv_shapes``; a JSON attribute is ``shapes.json_text`` output, bounded by ``MAX_JSON_CHARS``.
 """
 
 from __future__ import annotations
@@ -93,8 +93,9 @@ def openinference_attributes(
     texts: tuple[str | None, str | None] = (None, None),
 ) -> dict[str, Any]:
     """The OpenInference attributes of a span of ``span_type`` with these (our) attributes,
-    inputs and outputs; ``name`` is the span name (``tool.name`` of a TOOL span), ``texts``
-    the JSON texts of inputs and outputs if already made."""
+    inputs and outputs, as plain values (``shapes.plain``); ``name`` is the span name
+    (``tool.name`` of a TOOL span), ``texts`` the JSON texts of inputs and outputs if
+    already made."""
     out: dict[str, Any] = {SPAN_KIND: OPENINFERENCE_KINDS.get(span_type, "UNKNOWN")}
     if inputs is not None:
         out.update(payload_attributes("input", inputs, texts[0]))
@@ -102,11 +103,11 @@ def openinference_attributes(
         out.update(payload_attributes("output", outputs, texts[1]))
     _model_attributes(attributes, out)
     if span_type in shapes.LLM_TYPES:
-        _llm_attributes(attributes, shapes.plain(inputs), shapes.plain(outputs), out)
+        _llm_attributes(attributes, inputs, outputs, out)
     elif span_type == "RETRIEVER":
-        _documents(RETRIEVAL_DOCUMENTS, shapes.documents(shapes.plain(outputs)), out)
+        _documents(RETRIEVAL_DOCUMENTS, shapes.documents(outputs), out)
     elif span_type == "RERANKER":
-        _documents(RERANKER_OUTPUT_DOCUMENTS, shapes.documents(shapes.plain(outputs)), out)
+        _documents(RERANKER_OUTPUT_DOCUMENTS, shapes.documents(outputs), out)
     elif span_type == "TOOL":
         if name:
             out[TOOL_NAME] = name
@@ -155,10 +156,10 @@ def _llm_attributes(
             out[prefix + "name"] = str(tool["name"])
         if tool["description"]:
             out[prefix + "description"] = str(tool["description"])
-        out[prefix + "json_schema"] = dumps(tool["json_schema"])
+        out[prefix + "json_schema"] = shapes.json_text(tool["json_schema"])
     params = shapes.invocation_parameters(attributes, inputs)
     if params:
-        out[INVOCATION_PARAMETERS] = dumps(params)
+        out[INVOCATION_PARAMETERS] = shapes.json_text(params)
 
 
 def _message(prefix: str, message: dict[str, Any], out: dict[str, Any]) -> None:
@@ -203,6 +204,6 @@ def _documents(prefix: str, docs: list[dict[str, Any]], out: dict[str, Any]) -> 
         if "id" in doc:
             out[at + "id"] = doc["id"]
         if "metadata" in doc:
-            out[at + "metadata"] = dumps(doc["metadata"])
+            out[at + "metadata"] = shapes.json_text(doc["metadata"])
         if "score" in doc:
             out[at + "score"] = doc["score"]

@@ -16,12 +16,14 @@ missing, so the MLflow keys decide what it stores).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from typing import Any
 
 from mlflow_trace_nb.exporters.semconv_genai import genai_attributes
 from mlflow_trace_nb.exporters.semconv_openinference import openinference_attributes
+from mlflow_trace_nb.exporters.semconv_shapes import LLM_TYPES, plain
 
 __all__ = [
     "ALL",
@@ -40,6 +42,8 @@ MLFLOW = "mlflow"
 CONVENTIONS = (OPENINFERENCE, GEN_AI, MLFLOW)
 ALL = frozenset(CONVENTIONS)
 _LOG = logging.getLogger(__name__)
+#: Span types whose payloads the mappings read (others only get the payload text).
+_STRUCTURED = LLM_TYPES | {"RETRIEVER", "RERANKER", "EMBEDDING"}
 _ALIASES = {"genai": GEN_AI, "gen-ai": GEN_AI, "oi": OPENINFERENCE, "all": "all"}
 
 
@@ -72,6 +76,14 @@ def parse_semconv(value: str | Iterable[str] | None) -> frozenset[str]:
     return frozenset(chosen)
 
 
+def _plain(value: Any, text: str | None) -> Any:
+    """``value`` as plain JSON values: parsed back from its JSON text when there is one
+    (C-speed, and exactly what the payload keys carry), else ``to_jsonable``."""
+    if text is not None and not isinstance(value, str):
+        return json.loads(text)
+    return plain(value)
+
+
 def semconv_attributes(
     span_type: str,
     attributes: dict[str, Any],
@@ -83,9 +95,14 @@ def semconv_attributes(
     texts: tuple[str | None, str | None] = (None, None),
 ) -> dict[str, Any]:
     """The OpenInference and/or GenAI attributes of one span (the MLflow keys are the
-    mapping's own). Never raises: a shape that breaks a mapping yields no keys from it."""
+    mapping's own); inputs and outputs may be any values (vendor response objects too),
+    ``texts`` their JSON texts when already made. Never raises: a shape that breaks a
+    mapping yields no keys from it."""
     out: dict[str, Any] = {}
     try:
+        if span_type in _STRUCTURED:  # the mappings read plain dicts and lists
+            inputs = _plain(inputs, texts[0])
+            outputs = _plain(outputs, texts[1])
         if OPENINFERENCE in conventions:
             out.update(
                 openinference_attributes(

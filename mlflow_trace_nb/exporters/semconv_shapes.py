@@ -15,9 +15,10 @@ OpenAI-style dicts) and documents, plain strings. The functions here read those 
 - a **document**: ``{"id", "content", "metadata", "score"}`` (each optional);
 - a **tool definition**: ``{"name", "description", "parameters", "json_schema"}``.
 
-Sizes: inputs are already bounded by ``to_jsonable`` (``MAX_STRING_CHARS`` per string,
-``MAX_COLLECTION_ITEMS`` per list); here at most ``MAX_COLLECTION_ITEMS`` messages,
-documents, tools and parts are read. Nothing here raises on an unexpected shape: what is
+Sizes: the export hands these functions payloads bounded by ``to_jsonable`` (its size
+budget, ``MAX_STRING_CHARS`` per string, ``MAX_COLLECTION_ITEMS`` per list); here too at
+most ``MAX_COLLECTION_ITEMS`` messages, documents, tools and parts are read and each text is
+cut at ``MAX_STRING_CHARS``. Nothing here raises on an unexpected shape: what is
 not recognised is skipped.
 """
 
@@ -27,13 +28,20 @@ import json
 from typing import Any
 
 from mlflow_trace_nb import keys
-from mlflow_trace_nb._internal.serialization import MAX_COLLECTION_ITEMS, dumps, to_jsonable
+from mlflow_trace_nb._internal.serialization import (
+    MAX_COLLECTION_ITEMS,
+    MAX_JSON_CHARS,
+    MAX_STRING_CHARS,
+    dumps,
+    to_jsonable,
+)
 
 __all__ = [
     "LLM_TYPES",
     "documents",
     "input_messages",
     "invocation_parameters",
+    "json_text",
     "output_messages",
     "plain",
     "system_instructions",
@@ -52,6 +60,8 @@ _NOT_PARAMETERS = frozenset(
     {"messages", "input", "instructions", "system", "tools", "prompt", "prompts", "query"}
 )
 _N = MAX_COLLECTION_ITEMS
+_CUT = "…[truncated]"
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def plain(value: Any) -> Any:
@@ -61,19 +71,31 @@ def plain(value: Any) -> Any:
     return to_jsonable(value)
 
 
+def json_text(value: Any) -> str:
+    """Compact JSON text of plain ``value`` by the C encoder; ``dumps`` (which bounds it at
+    ``MAX_JSON_CHARS``) for anything else or anything longer."""
+    try:
+        text = _ENCODER.encode(value)
+    except (TypeError, ValueError, RecursionError):
+        return dumps(value)
+    return text if len(text) <= MAX_JSON_CHARS else dumps(value)
+
+
 def _text(value: Any) -> str:
-    return value if isinstance(value, str) else dumps(value)
+    """Text of at most ``MAX_STRING_CHARS`` (JSON text for what is not a string)."""
+    text = value if isinstance(value, str) else json_text(value)
+    return text if len(text) <= MAX_STRING_CHARS else text[:MAX_STRING_CHARS] + _CUT
 
 
 def _arguments(value: Any) -> str:
-    return value if isinstance(value, str) else dumps(value if value is not None else {})
+    return value if isinstance(value, str) else json_text(value if value is not None else {})
 
 
 # Parts ----------------------------------------------------------------------------------
 def _block_parts(block: Any) -> list[Part]:
     """The parts of one content block (OpenAI, Anthropic or Responses API)."""
     if isinstance(block, str):
-        return [{"type": "text", "content": block}]
+        return [{"type": "text", "content": _text(block)}]
     if not isinstance(block, dict):
         return []
     kind = block.get("type")
@@ -122,8 +144,6 @@ def _content_parts(content: Any) -> list[Part]:
         return []
     if isinstance(content, list):
         return [p for block in content[:_N] for p in _block_parts(block)]
-    if isinstance(content, str):
-        return [{"type": "text", "content": content}]
     return [{"type": "text", "content": _text(content)}]
 
 
@@ -147,7 +167,7 @@ def _tool_call_parts(calls: Any) -> list[Part]:
 def _message(raw: Any, default_role: str) -> Message | None:
     """One message from an OpenAI/Anthropic/LangChain/Responses dict, or a string."""
     if isinstance(raw, str):
-        return {"role": default_role, "parts": [{"type": "text", "content": raw}]}
+        return {"role": default_role, "parts": [{"type": "text", "content": _text(raw)}]}
     if not isinstance(raw, dict):
         return None
     kind = raw.get("type")
@@ -326,7 +346,7 @@ def usage(attributes: dict[str, Any]) -> dict[str, int]:
 # Documents ------------------------------------------------------------------------------
 def _document(raw: Any) -> dict[str, Any] | None:
     if isinstance(raw, str):
-        return {"content": raw}
+        return {"content": _text(raw)}
     if not isinstance(raw, dict):
         return None
     content = raw.get("page_content", raw.get("content", raw.get("text")))

@@ -19,6 +19,7 @@ from mlflow_trace_nb._internal.serialization import (
     MAX_STRING_CHARS,
 )
 from mlflow_trace_nb.exporters.semconv_openinference import openinference_attributes
+from mlflow_trace_nb.exporters.semconv_select import ALL, semconv_attributes
 from mlflow_trace_nb.instrumentation import _langchain_convert as convert
 from mlflow_trace_nb.testing.llm_server import LLMServer, start_server
 from mlflow_trace_nb.tracing.destination import OTLP
@@ -174,10 +175,16 @@ def test_sizes_are_bounded_and_odd_shapes_do_not_raise() -> None:
     )
     got = openinference_attributes("CHAT_MODEL", {}, {"messages": many}, None)
     roles = [k for k in got if k.endswith(".message.role")]
-    assert len(roles) <= MAX_COLLECTION_ITEMS
+    assert len(roles) == MAX_COLLECTION_ITEMS
+    texts = [len(v) for k, v in got.items() if k.endswith(".message.content")]
+    assert max(texts) <= MAX_STRING_CHARS + 20
+    # What the export does: the payload is bounded as a whole first (to_jsonable's budget).
+    got = semconv_attributes("CHAT_MODEL", {}, {"messages": many}, None, ALL)
     texts = [len(v) for v in got.values() if isinstance(v, str)]
-    assert max(texts) <= MAX_JSON_CHARS  # input.value; each message text is shorter
-    assert sum(texts) <= 4 * MAX_JSON_CHARS  # to_jsonable's budget bounds the whole payload
+    assert max(texts) <= MAX_JSON_CHARS + 20
+    # input.value and gen_ai.input.messages (each one JSON text) plus the flattened
+    # messages (within to_jsonable's budget of twice MAX_JSON_CHARS)
+    assert sum(texts) <= 5 * MAX_JSON_CHARS
     for odd in (
         None,
         3,
