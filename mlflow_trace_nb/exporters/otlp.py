@@ -57,7 +57,8 @@ def encode_entries(
 def _encode(entries: list[Entry], experiment_id: str | None, conventions: frozenset[str]) -> bytes:
     from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
-    return encode_spans(to_readable_spans(entries, experiment_id, conventions)).SerializeToString()
+    request = encode_spans(to_readable_spans(entries, experiment_id, conventions))
+    return bytes(request.SerializeToString())
 
 
 class OtlpHttpExporter:

@@ -20,6 +20,7 @@ Key names follow the OpenInference semantic conventions,
   ``.cache_write``;
 - RETRIEVER spans: ``retrieval.documents.{i}.document.id`` / ``.content`` / ``.metadata``
   (JSON) / ``.score``; RERANKER spans: ``reranker.output_documents.{i}.document.*``;
+- EMBEDDING spans: ``embedding.model_name``, ``embedding.embeddings.{i}.embedding.text``;
 - TOOL spans: ``tool.name`` (the span name), ``tool.description`` when recorded.
 
 ``llm.token_count.prompt`` counts all input tokens, cached ones included (Anthropic reports
@@ -62,6 +63,8 @@ SYSTEM = "llm.system"
 FINISH_REASON = "llm.finish_reason"
 RETRIEVAL_DOCUMENTS = "retrieval.documents"
 RERANKER_OUTPUT_DOCUMENTS = "reranker.output_documents"
+EMBEDDING_MODEL_NAME = "embedding.model_name"
+EMBEDDINGS = "embedding.embeddings"
 TOOL_NAME = "tool.name"
 TOOL_DESCRIPTION = "tool.description"
 _TOKENS = (
@@ -108,6 +111,8 @@ def openinference_attributes(
         _documents(RETRIEVAL_DOCUMENTS, shapes.documents(outputs), out)
     elif span_type == "RERANKER":
         _documents(RERANKER_OUTPUT_DOCUMENTS, shapes.documents(outputs), out)
+    elif span_type == "EMBEDDING":
+        _embedding_attributes(attributes, inputs, out)
     elif span_type == "TOOL":
         if name:
             out[TOOL_NAME] = name
@@ -195,6 +200,20 @@ def _message(prefix: str, message: dict[str, Any], out: dict[str, Any]) -> None:
         if call.get("name") is not None:
             out[at + "function.name"] = str(call["name"])
         out[at + "function.arguments"] = call["arguments"]
+
+
+def _embedding_attributes(attributes: dict[str, Any], inputs: Any, out: dict[str, Any]) -> None:
+    """``embedding.model_name`` and the embedded texts (the vectors are left out: large, and
+    in ``output.value`` already)."""
+    model = attributes.get(keys.MODEL)
+    if isinstance(model, str) and model:
+        out[EMBEDDING_MODEL_NAME] = model
+    texts = inputs.get("input", inputs.get("texts")) if isinstance(inputs, dict) else inputs
+    if isinstance(texts, str):
+        texts = [texts]
+    if isinstance(texts, list):
+        for i, text in enumerate(t for t in texts[: shapes.MAX_ITEMS] if isinstance(t, str)):
+            out[f"{EMBEDDINGS}.{i}.embedding.text"] = shapes.clip(text)
 
 
 def _documents(prefix: str, docs: list[dict[str, Any]], out: dict[str, Any]) -> None:

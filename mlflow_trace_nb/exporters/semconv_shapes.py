@@ -38,6 +38,8 @@ from mlflow_trace_nb._internal.serialization import (
 
 __all__ = [
     "LLM_TYPES",
+    "MAX_ITEMS",
+    "clip",
     "documents",
     "input_messages",
     "invocation_parameters",
@@ -59,7 +61,7 @@ Part = dict[str, Any]
 _NOT_PARAMETERS = frozenset(
     {"messages", "input", "instructions", "system", "tools", "prompt", "prompts", "query"}
 )
-_N = MAX_COLLECTION_ITEMS
+_N = MAX_ITEMS = MAX_COLLECTION_ITEMS
 _CUT = "…[truncated]"
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
@@ -81,10 +83,14 @@ def json_text(value: Any) -> str:
     return text if len(text) <= MAX_JSON_CHARS else dumps(value)
 
 
+def clip(text: str) -> str:
+    """``text`` cut at ``MAX_STRING_CHARS``."""
+    return text if len(text) <= MAX_STRING_CHARS else text[:MAX_STRING_CHARS] + _CUT
+
+
 def _text(value: Any) -> str:
     """Text of at most ``MAX_STRING_CHARS`` (JSON text for what is not a string)."""
-    text = value if isinstance(value, str) else json_text(value)
-    return text if len(text) <= MAX_STRING_CHARS else text[:MAX_STRING_CHARS] + _CUT
+    return clip(value if isinstance(value, str) else json_text(value))
 
 
 def _arguments(value: Any) -> str:
@@ -152,7 +158,9 @@ def _tool_call_parts(calls: Any) -> list[Part]:
     for call in calls[:_N] if isinstance(calls, list) else []:
         if not isinstance(call, dict):
             continue
-        function = call.get("function") if isinstance(call.get("function"), dict) else call
+        function: dict[str, Any] = (
+            call["function"] if isinstance(call.get("function"), dict) else call
+        )
         parts.append(
             {
                 "type": "tool_call",
@@ -287,7 +295,7 @@ def tool_definitions(attributes: dict[str, Any], inputs: Any) -> list[dict[str, 
     for tool in tools[:_N] if isinstance(tools, list) else []:
         if not isinstance(tool, dict):
             continue
-        spec = tool.get("function") if isinstance(tool.get("function"), dict) else tool
+        spec: dict[str, Any] = tool["function"] if isinstance(tool.get("function"), dict) else tool
         found.append(
             {
                 "type": str(tool.get("type") or "function"),

@@ -133,6 +133,14 @@ def test_retriever_documents_of_every_shape(spans: dict[str, Any]) -> None:
     assert doc + "3.document.content" not in got
 
 
+def test_embedding_model_and_texts() -> None:
+    got = openinference_attributes(
+        "EMBEDDING", {"mlflow.llm.model": "emb-1"}, {"input": ["a", "b"], "model": "e"}, None
+    )
+    assert got["embedding.model_name"] == "emb-1"
+    assert got["embedding.embeddings.1.embedding.text"] == "b"
+
+
 def test_tool_span_name_and_description(spans: dict[str, Any]) -> None:
     got = _map(spans["get_weather"])
     assert got["openinference.span.kind"] == "TOOL"
