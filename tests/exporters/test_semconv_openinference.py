@@ -9,8 +9,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.retrievers import BaseRetriever
+from langchain_core.tools import tool
 
 import mlflow_trace_nb as mlflow
 from mlflow_trace_nb._internal.serialization import (
@@ -234,3 +239,52 @@ def test_openinference_only_sends_no_mlflow_keys(llm_server: LLMServer) -> None:
     tool = spans["get_weather"]
     assert tool["description"] == "Weather in a city"  # the span's own keys still go
     assert spans["anthropic.messages.create"]["llm.input_messages.3.message.role"] == "tool"
+
+
+class _KeywordRetriever(BaseRetriever):
+    documents: list[Document]
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        return [d for d in self.documents if set(query.split()) & set(d.page_content.split())]
+
+
+def test_real_langchain_chain_retriever_and_tool() -> None:
+    """A real langchain-core chain, retriever and tool under ``instrument_langchain()``."""
+    from mlflow_trace_nb.instrumentation import instrument_langchain, uninstrument_langchain
+
+    mlflow.set_destination("memory")
+    model = GenericFakeChatModel(messages=iter([AIMessage("Paris.")]))
+    prompt = ChatPromptTemplate.from_messages([("system", "Be brief."), ("human", "{q}")])
+    retriever = _KeywordRetriever(
+        documents=[Document(page_content="Paris is in France", id="p", metadata={"s": 1})]
+    )
+
+    @tool
+    def multiply(a: int, b: int) -> int:
+        """Multiply two integers."""
+        return a * b
+
+    instrument_langchain()
+    try:
+        with mlflow.start_span("root"):
+            (prompt | model).invoke({"q": "Capital?"})
+            retriever.invoke("Paris")
+            multiply.invoke({"a": 2, "b": 3})
+    finally:
+        uninstrument_langchain()
+    mlflow.flush()
+    trace = mlflow.get_last_active_trace()
+    assert trace is not None
+    spans = {s.span_type: s for s in trace.data.spans}
+    chat = _map(spans["CHAT_MODEL"])
+    assert chat["llm.input_messages.0.message.role"] == "system"
+    assert chat["llm.input_messages.1.message.content"] == "Capital?"
+    assert chat["llm.output_messages.0.message.content"] == "Paris."
+    docs = _map(spans["RETRIEVER"])
+    assert docs["retrieval.documents.0.document.content"] == "Paris is in France"
+    assert docs["retrieval.documents.0.document.id"] == "p"
+    tool_span = _map(spans["TOOL"])
+    assert tool_span["tool.name"] == "multiply"
+    assert tool_span["tool.description"] == "Multiply two integers."
