@@ -10,10 +10,9 @@ Attributes, besides the span's own (JSON-encoded when not an OTel primitive):
   own tracer writes them (bare numbers and booleans as OTel numbers/booleans, which is
   how MLflow's OTLP ingest reads them back unchanged). Other string attributes are sent
   as they are, so every OTLP UI shows them plainly.
-- OpenInference (Phoenix, Arize): ``openinference.span.kind``, ``input.value`` /
-  ``output.value`` with ``input.mime_type`` / ``output.mime_type`` (``text/plain`` for
-  strings, else ``application/json``), ``llm.model_name``, ``llm.provider`` and
-  ``llm.token_count.prompt`` / ``.completion`` / ``.total`` from ``mlflow.chat.tokenUsage``.
+- OpenInference (Phoenix, Arize) and OpenTelemetry GenAI keys: see ``semconv_select``,
+  ``semconv_openinference`` and ``semconv_genai``; a destination chooses which key sets it
+  gets (``OTLP(..., semconv=...)``, all by default).
 
 Statuses: OK, ERROR and UNSET map to themselves; CANCELLED and TIMEOUT (which OTel lacks)
 become ERROR with the status name in the description. Events keep name, time and attributes.
@@ -28,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 from mlflow_trace_nb import keys
 from mlflow_trace_nb._internal.serialization import dumps
 from mlflow_trace_nb._internal.tracer.ids import format_span_id
+from mlflow_trace_nb.exporters.semconv_openinference import OPENINFERENCE_KINDS
+from mlflow_trace_nb.exporters.semconv_select import ALL, MLFLOW, semconv_attributes
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
@@ -45,26 +46,7 @@ __all__ = [
 
 SERVICE_NAME = "mlflow-trace-nb"
 
-#: Our span types -> OpenInference span kinds.
-OPENINFERENCE_KINDS = {
-    "LLM": "LLM",
-    "CHAT_MODEL": "LLM",
-    "CHAIN": "CHAIN",
-    "AGENT": "AGENT",
-    "TOOL": "TOOL",
-    "RETRIEVER": "RETRIEVER",
-    "EMBEDDING": "EMBEDDING",
-    "RERANKER": "RERANKER",
-    "PARSER": "CHAIN",
-    "UNKNOWN": "UNKNOWN",
-}
-
 _PRIMITIVES = (str, bool, int, float)
-_TOKEN_KEYS = (
-    ("input_tokens", "llm.token_count.prompt"),
-    ("output_tokens", "llm.token_count.completion"),
-    ("total_tokens", "llm.token_count.total"),
-)
 
 Entry = tuple["LiveTrace", tuple["LiveSpan", ...]]
 
@@ -100,64 +82,42 @@ def _value(value: Any) -> Any:
     return dumps(value)
 
 
-def _payload(attributes: dict[str, Any], value: Any, mlflow_key: str, prefix: str) -> None:
-    """Inputs or outputs under MLflow's key and OpenInference's ``value``/``mime_type``.
-
-    MLflow's key holds JSON text, except numbers and booleans, sent as OTel numbers and
-    booleans (MLflow's OTLP ingest reads JSON text of a bare number back as a string, and
-    a native number as the number). Serialised once for both conventions."""
-    if isinstance(value, str):
-        attributes[mlflow_key] = dumps(value)
-        attributes[prefix + ".value"] = value
-        attributes[prefix + ".mime_type"] = "text/plain"
-        return
-    text = dumps(value)
-    attributes[mlflow_key] = value if isinstance(value, (bool, int, float)) else text
-    attributes[prefix + ".value"] = text
-    attributes[prefix + ".mime_type"] = "application/json"
-
-
 _TYPE_JSON = {kind: dumps(kind) for kind in OPENINFERENCE_KINDS}
 
 
-def otel_attributes(span: LiveSpan, request_id: str, experiment_id: str) -> dict[str, Any]:
-    """The OTel attributes of ``span``: its own plus MLflow's and OpenInference's keys.
+def otel_attributes(
+    span: LiveSpan, request_id: str, experiment_id: str, conventions: frozenset[str] = ALL
+) -> dict[str, Any]:
+    """The OTel attributes of ``span``: its own plus the key sets in ``conventions``
+    (``semconv_select``; ``mlflow.*`` ones only with ``"mlflow"``).
 
     ``request_id`` and ``experiment_id`` are given as JSON text (shared by a trace's spans).
     """
     attributes: dict[str, Any] = {}
-    own = span._attributes
-    if own:
-        for key, value in own.items():
-            if value is not None:
-                attributes[str(key)] = _value(value)
+    own = span._attributes or {}
+    with_mlflow = MLFLOW in conventions
+    for key, value in own.items():
+        if value is not None and (with_mlflow or not str(key).startswith("mlflow.")):
+            attributes[str(key)] = _value(value)
     span_type = span.span_type or "UNKNOWN"
-    attributes[keys.TRACE_REQUEST_ID] = request_id
-    attributes[keys.EXPERIMENT_ID] = experiment_id
-    attributes[keys.SPAN_TYPE] = _TYPE_JSON.get(span_type) or dumps(span_type)
-    attributes["openinference.span.kind"] = OPENINFERENCE_KINDS.get(span_type, "UNKNOWN")
-    if span._inputs is not None:
-        _payload(attributes, span._inputs, keys.SPAN_INPUTS, "input")
-    if span._outputs is not None:
-        _payload(attributes, span._outputs, keys.SPAN_OUTPUTS, "output")
-    if own:
-        _llm_attributes(own, attributes)
+    inputs, outputs = span._inputs, span._outputs
+    texts = (None if inputs is None else dumps(inputs), None if outputs is None else dumps(outputs))
+    if with_mlflow:
+        attributes[keys.TRACE_REQUEST_ID] = request_id
+        attributes[keys.EXPERIMENT_ID] = experiment_id
+        attributes[keys.SPAN_TYPE] = _TYPE_JSON.get(span_type) or dumps(span_type)
+        for value, text, key in (
+            (inputs, texts[0], keys.SPAN_INPUTS),
+            (outputs, texts[1], keys.SPAN_OUTPUTS),
+        ):
+            if value is not None:  # numbers and booleans as OTel's, for MLflow's ingest
+                attributes[key] = value if isinstance(value, (bool, int, float)) else text
+    attributes.update(
+        semconv_attributes(
+            span_type, own, inputs, outputs, conventions, name=str(span.name), texts=texts
+        )
+    )
     return attributes
-
-
-def _llm_attributes(own: dict[str, Any], attributes: dict[str, Any]) -> None:
-    model = own.get(keys.MODEL)
-    if isinstance(model, str) and model:
-        attributes["llm.model_name"] = model
-    provider = own.get(keys.PROVIDER)
-    if isinstance(provider, str) and provider:
-        attributes["llm.provider"] = provider
-    usage = own.get(keys.TOKEN_USAGE)
-    if isinstance(usage, dict):
-        for ours, theirs in _TOKEN_KEYS:
-            count = usage.get(ours)
-            if isinstance(count, int) and not isinstance(count, bool):
-                attributes[theirs] = count
 
 
 def _status(span: LiveSpan) -> Any:
@@ -223,6 +183,7 @@ def to_readable_span(
     trace: LiveTrace | None = None,
     experiment_id: str | None = None,
     _ids: tuple[str, str] | None = None,
+    conventions: frozenset[str] = ALL,
 ) -> ReadableSpan:
     """One of our ended spans as an OTel ``ReadableSpan`` (``experiment_id`` overrides the
     trace's own in ``mlflow.experimentId``, for a remote experiment)."""
@@ -245,7 +206,7 @@ def to_readable_span(
         context=ctx.make(trace_id, span._span_id),
         parent=parent_context,
         resource=ctx.resource,
-        attributes=otel_attributes(span, *_ids),
+        attributes=otel_attributes(span, *_ids, conventions),
         events=_events(span),
         status=_status(span),
         start_time=span.start_time_ns,
@@ -255,13 +216,16 @@ def to_readable_span(
 
 
 def to_readable_spans(
-    entries: Sequence[Entry], experiment_id: str | None = None
+    entries: Sequence[Entry],
+    experiment_id: str | None = None,
+    conventions: frozenset[str] = ALL,
 ) -> list[ReadableSpan]:
-    """All spans of ``entries`` (from ``snapshot_items``) as OTel spans."""
+    """All spans of ``entries`` (from ``snapshot_items``) as OTel spans carrying the key
+    sets in ``conventions``."""
     out: list[ReadableSpan] = []
     for trace, spans in entries:
         ids = _trace_ids(trace, experiment_id)
-        out.extend(to_readable_span(span, trace, experiment_id, ids) for span in spans)
+        out.extend(to_readable_span(span, trace, experiment_id, ids, conventions) for span in spans)
     return out
 
 
