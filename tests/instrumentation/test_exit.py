@@ -191,3 +191,17 @@ def test_a_trace_ending_after_the_final_flush_is_written_on_the_caller(
     _run(script, db, before=before)
     expected = ["early", "late"] if written_before else ["late"]
     assert sorted(t.name for t in _stored(db)) == expected
+
+
+def test_a_raw_stream_response_left_unparsed_exits_and_is_stored(
+    llm_server: LLMServer, tmp_path: Path
+) -> None:
+    script = _OPENAI.format(cls="OpenAI") + (
+        "raw = client.chat.completions.with_raw_response.create(\n"
+        "    model='gpt-test', messages=[{'role': 'user', 'content': 'hi'}], stream=True)\n"
+    )
+    db = tmp_path / "traces.db"
+    _run(script, db, llm_server)
+    (trace,) = _stored(db)
+    assert trace.data.root is not None
+    assert trace.data.root.name == "openai.chat.completions.create"

@@ -150,3 +150,23 @@ def test_a_sequence_ending_in_a_graph_batches_into_siblings() -> None:
     root = trace.data.root
     assert root is not None
     _assert_items_are_siblings(trace, root, "RunnableSequence", ["wrap", "LangGraph"])
+
+
+def test_chat_openai_batch_gives_one_model_span_per_item_with_its_openai_call(
+    llm_server: Any,
+) -> None:
+    langchain_openai = pytest.importorskip("langchain_openai")
+    mlflow.instrument_openai()
+    try:
+        model = langchain_openai.ChatOpenAI(
+            model="gpt-4o-mini", base_url=llm_server.openai_base_url, api_key="t", max_retries=0
+        )
+        with mlflow.start_span("root"):
+            answers = model.batch(["a", "b", "c"])
+    finally:
+        mlflow.uninstrument_openai()
+    assert [a.content for a in answers] == ["Echo: a", "Echo: b", "Echo: c"]
+    (trace,) = _traces()
+    root = trace.data.root
+    assert root is not None
+    _assert_items_are_siblings(trace, root, "ChatOpenAI", ["openai.chat.completions.create"])
