@@ -27,6 +27,7 @@ import time
 from typing import TYPE_CHECKING
 
 from mlflow_trace_nb._internal.runtime import RUNTIME
+from mlflow_trace_nb._internal.shutdown import threads_allowed
 from mlflow_trace_nb._internal.tracer.context import CURRENT_SPAN
 from mlflow_trace_nb._internal.tracer.live_span import LiveTrace
 from mlflow_trace_nb.tracing.provider import SpanStatus
@@ -122,9 +123,13 @@ def _write_abandoned(trace: LiveTrace) -> None:
             span.end_time_ns = now
     trace.closed = True
     # A finalizer may run inside any code, the writer's own included: no locks, no thread
-    # start, no waiting. The next put or flush (cell end, exit, a query) writes it.
+    # start, no waiting. The next put or flush (cell end, exit, a query) writes it; once the
+    # interpreter exits there may be none, and the queue writes it on this thread.
     queue = RUNTIME.queue
-    queue._items.append(trace)
+    if threads_allowed():
+        queue._items.append(trace)
+    else:
+        queue.put(trace, len(trace.spans))
 
 
 def _end_at_exit() -> None:
