@@ -36,3 +36,15 @@ DROPPED_SPANS = "mlflow_trace_nb.dropped_spans"
 INPUT_TOKENS = "input_tokens"
 OUTPUT_TOKENS = "output_tokens"
 TOTAL_TOKENS = "total_tokens"
+
+# Trace fields MLflow 3 keeps outside metadata, kept in metadata by this package's store
+# (left out of ``TraceInfo.trace_metadata`` and MLflow-format dicts)
+CLIENT_REQUEST_ID = "mlflow_trace_nb.client_request_id"
+REQUEST_PREVIEW = "mlflow_trace_nb.request_preview"
+RESPONSE_PREVIEW = "mlflow_trace_nb.response_preview"
+
+# Trace metadata MLflow 3 writes (MLflow's TraceMetadataKey)
+TRACE_INPUTS = "mlflow.traceInputs"
+TRACE_OUTPUTS = "mlflow.traceOutputs"
+TRACE_SESSION = "mlflow.trace.session"
+TRACE_USER = "mlflow.trace.user"

@@ -66,7 +66,7 @@ def test_trace_accessors_and_search_spans() -> None:
     assert json.loads(trace.data.request or "null") == {"prompt": "hi"}
     assert trace.search_spans(span_type="TOOL") == [child]
     assert trace.search_spans(name=re.compile(r"child-\d")) == [child]
-    assert json.loads(trace.to_json())["spans"][1]["name"] == "child-1"
+    assert json.loads(trace.to_json())["data"]["spans"][1]["name"] == "child-1"
     assert "spans=2" in repr(trace)
 
 

@@ -153,4 +153,4 @@ def test_get_trace_round_trip() -> None:
     assert trace.request_id == ids[2] and trace.status == "ERROR"
     assert trace.info.trace_id == ids[2] and trace.data.spans == trace.spans
     assert [s.name for s in trace.search_spans(span_type="LLM")] == ["llm"]
-    assert trace.to_dict()["spans"][1]["name"] == "llm"
+    assert trace.to_dict()["data"]["spans"][1]["name"] == "llm"
