@@ -30,7 +30,9 @@ from mlflow_trace_nb._internal.propagation import (
 )
 from mlflow_trace_nb._internal.search import (
     flush,
+    flush_trace_async_logging,
     get_last_active_trace,
+    get_last_active_trace_id,
     get_trace,
     get_tracking_uri,
     search_spans,
@@ -39,7 +41,9 @@ from mlflow_trace_nb._internal.search import (
 )
 from mlflow_trace_nb._internal.tracer.fluent import (
     add_span_exception,
+    delete_trace_tag,
     end_span,
+    get_active_trace_id,
     get_current_active_span,
     log_span_event,
     set_span_attribute,
@@ -47,13 +51,24 @@ from mlflow_trace_nb._internal.tracer.fluent import (
     set_span_chat_tools,
     set_span_inputs,
     set_span_output,
+    set_trace_tag,
+    start_span_no_context,
     update_current_trace,
 )
 from mlflow_trace_nb._internal.tracer.tracer import mlflow_trace, start_span, trace
 from mlflow_trace_nb.display import disable_notebook_display, enable_notebook_display
 from mlflow_trace_nb.display.bundle import show_traces
-from mlflow_trace_nb.entities import Experiment, Span, SpanContext, SpanEvent, Trace
-from mlflow_trace_nb.errors import MlflowTraceNbError, StoreCorruptedError
+from mlflow_trace_nb.entities import (
+    Experiment,
+    Span,
+    SpanContext,
+    SpanEvent,
+    Trace,
+    TraceData,
+    TraceInfo,
+    TraceState,
+)
+from mlflow_trace_nb.errors import MlflowException, MlflowTraceNbError, StoreCorruptedError
 from mlflow_trace_nb.instrumentation import (
     instrument_anthropic,
     instrument_langchain,
@@ -75,6 +90,7 @@ LAZY: dict[str, str] = {
 
 __all__ = [
     "Experiment",
+    "MlflowException",
     "MlflowTraceNbError",
     "Span",
     "SpanContext",
@@ -84,18 +100,25 @@ __all__ = [
     "SpanType",
     "StoreCorruptedError",
     "Trace",
+    "TraceData",
+    "TraceInfo",
+    "TraceState",
     "add_span_exception",
     "configure",
+    "delete_trace_tag",
     "disable",
     "disable_notebook_display",
     "enable",
     "enable_notebook_display",
     "end_span",
     "flush",
+    "flush_trace_async_logging",
+    "get_active_trace_id",
     "get_current_active_span",
     "get_experiment",
     "get_experiment_by_name",
     "get_last_active_trace",
+    "get_last_active_trace_id",
     "get_trace",
     "get_tracing_context_headers_for_http_request",
     "get_tracking_uri",
@@ -116,10 +139,12 @@ __all__ = [
     "set_span_chat_tools",
     "set_span_inputs",
     "set_span_output",
+    "set_trace_tag",
     "set_tracing_context_from_http_request_headers",
     "set_tracking_uri",
     "show_traces",
     "start_span",
+    "start_span_no_context",
     "trace",
     "uninstrument_anthropic",
     "uninstrument_langchain",

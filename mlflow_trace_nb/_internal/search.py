@@ -39,7 +39,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "flush",
+    "flush_trace_async_logging",
     "get_last_active_trace",
+    "get_last_active_trace_id",
     "get_trace",
     "get_tracking_uri",
     "search_spans",
@@ -281,3 +283,15 @@ def get_last_active_trace() -> Trace | None:
     RUNTIME.flush()
     stored = RUNTIME.store.get_trace(live.request_id)
     return stored if stored is not None else live.to_trace()
+
+
+def get_last_active_trace_id() -> str | None:
+    """The id of the trace this process finished most recently, or None (MLflow 3)."""
+    live = RUNTIME.last_trace
+    return None if live is None else live.request_id
+
+
+def flush_trace_async_logging(terminate: bool = False) -> None:
+    """Write every pending trace now (MLflow's name for ``flush``; ``terminate`` is accepted
+    for its signature, the writer keeps running)."""
+    RUNTIME.flush()
