@@ -268,8 +268,6 @@ class Span:
         ``start_time``) or this package's older flat one. ``MlflowException`` if unreadable."""
         try:
             return cls(**span_fields(data))
-        except MlflowException:
-            raise
         except Exception as exc:
             raise MlflowException(
                 f"Failed to create a Span object from the given dictionary: {exc}"

@@ -13,6 +13,14 @@ from mlflow_trace_nb.errors import MlflowException
 __all__ = ["Trace", "TraceData", "TraceInfo"]
 
 
+def _as_json_dumps(text: str) -> str:
+    """Stored JSON text spaced as ``json.dumps`` writes it (as MLflow's request/response)."""
+    try:
+        return json.dumps(json.loads(text), ensure_ascii=False)
+    except ValueError:
+        return text
+
+
 class TraceData:
     """A trace's spans, plus its request and response (the root span's inputs and outputs)."""
 
@@ -41,7 +49,7 @@ class TraceData:
         if self._request is None:
             root = self.root
             return None if root is None else json.dumps(root.inputs, ensure_ascii=False)
-        return self._request
+        return _as_json_dumps(self._request)
 
     @property
     def response(self) -> str | None:
@@ -49,7 +57,7 @@ class TraceData:
         if self._response is None:
             root = self.root
             return None if root is None else json.dumps(root.outputs, ensure_ascii=False)
-        return self._response
+        return _as_json_dumps(self._response)
 
     def to_dict(self) -> dict[str, Any]:
         """``{"spans": [...]}``, each span as MLflow 3's ``Span.to_dict``."""
