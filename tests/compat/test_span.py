@@ -1,3 +1,4 @@
+# ruff: noqa: SIM117  (ported as written upstream)
 """Ported from mlflow/mlflow tests/entities/test_span.py (Apache-2.0), assertions unchanged,
 imports swapped.
 
@@ -72,9 +73,8 @@ def test_dict_conversion():
 
 
 def test_dict_conversion_with_exception_event():
-    with pytest.raises(ValueError, match="Test exception"):
-        with mlflow.start_span("test") as span:
-            raise ValueError("Test exception")
+    with pytest.raises(ValueError, match="Test exception"), mlflow.start_span("test") as span:
+        raise ValueError("Test exception")
 
     span_dict = span.to_dict()
     recovered_span = Span.from_dict(span_dict)
@@ -99,26 +99,28 @@ def test_dict_conversion_with_exception_event():
 
 
 def test_from_v2_dict():
-    span = Span.from_dict({
-        "name": "test",
-        "context": {
-            "span_id": "8a90fc46e65ea5a4",
-            "trace_id": "0125978dc5c5a9456d7ca9ef1f7cf4af",
-        },
-        "parent_id": None,
-        "start_time": 1738662897576578992,
-        "end_time": 1738662899068969049,
-        "status_code": "OK",
-        "status_message": "",
-        "attributes": {
-            "mlflow.traceRequestId": '"tr-123"',
-            "mlflow.spanType": '"LLM"',
-            "mlflow.spanInputs": '{"input": 1}',
-            "mlflow.spanOutputs": "2",
-            "key": "3",
-        },
-        "events": [],
-    })
+    span = Span.from_dict(
+        {
+            "name": "test",
+            "context": {
+                "span_id": "8a90fc46e65ea5a4",
+                "trace_id": "0125978dc5c5a9456d7ca9ef1f7cf4af",
+            },
+            "parent_id": None,
+            "start_time": 1738662897576578992,
+            "end_time": 1738662899068969049,
+            "status_code": "OK",
+            "status_message": "",
+            "attributes": {
+                "mlflow.traceRequestId": '"tr-123"',
+                "mlflow.spanType": '"LLM"',
+                "mlflow.spanInputs": '{"input": 1}',
+                "mlflow.spanOutputs": "2",
+                "key": "3",
+            },
+            "events": [],
+        }
+    )
 
     assert span.request_id == "tr-123"
     assert span.name == "test"
@@ -132,22 +134,24 @@ def test_from_v2_dict():
 
 def test_from_dict_raises_when_trace_id_is_empty():
     with pytest.raises(MlflowException, match=r"Failed to create a Span object from "):
-        Span.from_dict({
-            "name": "predict",
-            "context": {
-                "trace_id": "12345",
-                "span_id": "12345",
-            },
-            "parent_id": None,
-            "start_time": 0,
-            "end_time": 1,
-            "status_code": "OK",
-            "status_message": "",
-            "attributes": {
-                "mlflow.traceRequestId": None,
-            },
-            "events": [],
-        })
+        Span.from_dict(
+            {
+                "name": "predict",
+                "context": {
+                    "trace_id": "12345",
+                    "span_id": "12345",
+                },
+                "parent_id": None,
+                "start_time": 0,
+                "end_time": 1,
+                "status_code": "OK",
+                "status_message": "",
+                "attributes": {
+                    "mlflow.traceRequestId": None,
+                },
+                "events": [],
+            }
+        )
 
 
 def test_span_from_dict_old_format():

@@ -1,3 +1,4 @@
+# ruff: noqa: B008  (ported as written upstream)
 """Ported from mlflow/mlflow tests/entities/test_trace.py (Apache-2.0), assertions unchanged,
 imports swapped.
 
@@ -24,7 +25,7 @@ def _test_model(datetime=datetime.now()):
         def predict(self, x, y):
             z = x + y
             z = self.add_one(z)
-            return z  # noqa: RET504
+            return z
 
         @mlflow.trace(
             span_type=SpanType.LLM,
