@@ -29,6 +29,7 @@ from mlflow_trace_nb._internal.propagation import (
     set_tracing_context_from_http_request_headers,
 )
 from mlflow_trace_nb._internal.search import (
+    analysis_frame,
     flush,
     flush_trace_async_logging,
     get_last_active_trace,
@@ -104,6 +105,7 @@ __all__ = [
     "TraceInfo",
     "TraceState",
     "add_span_exception",
+    "analysis_frame",
     "configure",
     "delete_trace_tag",
     "disable",
