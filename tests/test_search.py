@@ -75,11 +75,14 @@ def test_dataframe_columns_and_types_are_mlflow_3s(tmp_path: Path, monkeypatch) 
     monkeypatch.setenv("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", "false")
     previous = real.get_tracking_uri()
     real.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    real.tracing.reset()  # MLflow builds its tracer provider once, for the URI of the moment
+    real.set_experiment("compat")  # an experiment of this store (not one a test left active)
     try:
         real.trace(lambda prompt: prompt[::-1])("hi")  # same value types as make_traces
         theirs = real.search_traces()
     finally:
         real.set_tracking_uri(previous)
+        real.tracing.reset()
     make_traces()
     ours = mlflow.search_traces()
     assert list(ours.columns) == list(theirs.columns)

@@ -21,8 +21,11 @@ def real_mlflow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", "false")
     previous = real.get_tracking_uri()
     real.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    real.tracing.reset()  # MLflow builds its tracer provider once, for the URI of the moment
+    real.set_experiment("compat")  # an experiment of this store (not one a test left active)
     yield real
     real.set_tracking_uri(previous)
+    real.tracing.reset()
 
 
 def _assert_same_trace(ours: Any, theirs: Any) -> None:
