@@ -78,7 +78,7 @@ class SpanEvent:
             other.attributes,
         )
 
-    __hash__ = None  # type: ignore[assignment]  (mutable attributes)
+    __hash__ = None  # type: ignore[assignment]  # mutable attributes
 
     def __repr__(self) -> str:
         return (

@@ -36,6 +36,9 @@ _FIELD_KEYS = {
 class TraceInfo:
     """A trace's summary: id, experiment, timing, state, tags and metadata."""
 
+    _data: Any  # the trace's TraceData, set by Trace (absent on a bare TraceInfo)
+    _extra: dict[str, Any]
+
     __slots__ = (
         "_data",
         "_extra",
@@ -218,7 +221,7 @@ class TraceInfo:
             return NotImplemented
         return self.to_dict() == other.to_dict() and self.status == other.status
 
-    __hash__ = None  # type: ignore[assignment]  (mutable)
+    __hash__ = None  # type: ignore[assignment]  # mutable
 
     def __repr__(self) -> str:
         return f"TraceInfo(trace_id={self.request_id!r}, state={self.state.value!r})"

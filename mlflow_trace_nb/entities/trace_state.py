@@ -20,7 +20,7 @@ class TraceState(enum.StrEnum):
 def state_of(status: str | None) -> TraceState:
     """The ``TraceState`` of a root-span status: CANCELLED and TIMEOUT are ERROR, a status
     not set yet is IN_PROGRESS."""
-    if status in TraceState.__members__:
+    if status is not None and status in TraceState.__members__:
         return TraceState(status)
     if status in (None, "", "UNSET"):
         return TraceState.IN_PROGRESS

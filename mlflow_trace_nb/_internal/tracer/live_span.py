@@ -305,7 +305,7 @@ class NoOpSpan(LiveSpan):
     def record_exception(self, exception: BaseException | str) -> None:
         pass
 
-    def set_status(self, status: str, message: str | None = None) -> None:
+    def set_status(self, status: SpanStatus | str, message: str | None = None) -> None:
         pass
 
     def end(self, *args: Any, **kwargs: Any) -> None:
