@@ -37,12 +37,15 @@ RESERVED_ATTRIBUTES = frozenset(
 )
 
 
+_encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
 def dump_attribute(value: Any) -> str:
     """An attribute value as MLflow stores it: JSON text (unserialisable objects as str)."""
     try:
-        return json.dumps(value, ensure_ascii=False, default=str)
+        return _encode(value)
     except (TypeError, ValueError):
-        return json.dumps(str(value), ensure_ascii=False)
+        return _encode(str(value))
 
 
 def decode_attribute(raw: Any) -> Any:

@@ -25,6 +25,12 @@ __all__ = ["PREVIEW_CHARS", "TraceInfo"]
 
 #: Longest request/response preview (MLflow OSS's limit).
 PREVIEW_CHARS = 1000
+_NO_EXTRA: dict[str, Any] = {
+    "client_request_id": None,
+    "request_preview": None,
+    "response_preview": None,
+    "assessments": [],
+}
 #: Metadata keys holding MLflow 3 fields: not part of ``trace_metadata``.
 _FIELD_KEYS = {
     keys.CLIENT_REQUEST_ID: "client_request_id",
@@ -128,9 +134,15 @@ class TraceInfo:
         """Metadata (string to string), without the keys holding fields of their own."""
         return {k: v for k, v in self.request_metadata.items() if k not in _FIELD_KEYS}
 
+    def _extras(self) -> dict[str, Any]:
+        try:
+            return self._extra
+        except AttributeError:  # built by the store: no MLflow 3 fields given
+            extra = self._extra = dict(_NO_EXTRA)
+            return extra
+
     def _field(self, name: str, key: str) -> Any:
-        extra = getattr(self, "_extra", None)
-        value = extra.get(name) if extra else None
+        value = self._extras()[name]
         return value if value is not None else self.request_metadata.get(key)
 
     @property
@@ -152,15 +164,17 @@ class TraceInfo:
     def _preview(self, name: str, key: str, side: str) -> str | None:
         value = self._field(name, key)
         if value is None:
-            data = getattr(self, "_data", None)
+            try:
+                data = self._data
+            except AttributeError:
+                data = None
             value = getattr(data, side, None) if data is not None else None
         return None if value is None else str(value)[:PREVIEW_CHARS]
 
     @property
     def assessments(self) -> list[Any]:
         """Assessments logged on the trace (none are stored yet)."""
-        extra = getattr(self, "_extra", None)
-        return list(extra["assessments"]) if extra else []
+        return list(self._extras()["assessments"])
 
     # Serialisation ------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

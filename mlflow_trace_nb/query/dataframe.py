@@ -14,6 +14,8 @@ from mlflow_trace_nb.store.decoding import decode_json
 if TYPE_CHECKING:
     import pandas as pd
 
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
 __all__ = [
     "ANALYSIS_FRAME_COLUMNS",
     "SPAN_FRAME_COLUMNS",
@@ -92,20 +94,22 @@ def traces_frame(traces: Iterable[Trace]) -> pd.DataFrame:
     traces = list(traces)
     infos = [t.info for t in traces]
     dicts = [t.to_dict() for t in traces]
+    heads = [d["info"] for d in dicts]
+    roots = [t.data.root for t in traces]
     durations = [i.execution_duration for i in infos]
     columns: dict[str, Any] = {
         "trace_id": [i.trace_id for i in infos],
-        "trace": [json.dumps(d, ensure_ascii=False) for d in dicts],
-        "client_request_id": [i.client_request_id for i in infos],
-        "state": [i.state.value for i in infos],
+        "trace": [_encode(d) for d in dicts],
+        "client_request_id": [h.get("client_request_id") for h in heads],
+        "state": [h["state"] for h in heads],
         "request_time": pd.array([i.request_time for i in infos], dtype="int64"),
         "execution_duration": pd.array(durations, dtype="Int64" if None in durations else "int64"),
-        "request": [decode_json(t.data.request) for t in traces],
-        "response": [decode_json(t.data.response) for t in traces],
-        "trace_metadata": [i.trace_metadata for i in infos],
-        "tags": [d["info"].get("tags", {}) for d in dicts],
+        "request": [None if r is None else r.inputs for r in roots],
+        "response": [None if r is None else r.outputs for r in roots],
+        "trace_metadata": [h.get("trace_metadata", {}) for h in heads],
+        "tags": [h.get("tags", {}) for h in heads],
         "spans": [d["data"]["spans"] for d in dicts],
-        "assessments": [i.assessments for i in infos],
+        "assessments": [h.get("assessments", []) for h in heads],
     }
     return pd.DataFrame(columns, columns=list(TRACE_FRAME_COLUMNS))
 
