@@ -48,3 +48,6 @@ TRACE_INPUTS = "mlflow.traceInputs"
 TRACE_OUTPUTS = "mlflow.traceOutputs"
 TRACE_SESSION = "mlflow.trace.session"
 TRACE_USER = "mlflow.trace.user"
+
+# Span attribute MLflow's ``log_trace`` writes on a root span (MLflow's SpanAttributeKey)
+INTERMEDIATE_OUTPUTS = "mlflow.trace.intermediate_outputs"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from typing import Any
 
+from mlflow_trace_nb import keys
 from mlflow_trace_nb.entities.span import Span
 from mlflow_trace_nb.entities.trace_info import TraceInfo
 from mlflow_trace_nb.errors import MlflowException
@@ -13,12 +15,17 @@ from mlflow_trace_nb.errors import MlflowException
 __all__ = ["Trace", "TraceData", "TraceInfo"]
 
 
-def _as_json_dumps(text: str) -> str:
-    """Stored JSON text spaced as ``json.dumps`` writes it (as MLflow's request/response)."""
+def _as_json_dumps(text: str) -> str | None:
+    """Stored JSON text spaced as ``json.dumps`` writes it (as MLflow's request/response);
+    None for ``null``."""
     try:
-        return json.dumps(json.loads(text), ensure_ascii=False)
+        return _json_or_none(json.loads(text))
     except ValueError:
         return text
+
+
+def _json_or_none(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
 
 
 class TraceData:
@@ -45,19 +52,45 @@ class TraceData:
 
     @property
     def request(self) -> str | None:
-        """The root span's inputs as JSON text, as MLflow's ``TraceData.request``."""
+        """The root span's inputs as JSON text (None if it has none), as MLflow's
+        ``TraceData.request``."""
         if self._request is None:
             root = self.root
-            return None if root is None else json.dumps(root.inputs, ensure_ascii=False)
+            return None if root is None else _json_or_none(root.inputs)
         return _as_json_dumps(self._request)
 
     @property
     def response(self) -> str | None:
-        """The root span's outputs as JSON text, as MLflow's ``TraceData.response``."""
+        """The root span's outputs as JSON text (None if it has none), as MLflow's
+        ``TraceData.response``."""
         if self._response is None:
             root = self.root
-            return None if root is None else json.dumps(root.outputs, ensure_ascii=False)
+            return None if root is None else _json_or_none(root.outputs)
         return _as_json_dumps(self._response)
+
+    @property
+    def intermediate_outputs(self) -> dict[str, Any] | None:
+        """The root span's ``mlflow.trace.intermediate_outputs`` attribute, else the outputs
+        of the other spans by name (repeated names numbered ``_1``, ``_2``...), as MLflow's;
+        None for a trace of one span."""
+        root = self.root
+        if root is not None and root.get_attribute(keys.INTERMEDIATE_OUTPUTS):
+            value: dict[str, Any] = root.get_attribute(keys.INTERMEDIATE_OUTPUTS)
+            return value
+        if len(self.spans) < 2:
+            return None
+        counts = Counter(span.name for span in self.spans)
+        next_index = {name: 1 for name, count in counts.items() if count > 1}
+        result: dict[str, Any] = {}
+        for span in self.spans:
+            name = span.name
+            index = next_index.get(name)
+            if index is not None:
+                next_index[name] = index + 1
+                name = f"{name}_{index}"
+            if span.parent_id and span.outputs is not None:
+                result[name] = span.outputs
+        return result
 
     def to_dict(self) -> dict[str, Any]:
         """``{"spans": [...]}``, each span as MLflow 3's ``Span.to_dict``."""
