@@ -29,8 +29,11 @@ from mlflow_trace_nb._internal.propagation import (
     set_tracing_context_from_http_request_headers,
 )
 from mlflow_trace_nb._internal.search import (
+    analysis_frame,
     flush,
+    flush_trace_async_logging,
     get_last_active_trace,
+    get_last_active_trace_id,
     get_trace,
     get_tracking_uri,
     search_spans,
@@ -40,7 +43,9 @@ from mlflow_trace_nb._internal.search import (
 from mlflow_trace_nb._internal.sessions import search_sessions
 from mlflow_trace_nb._internal.tracer.fluent import (
     add_span_exception,
+    delete_trace_tag,
     end_span,
+    get_active_trace_id,
     get_current_active_span,
     log_span_event,
     set_span_attribute,
@@ -48,13 +53,24 @@ from mlflow_trace_nb._internal.tracer.fluent import (
     set_span_chat_tools,
     set_span_inputs,
     set_span_output,
+    set_trace_tag,
+    start_span_no_context,
     update_current_trace,
 )
 from mlflow_trace_nb._internal.tracer.tracer import mlflow_trace, start_span, trace
 from mlflow_trace_nb.display import disable_notebook_display, enable_notebook_display
 from mlflow_trace_nb.display.bundle import show_traces
-from mlflow_trace_nb.entities import Experiment, Span, SpanContext, SpanEvent, Trace
-from mlflow_trace_nb.errors import MlflowTraceNbError, StoreCorruptedError
+from mlflow_trace_nb.entities import (
+    Experiment,
+    Span,
+    SpanContext,
+    SpanEvent,
+    Trace,
+    TraceData,
+    TraceInfo,
+    TraceState,
+)
+from mlflow_trace_nb.errors import MlflowException, MlflowTraceNbError, StoreCorruptedError
 from mlflow_trace_nb.instrumentation import (
     instrument_anthropic,
     instrument_langchain,
@@ -76,6 +92,7 @@ LAZY: dict[str, str] = {
 
 __all__ = [
     "Experiment",
+    "MlflowException",
     "MlflowTraceNbError",
     "Span",
     "SpanContext",
@@ -85,18 +102,26 @@ __all__ = [
     "SpanType",
     "StoreCorruptedError",
     "Trace",
+    "TraceData",
+    "TraceInfo",
+    "TraceState",
     "add_span_exception",
+    "analysis_frame",
     "configure",
+    "delete_trace_tag",
     "disable",
     "disable_notebook_display",
     "enable",
     "enable_notebook_display",
     "end_span",
     "flush",
+    "flush_trace_async_logging",
+    "get_active_trace_id",
     "get_current_active_span",
     "get_experiment",
     "get_experiment_by_name",
     "get_last_active_trace",
+    "get_last_active_trace_id",
     "get_trace",
     "get_tracing_context_headers_for_http_request",
     "get_tracking_uri",
@@ -118,10 +143,12 @@ __all__ = [
     "set_span_chat_tools",
     "set_span_inputs",
     "set_span_output",
+    "set_trace_tag",
     "set_tracing_context_from_http_request_headers",
     "set_tracking_uri",
     "show_traces",
     "start_span",
+    "start_span_no_context",
     "trace",
     "uninstrument_anthropic",
     "uninstrument_langchain",

@@ -13,7 +13,12 @@ from __future__ import annotations
 
 import logging
 
-__all__ = ["MlflowTraceNbError", "StoreCorruptedError", "report_internal_error"]
+__all__ = [
+    "MlflowException",
+    "MlflowTraceNbError",
+    "StoreCorruptedError",
+    "report_internal_error",
+]
 
 _logger = logging.getLogger("mlflow_trace_nb")
 _seen: set[str] = set()
@@ -35,6 +40,16 @@ def report_internal_error(where: str) -> None:
 
 class MlflowTraceNbError(Exception):
     """Base class of the errors mlflow-trace-nb raises on purpose."""
+
+
+class MlflowException(MlflowTraceNbError, ValueError):
+    """API misuse, spelled and worded as MLflow raises it (``mlflow.exceptions.MlflowException``):
+    an invalid status code, an unreadable trace or span dict. A ``ValueError`` too."""
+
+    def __init__(self, message: str, error_code: str = "INVALID_PARAMETER_VALUE") -> None:
+        super().__init__(message)
+        self.message = message
+        self.error_code = error_code
 
 
 class StoreCorruptedError(MlflowTraceNbError):

@@ -41,7 +41,20 @@ TOTAL_TOKENS = "total_tokens"
 DEFAULT_EXPERIMENT_ID = "0"
 
 # Trace metadata (MLflow's TraceMetadataKey)
-TRACE_SESSION = "mlflow.trace.session"
-TRACE_USER = "mlflow.trace.user"
 SOURCE_RUN = "mlflow.sourceRun"
 MODEL_ID = "mlflow.modelId"
+
+# Trace fields MLflow 3 keeps outside metadata, kept in metadata by this package's store
+# (left out of ``TraceInfo.trace_metadata`` and MLflow-format dicts)
+CLIENT_REQUEST_ID = "mlflow_trace_nb.client_request_id"
+REQUEST_PREVIEW = "mlflow_trace_nb.request_preview"
+RESPONSE_PREVIEW = "mlflow_trace_nb.response_preview"
+
+# Trace metadata MLflow 3 writes (MLflow's TraceMetadataKey)
+TRACE_INPUTS = "mlflow.traceInputs"
+TRACE_OUTPUTS = "mlflow.traceOutputs"
+TRACE_SESSION = "mlflow.trace.session"
+TRACE_USER = "mlflow.trace.user"
+
+# Span attribute MLflow's ``log_trace`` writes on a root span (MLflow's SpanAttributeKey)
+INTERMEDIATE_OUTPUTS = "mlflow.trace.intermediate_outputs"

@@ -66,7 +66,7 @@ def test_trace_accessors_and_search_spans() -> None:
     assert json.loads(trace.data.request or "null") == {"prompt": "hi"}
     assert trace.search_spans(span_type="TOOL") == [child]
     assert trace.search_spans(name=re.compile(r"child-\d")) == [child]
-    assert json.loads(trace.to_json())["spans"][1]["name"] == "child-1"
+    assert json.loads(trace.to_json())["data"]["spans"][1]["name"] == "child-1"
     assert "spans=2" in repr(trace)
 
 
@@ -77,3 +77,48 @@ def test_build_trace_orders_spans_by_start() -> None:
     trace = build_trace(trace_row, [late, early])
     assert [s.name for s in trace.spans] == ["root", "late"]
     assert trace.tags == {"a": "b"} and trace.experiment_id == "0"
+
+
+def test_status_objects_keep_the_reference_strings_working() -> None:
+    from mlflow_trace_nb.entities import SpanStatus, SpanStatusCode, SpanType, TraceState
+    from mlflow_trace_nb.tracing import provider
+
+    assert provider.SpanStatus is SpanStatus and provider.SpanStatusCode is SpanStatusCode
+    assert provider.SpanType is SpanType and SpanType.LLM == "LLM"
+    span = make_span(status_code="ERROR", status_message="boom")
+    assert span.status == SpanStatus(SpanStatusCode.ERROR, "boom") and span.status == "ERROR"
+    assert span.status.status_code == "ERROR" and str(span.status) == "ERROR"
+    assert SpanStatus.CANCELLED == "CANCELLED"  # the reference API's constants
+    cancelled = make_span(status_code="CANCELLED", status_message="user gave up")
+    assert cancelled.to_dict()["status"] == {
+        "code": "STATUS_CODE_ERROR",
+        "message": "CANCELLED: user gave up",
+    }
+    assert TraceState.OK == "OK"
+
+
+def test_trace_info_has_mlflow_3_fields_and_the_reference_spellings() -> None:
+    from mlflow_trace_nb.entities import TraceLocation, TraceState
+
+    info = TraceInfo(
+        trace_id="tr-" + "2" * 32,
+        trace_location=TraceLocation.from_experiment_id("7"),
+        request_time=1_000,
+        execution_duration=25,
+        state=TraceState.OK,
+        trace_metadata={"m": "1"},
+        tags={"t": "2", "mlflow.traceName": "root"},
+        client_request_id="c-1",
+    )
+    assert (info.request_id, info.experiment_id, info.timestamp_ms) == (info.trace_id, "7", 1_000)
+    assert (info.execution_time_ms, info.status, info.request_metadata) == (25, "OK", {"m": "1"})
+    assert info.name == "root" and info.client_request_id == "c-1"
+    assert TraceInfo.from_dict(info.to_dict()) == info
+    timed_out = TraceInfo(
+        request_id="tr-x",
+        experiment_id="0",
+        timestamp_ms=0,
+        execution_time_ms=None,
+        status="TIMEOUT",
+    )
+    assert timed_out.state == TraceState.ERROR and timed_out.status == "TIMEOUT"

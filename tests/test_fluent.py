@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 import mlflow_trace_nb as mlflow
 from mlflow_trace_nb._internal.tracer.fluent import CHAT_TOOLS_ATTRIBUTE
+from mlflow_trace_nb.errors import MlflowException
 from mlflow_trace_nb.tracing import SpanType
 from tests.helpers import by_name, last_trace
 
@@ -82,3 +85,116 @@ def test_get_current_active_span_inside_decorated_function() -> None:
     assert seen == ["outer"]
     spans = by_name(last_trace())
     assert spans["inner"].parent_id == spans["outer"].span_id
+
+
+# MLflow 3's fluent functions ------------------------------------------------------------
+
+
+def test_active_and_last_active_trace_ids() -> None:
+    assert mlflow.get_active_trace_id() is None
+    with mlflow.start_span("outer") as span:
+        assert mlflow.get_active_trace_id() == span.trace_id
+    assert mlflow.get_active_trace_id() is None
+    assert mlflow.get_last_active_trace_id() == span.trace_id == last_trace().trace_id
+
+
+def test_set_span_chat_tools_takes_mlflows_two_argument_form() -> None:
+    with mlflow.start_span("chat", span_type=SpanType.CHAT_MODEL) as span:
+        mlflow.set_span_chat_tools(span, TOOLS)
+    with mlflow.start_span("chat-active"):
+        mlflow.set_span_chat_tools(TOOLS)  # the one-argument form: the active span
+    assert last_trace().spans[0].attributes[CHAT_TOOLS_ATTRIBUTE] == TOOLS
+    spans = mlflow.search_traces(return_type="list")
+    assert [t.spans[0].attributes[CHAT_TOOLS_ATTRIBUTE] for t in spans] == [TOOLS, TOOLS]
+    with pytest.raises(TypeError, match="tools must be a list"):
+        mlflow.set_span_chat_tools(span, "calculator")
+
+
+def test_output_reducer_turns_yielded_items_into_the_output() -> None:
+    @mlflow.trace(output_reducer=lambda chunks: "".join(chunks))
+    def stream(n: int):
+        yield from ("a", "b", "c")[:n]
+
+    assert list(stream(3)) == ["a", "b", "c"]
+    assert last_trace().spans[0].outputs == "abc"
+
+    @mlflow.trace(output_reducer=len)
+    async def astream():
+        for item in (1, 2):
+            yield item
+
+    async def consume() -> list[int]:
+        return [item async for item in astream()]
+
+    assert asyncio.run(consume()) == [1, 2]
+    assert last_trace().spans[0].outputs == 2
+
+
+def test_output_reducer_is_for_generators_only_and_a_failing_one_keeps_the_items() -> None:
+    with pytest.raises(MlflowException, match="only supported for generator functions"):
+
+        @mlflow.trace(output_reducer=len)
+        def plain() -> int:
+            return 1
+
+    @mlflow.trace(output_reducer=lambda items: 1 / 0)
+    def stream():
+        yield "x"
+
+    assert list(stream()) == ["x"]  # the user's code is not affected
+    assert last_trace().spans[0].outputs == ["x"]
+
+
+def test_start_span_no_context_is_not_made_active() -> None:
+    root = mlflow.start_span_no_context("root", inputs={"q": 1}, attributes={"k": "v"})
+    assert mlflow.get_current_active_span() is None
+    child = mlflow.start_span_no_context(
+        "child", span_type=SpanType.TOOL, parent_span=root, start_time_ns=root.start_time_ns + 5
+    )
+    assert mlflow.get_current_active_span() is None
+    child.end(outputs="done")
+    root.end()
+    spans = by_name(last_trace())
+    assert spans["child"].parent_id == spans["root"].span_id
+    assert spans["child"].span_type == "TOOL" and spans["child"].outputs == "done"
+    assert spans["child"].start_time_ns == spans["root"].start_time_ns + 5
+    assert spans["root"].inputs == {"q": 1} and spans["root"].attributes == {"k": "v"}
+
+
+def test_set_and_delete_trace_tag_on_the_running_trace() -> None:
+    with mlflow.start_span("tagged") as span:
+        mlflow.set_trace_tag(span.trace_id, "team", "search")
+        mlflow.set_trace_tag(span.trace_id, "gone", "soon")
+        mlflow.delete_trace_tag(span.trace_id, "gone")
+        with pytest.raises(MlflowException, match="Tag with key gone not found"):
+            mlflow.delete_trace_tag(span.trace_id, "gone")
+    assert last_trace().tags["team"] == "search"
+    assert "gone" not in last_trace().tags
+    with pytest.raises(MlflowException, match="not running in this process"):
+        mlflow.set_trace_tag(span.trace_id, "late", "x")
+
+
+def test_update_current_trace_takes_mlflow_3s_fields() -> None:
+    with mlflow.start_span("request") as span:
+        span.set_inputs({"question": "why?"})
+        mlflow.update_current_trace(
+            tags={"team": "a"},
+            metadata={"source": "nb"},
+            client_request_id="req-7",
+            request_preview="why",
+            session_id="s-1",
+            user="ana",
+            state="ERROR",
+        )
+        with pytest.raises(MlflowException, match="State must be either 'OK' or 'ERROR'"):
+            mlflow.update_current_trace(state="IN_PROGRESS")
+    mlflow.flush_trace_async_logging()
+    info = last_trace().info
+    assert info.client_request_id == "req-7" and info.request_preview == "why"
+    assert info.response_preview is None  # the root span had no outputs
+    assert info.trace_metadata == {
+        "source": "nb",
+        "mlflow.trace.session": "s-1",
+        "mlflow.trace.user": "ana",
+    }
+    assert info.tags["team"] == "a" and info.state == "ERROR"

@@ -252,7 +252,7 @@ def test_configure_and_decorate(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Processed: HELLO WORLD" in capsys.readouterr().out
     assert not mlflow.tracing.is_enabled()  # the example disables tracing at the end
     mlflow.tracing.enable(experiment_id="123")
-    (row,) = mlflow.search_traces(experiment_ids=["123"]).itertuples()
+    (row,) = mlflow.analysis_frame(experiment_ids=["123"]).itertuples()
     assert row.name == "process_text" and row.response == "HELLO WORLD"
 
 

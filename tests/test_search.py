@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 import mlflow_trace_nb as mlflow
-from mlflow_trace_nb.query.dataframe import SPAN_FRAME_COLUMNS, TRACE_FRAME_COLUMNS
+from mlflow_trace_nb.query.dataframe import (
+    ANALYSIS_FRAME_COLUMNS,
+    SPAN_FRAME_COLUMNS,
+    TRACE_FRAME_COLUMNS,
+)
 from mlflow_trace_nb.tracing import SpanType
 
 
@@ -52,16 +57,51 @@ def test_dataframe_has_mlflow_columns_newest_first() -> None:
     frame = mlflow.search_traces()
     assert isinstance(frame, pd.DataFrame)
     assert list(frame.columns) == list(TRACE_FRAME_COLUMNS)
-    assert list(frame["request_id"]) == ids[::-1]
     assert list(frame["trace_id"]) == ids[::-1]
     row = frame.iloc[-1]
     assert row["request"] == {"prompt": "hello", "user": "ana", "model": "gpt-4"}
     assert row["response"] == "olleh"
-    assert row["status"] == "OK" and row["name"] == "pipeline" and row["experiment_id"] == "0"
-    assert row["tags"]["user"] == "ana"
-    assert [s.name for s in row["spans"]] == ["pipeline", "llm"]
-    assert row["trace"].request_id == row["request_id"]
-    assert frame["execution_time_ms"].dtype.name == "Int64"
+    assert row["state"] == "OK" and row["tags"]["user"] == "ana"
+    assert row["tags"]["mlflow.traceName"] == "run-hello"
+    assert [s["name"] for s in row["spans"]] == ["pipeline", "llm"]
+    assert mlflow.Trace.from_json(row["trace"]).trace_id == row["trace_id"]
+    assert frame.iloc[1]["state"] == "ERROR"
+    assert frame["execution_duration"].dtype.name == "int64"
+    assert frame["request_time"].dtype.name == "int64"
+
+
+def test_dataframe_columns_and_types_are_mlflow_3s(tmp_path: Path, monkeypatch) -> None:
+    real = pytest.importorskip("mlflow")
+    monkeypatch.setenv("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", "false")
+    previous = real.get_tracking_uri()
+    real.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    real.tracing.reset()  # MLflow builds its tracer provider once, for the URI of the moment
+    real.set_experiment("compat")  # an experiment of this store (not one a test left active)
+    try:
+        real.trace(lambda prompt: prompt[::-1])("hi")  # same value types as make_traces
+        theirs = real.search_traces()
+    finally:
+        real.set_tracking_uri(previous)
+        real.tracing.reset()
+    make_traces()
+    ours = mlflow.search_traces()
+    assert list(ours.columns) == list(theirs.columns)
+    assert {c: str(t) for c, t in ours.dtypes.items()} == {
+        c: str(t) for c, t in theirs.dtypes.items()
+    }
+
+
+def test_analysis_frame_has_flat_columns() -> None:
+    make_traces()
+    flat = mlflow.analysis_frame()
+    assert list(flat.columns) == list(ANALYSIS_FRAME_COLUMNS)
+    assert list(flat["name"]) == ["pipeline"] * 4
+    assert list(flat["state"]) == ["OK", "ERROR", "OK", "OK"]
+    assert flat["duration_ms"].dtype.name == "Int64"
+    assert (flat["duration_ms"] >= 0).all()
+    # from a search_traces frame: the same rows
+    again = mlflow.analysis_frame(mlflow.search_traces())
+    assert list(again["trace_id"]) == list(flat["trace_id"])
 
 
 def test_return_type_list_and_validation() -> None:
@@ -153,4 +193,4 @@ def test_get_trace_round_trip() -> None:
     assert trace.request_id == ids[2] and trace.status == "ERROR"
     assert trace.info.trace_id == ids[2] and trace.data.spans == trace.spans
     assert [s.name for s in trace.search_spans(span_type="LLM")] == ["llm"]
-    assert trace.to_dict()["spans"][1]["name"] == "llm"
+    assert trace.to_dict()["data"]["spans"][1]["name"] == "llm"

@@ -38,8 +38,11 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "analysis_frame",
     "flush",
+    "flush_trace_async_logging",
     "get_last_active_trace",
+    "get_last_active_trace_id",
     "get_trace",
     "get_tracking_uri",
     "search_spans",
@@ -212,6 +215,11 @@ def search_traces(
 ) -> pd.DataFrame | list[Trace]:
     """Search traces; a DataFrame (one row per trace, newest first) or a list of ``Trace``.
 
+    The DataFrame has MLflow 3's columns, names, order and types: ``trace_id, trace
+    (JSON text), client_request_id, state, request_time (ms), execution_duration (ms),
+    request, response, trace_metadata, tags, spans (span dicts), assessments``. For flat
+    columns (name, duration, tokens, cost, notebook cell) use ``analysis_frame``.
+
     Args:
         experiment_ids: experiments to search (default: the active experiment).
         filter_string: e.g. ``"status = 'ERROR' AND tags.user = 'ana'"``; MLflow's keys and
@@ -225,7 +233,7 @@ def search_traces(
     Example::
 
         df = mlflow.search_traces(filter_string="span.type = 'LLM'", max_results=100)
-        df.groupby("status").execution_time_ms.describe()
+        df.groupby("state").execution_duration.describe()
     """
     if not isinstance(return_type, str) or return_type not in ("pandas", "list"):
         raise ValueError(f"return_type must be 'pandas' or 'list', got {describe(return_type)}")
@@ -235,6 +243,39 @@ def search_traces(
     from mlflow_trace_nb.query.dataframe import traces_frame
 
     return traces_frame(traces)
+
+
+def analysis_frame(
+    traces: Any = None,
+    experiment_ids: Sequence[str] | None = None,
+    filter_string: str | None = None,
+    max_results: int | None = None,
+    order_by: Sequence[str] | None = None,
+    tracking_uri: str | None = None,
+) -> pd.DataFrame:
+    """Traces as a flat frame for analysis, one row per trace: ``trace_id, name, state,
+    status, request_time, duration_ms, input_tokens, output_tokens, total_tokens, cost,
+    cell_id, execution_count, cell_run, session_id, user, experiment_id, request, response,
+    tags`` (values ``search_traces``' MLflow 3 columns keep inside ``trace_metadata``, ``tags``
+    and ``spans``).
+
+    ``traces``: a list of ``Trace`` or a ``search_traces`` DataFrame; without it, the traces
+    the other arguments find (as ``search_traces``). Example::
+
+        df = mlflow.analysis_frame(filter_string="span.type = 'LLM'")
+        df.groupby("name")[["duration_ms", "total_tokens", "cost"]].describe()
+    """
+    from mlflow_trace_nb.query.dataframe import analysis_frame as build
+
+    if traces is None:
+        found = _find(experiment_ids, filter_string, max_results, order_by, tracking_uri)
+        return build(found)
+    if hasattr(traces, "columns") and "trace" in traces.columns:
+        values = traces["trace"].tolist()
+        return build(t if isinstance(t, Trace) else Trace.from_json(str(t)) for t in values)
+    if isinstance(traces, Trace):
+        return build([traces])
+    return build(list(traces))
 
 
 def search_spans(
@@ -281,3 +322,15 @@ def get_last_active_trace() -> Trace | None:
     RUNTIME.flush()
     stored = RUNTIME.store.get_trace(live.request_id)
     return stored if stored is not None else live.to_trace()
+
+
+def get_last_active_trace_id() -> str | None:
+    """The id of the trace this process finished most recently, or None (MLflow 3)."""
+    live = RUNTIME.last_trace
+    return None if live is None else live.request_id
+
+
+def flush_trace_async_logging(terminate: bool = False) -> None:
+    """Write every pending trace now (MLflow's name for ``flush``; ``terminate`` is accepted
+    for its signature, the writer keeps running)."""
+    RUNTIME.flush()

@@ -184,12 +184,14 @@ def _as_traces(obj: Any) -> list[Trace]:
         return [obj]
     columns = getattr(obj, "columns", None)
     if columns is not None:  # a search_traces DataFrame
-        if "trace" in columns:
-            return [t for t in obj["trace"].tolist() if isinstance(t, Trace)]
-        if "request_id" in columns:
+        if "trace" in columns:  # MLflow 3's column: the trace as JSON text
+            values = obj["trace"].tolist()
+            return [t if isinstance(t, Trace) else Trace.from_json(str(t)) for t in values]
+        id_column = "trace_id" if "trace_id" in columns else "request_id"
+        if id_column in columns:
             from mlflow_trace_nb._internal.search import get_trace
 
-            found = (get_trace(str(r)) for r in obj["request_id"].tolist())
+            found = (get_trace(str(r)) for r in obj[id_column].tolist())
             return [t for t in found if t is not None]
     if isinstance(obj, (list, tuple)):
         return [t for t in obj if isinstance(t, Trace)]

@@ -1,18 +1,29 @@
-"""Read-only records of finished work: Trace, Span, SpanContext, SpanEvent, Experiment
-(``mlflow.entities`` in MLflow's spelling)."""
+"""Read-only records of finished work, as ``mlflow.entities``: ``Trace``, ``TraceInfo``,
+``TraceData``, ``Span``, ``SpanEvent``, ``SpanStatus``, ``SpanStatusCode``, ``SpanType``,
+``TraceState``, ``TraceLocation``, plus ``SpanContext`` and ``Experiment``."""
 
 from __future__ import annotations
 
 from mlflow_trace_nb.entities.experiment import Experiment
-from mlflow_trace_nb.entities.span import Span, SpanContext, SpanEvent
-from mlflow_trace_nb.entities.trace import Trace, TraceData, TraceInfo
+from mlflow_trace_nb.entities.span import Span, SpanContext
+from mlflow_trace_nb.entities.span_event import SpanEvent
+from mlflow_trace_nb.entities.span_status import SpanStatus, SpanStatusCode
+from mlflow_trace_nb.entities.span_type import SpanType
+from mlflow_trace_nb.entities.trace import Trace, TraceData
+from mlflow_trace_nb.entities.trace_info import TraceInfo
+from mlflow_trace_nb.entities.trace_state import TraceLocation, TraceState
 
 __all__ = [
     "Experiment",
     "Span",
     "SpanContext",
     "SpanEvent",
+    "SpanStatus",
+    "SpanStatusCode",
+    "SpanType",
     "Trace",
     "TraceData",
     "TraceInfo",
+    "TraceLocation",
+    "TraceState",
 ]

@@ -10,6 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlflow_trace_nb import keys
+from mlflow_trace_nb.entities.mlflow_format import dump_attribute, encode_id, span_fields
+from mlflow_trace_nb.entities.span_event import SpanEvent
+from mlflow_trace_nb.entities.span_status import SpanStatus
+from mlflow_trace_nb.errors import MlflowException
 from mlflow_trace_nb.store.decoding import decode_json as loads
 
 __all__ = ["Span", "SpanContext", "SpanEvent"]
@@ -36,35 +41,6 @@ class SpanContext:
 
     def __hash__(self) -> int:
         return hash((self.span_id, self.trace_id))
-
-
-class SpanEvent:
-    """A point in time inside a span (an exception, a retry, a streamed chunk)."""
-
-    __slots__ = ("attributes", "name", "timestamp_ns")
-
-    def __init__(
-        self, name: str, timestamp_ns: int, attributes: dict[str, Any] | None = None
-    ) -> None:
-        self.name = name
-        self.timestamp_ns = timestamp_ns
-        self.attributes: dict[str, Any] = attributes if attributes is not None else {}
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the event as a plain dict."""
-        return {"name": self.name, "timestamp_ns": self.timestamp_ns, "attributes": self.attributes}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SpanEvent:
-        """Build an event from ``to_dict`` output."""
-        return cls(
-            str(data.get("name", "")),
-            int(data.get("timestamp_ns") or 0),
-            dict(data.get("attributes") or {}),
-        )
-
-    def __repr__(self) -> str:
-        return f"SpanEvent(name={self.name!r}, timestamp_ns={self.timestamp_ns})"
 
 
 class Span:
@@ -246,46 +222,56 @@ class Span:
         return None if end is None else end - self.start_time_ns
 
     @property
-    def status(self) -> str:
-        """Alias of ``status_code``."""
-        return self.status_code
+    def status(self) -> SpanStatus:
+        """``SpanStatus(status_code, description)`` (compares equal to the code's string)."""
+        return SpanStatus(self.status_code, self.status_message)
+
+    @property
+    def _trace_id(self) -> str:
+        """The trace id without its ``tr-`` prefix (OpenTelemetry's 32 hex digits)."""
+        return self.trace_id.removeprefix("tr-")
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the span as a plain, JSON-ready dict."""
+        """The span as MLflow 3's ``Span.to_dict`` writes it (JSON-ready): ids base64,
+        ``*_unix_nano`` times, ``status: {code, message}``, attributes JSON-encoded with the
+        span's type, inputs, outputs and trace id among them."""
+        attributes = {
+            keys.TRACE_REQUEST_ID: dump_attribute(self.trace_id),
+            keys.SPAN_TYPE: dump_attribute(self.span_type),
+        }
+        if self.inputs is not None:
+            attributes[keys.SPAN_INPUTS] = dump_attribute(self.inputs)
+        if self.outputs is not None:
+            attributes[keys.SPAN_OUTPUTS] = dump_attribute(self.outputs)
+        for key, value in self.attributes.items():
+            attributes.setdefault(key, dump_attribute(value))
+        parent = self.parent_id
         return {
+            "trace_id": encode_id(self._trace_id),
+            "span_id": encode_id(self.span_id),
+            "parent_span_id": encode_id(parent) if parent else None,
             "name": self.name,
-            "span_id": self.span_id,
-            "trace_id": self.trace_id,
-            "parent_id": self.parent_id,
-            "span_type": self.span_type,
-            "start_time_ns": self.start_time_ns,
-            "end_time_ns": self.end_time_ns,
-            "status_code": self.status_code,
-            "status_message": self.status_message,
-            "inputs": self.inputs,
-            "outputs": self.outputs,
-            "attributes": self.attributes,
-            "events": [event.to_dict() for event in self.events],
+            "start_time_unix_nano": self.start_time_ns,
+            "end_time_unix_nano": self.end_time_ns,
+            "events": [
+                {"name": e.name, "time_unix_nano": e.timestamp_ns, "attributes": e.attributes}
+                for e in self.events
+            ],
+            "status": self.status.to_dict(),
+            "attributes": attributes,
+            "links": [],
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Span:
-        """Build a span from ``to_dict`` output."""
-        return cls(
-            name=str(data["name"]),
-            span_id=str(data["span_id"]),
-            trace_id=str(data["trace_id"]),
-            parent_id=data.get("parent_id"),
-            span_type=data.get("span_type"),
-            start_time_ns=int(data["start_time_ns"]),
-            end_time_ns=data.get("end_time_ns"),
-            status_code=str(data.get("status_code") or "UNSET"),
-            status_message=str(data.get("status_message") or ""),
-            inputs=data.get("inputs"),
-            outputs=data.get("outputs"),
-            attributes=dict(data.get("attributes") or {}),
-            events=[SpanEvent.from_dict(e) for e in data.get("events") or []],
-        )
+        """Build a span from a span dict: MLflow 3's (``to_dict``), MLflow 2's (``context``,
+        ``start_time``) or this package's older flat one. ``MlflowException`` if unreadable."""
+        try:
+            return cls(**span_fields(data))
+        except Exception as exc:
+            raise MlflowException(
+                f"Failed to create a Span object from the given dictionary: {exc}"
+            ) from exc
 
     def __repr__(self) -> str:
         return (

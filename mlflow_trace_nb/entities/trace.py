@@ -4,64 +4,28 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from typing import Any
 
+from mlflow_trace_nb import keys
 from mlflow_trace_nb.entities.span import Span
+from mlflow_trace_nb.entities.trace_info import TraceInfo
+from mlflow_trace_nb.errors import MlflowException
 
 __all__ = ["Trace", "TraceData", "TraceInfo"]
 
 
-class TraceInfo:
-    """A trace's summary: id, experiment, timing, status, tags and metadata."""
+def _as_json_dumps(text: str) -> str | None:
+    """Stored JSON text spaced as ``json.dumps`` writes it (as MLflow's request/response);
+    None for ``null``."""
+    try:
+        return _json_or_none(json.loads(text))
+    except ValueError:
+        return text
 
-    __slots__ = (
-        "execution_time_ms",
-        "experiment_id",
-        "name",
-        "request_id",
-        "request_metadata",
-        "status",
-        "tags",
-        "timestamp_ms",
-    )
 
-    def __init__(
-        self,
-        *,
-        request_id: str,
-        experiment_id: str,
-        timestamp_ms: int,
-        execution_time_ms: int | None,
-        status: str,
-        request_metadata: dict[str, str] | None = None,
-        tags: dict[str, str] | None = None,
-        name: str | None = None,
-    ) -> None:
-        self.request_id = request_id
-        self.experiment_id = experiment_id
-        self.timestamp_ms = timestamp_ms
-        self.execution_time_ms = execution_time_ms
-        self.status = status
-        self.request_metadata = request_metadata if request_metadata is not None else {}
-        self.tags = tags if tags is not None else {}
-        self.name = name
-
-    @property
-    def trace_id(self) -> str:
-        """Alias of ``request_id`` (MLflow 3 naming)."""
-        return self.request_id
-
-    @property
-    def state(self) -> str:
-        """Alias of ``status`` (MLflow 3 naming)."""
-        return self.status
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the summary as a plain dict."""
-        return {name: getattr(self, name) for name in self.__slots__}
-
-    def __repr__(self) -> str:
-        return f"TraceInfo(request_id={self.request_id!r}, status={self.status!r})"
+def _json_or_none(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
 
 
 class TraceData:
@@ -88,19 +52,58 @@ class TraceData:
 
     @property
     def request(self) -> str | None:
-        """The root span's inputs as JSON text, as MLflow's ``TraceData.request``."""
+        """The root span's inputs as JSON text (None if it has none), as MLflow's
+        ``TraceData.request``."""
         if self._request is None:
             root = self.root
-            return None if root is None else json.dumps(root.inputs, ensure_ascii=False)
-        return self._request
+            return None if root is None else _json_or_none(root.inputs)
+        return _as_json_dumps(self._request)
 
     @property
     def response(self) -> str | None:
-        """The root span's outputs as JSON text, as MLflow's ``TraceData.response``."""
+        """The root span's outputs as JSON text (None if it has none), as MLflow's
+        ``TraceData.response``."""
         if self._response is None:
             root = self.root
-            return None if root is None else json.dumps(root.outputs, ensure_ascii=False)
-        return self._response
+            return None if root is None else _json_or_none(root.outputs)
+        return _as_json_dumps(self._response)
+
+    @property
+    def intermediate_outputs(self) -> dict[str, Any] | None:
+        """The root span's ``mlflow.trace.intermediate_outputs`` attribute, else the outputs
+        of the other spans by name (repeated names numbered ``_1``, ``_2``...), as MLflow's;
+        None for a trace of one span."""
+        root = self.root
+        if root is not None and root.get_attribute(keys.INTERMEDIATE_OUTPUTS):
+            value: dict[str, Any] = root.get_attribute(keys.INTERMEDIATE_OUTPUTS)
+            return value
+        if len(self.spans) < 2:
+            return None
+        counts = Counter(span.name for span in self.spans)
+        next_index = {name: 1 for name, count in counts.items() if count > 1}
+        result: dict[str, Any] = {}
+        for span in self.spans:
+            name = span.name
+            index = next_index.get(name)
+            if index is not None:
+                next_index[name] = index + 1
+                name = f"{name}_{index}"
+            if span.parent_id and span.outputs is not None:
+                result[name] = span.outputs
+        return result
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"spans": [...]}``, each span as MLflow 3's ``Span.to_dict``."""
+        return {"spans": [span.to_dict() for span in self.spans]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TraceData:
+        """Inverse of ``to_dict``."""
+        if not isinstance(data, dict):
+            raise TypeError(
+                f"TraceData.from_dict() expects a dictionary. Got: {type(data).__name__}"
+            )
+        return cls([Span.from_dict(span) for span in data.get("spans", [])])
 
 
 class Trace:
@@ -115,6 +118,7 @@ class Trace:
     def __init__(self, info: TraceInfo, data: TraceData) -> None:
         self.info = info
         self.data = data
+        info._data = data  # the previews fall back on the root span
 
     request_id = property(lambda self: self.info.request_id, doc="The trace's id.")
     trace_id = property(lambda self: self.info.request_id, doc="Alias of ``request_id``.")
@@ -132,12 +136,17 @@ class Trace:
         return self.data.spans
 
     def search_spans(
-        self, span_type: str | None = None, name: str | re.Pattern[str] | None = None
+        self,
+        span_type: str | None = None,
+        name: str | re.Pattern[str] | None = None,
+        span_id: str | None = None,
     ) -> list[Span]:
-        """Return the spans matching a type and/or a name (string or compiled regex)."""
+        """Return the spans matching a type, a name (string or compiled regex) and/or an id."""
         found = []
         for span in self.data.spans:
             if span_type is not None and span.span_type != span_type:
+                continue
+            if span_id is not None and span.span_id != span_id:
                 continue
             if isinstance(name, re.Pattern):
                 if not name.search(span.name):
@@ -148,12 +157,33 @@ class Trace:
         return found
 
     def to_dict(self) -> dict[str, Any]:
-        """Return ``{"info": {...}, "spans": [...]}`` with plain values."""
-        return {"info": self.info.to_dict(), "spans": [s.to_dict() for s in self.data.spans]}
+        """``{"info": {...}, "data": {"spans": [...]}}`` in MLflow 3's format."""
+        return {"info": self.info.to_dict(), "data": self.data.to_dict()}
 
-    def to_json(self) -> str:
-        """Return ``to_dict()`` as JSON text."""
-        return json.dumps(self.to_dict(), ensure_ascii=False)
+    def to_json(self, pretty: bool = False) -> str:
+        """``to_dict()`` as JSON text (indented by 2 if ``pretty``)."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=2 if pretty else None)
+
+    @classmethod
+    def from_dict(cls, trace_dict: dict[str, Any]) -> Trace:
+        """Build a trace from ``to_dict`` output (this package's or MLflow 3's)."""
+        info = trace_dict.get("info")
+        data = trace_dict.get("data")
+        if info is None or data is None:
+            raise MlflowException(
+                "Unable to parse Trace from dictionary. Expected keys: 'info' and 'data'. "
+                f"Received keys: {list(trace_dict.keys())}"
+            )
+        return cls(TraceInfo.from_dict(info), TraceData.from_dict(data))
+
+    @classmethod
+    def from_json(cls, trace_json: str) -> Trace:
+        """Build a trace from ``to_json`` output."""
+        try:
+            trace_dict = json.loads(trace_json)
+        except json.JSONDecodeError as e:
+            raise MlflowException(f"Unable to parse trace JSON: {trace_json}. Error: {e}") from e
+        return cls.from_dict(trace_dict)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         """Jupyter shows a ``Trace`` as the span-tree widget (static HTML fallback)."""

@@ -2,32 +2,66 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from mlflow_trace_nb import keys
+from mlflow_trace_nb._internal.cost import trace_cost
 from mlflow_trace_nb.entities import Trace
 from mlflow_trace_nb.store.decoding import decode_json
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["SPAN_FRAME_COLUMNS", "TRACE_FRAME_COLUMNS", "spans_frame", "traces_frame"]
+_encode = json.JSONEncoder(ensure_ascii=False).encode
 
-#: Columns of ``search_traces`` frames, MLflow's names first.
+__all__ = [
+    "ANALYSIS_FRAME_COLUMNS",
+    "SPAN_FRAME_COLUMNS",
+    "TRACE_FRAME_COLUMNS",
+    "analysis_frame",
+    "spans_frame",
+    "traces_frame",
+]
+
+#: Columns of ``search_traces`` frames: MLflow 3's, in its order.
 TRACE_FRAME_COLUMNS = (
-    "request_id",
     "trace_id",
     "trace",
-    "timestamp_ms",
-    "status",
-    "execution_time_ms",
+    "client_request_id",
+    "state",
+    "request_time",
+    "execution_duration",
     "request",
     "response",
-    "request_metadata",
-    "spans",
+    "trace_metadata",
     "tags",
-    "experiment_id",
+    "spans",
+    "assessments",
+)
+#: Columns of ``analysis_frame``: flat values MLflow keeps inside ``trace_metadata``/``tags``
+#: or the spans (name, duration, tokens, cost, notebook cell).
+ANALYSIS_FRAME_COLUMNS = (
+    "trace_id",
     "name",
+    "state",
+    "status",
+    "request_time",
+    "duration_ms",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cost",
+    "cell_id",
+    "execution_count",
+    "cell_run",
+    "session_id",
+    "user",
+    "experiment_id",
+    "request",
+    "response",
+    "tags",
 )
 #: Columns of ``search_spans`` frames: one row per span.
 SPAN_FRAME_COLUMNS = (
@@ -51,29 +85,74 @@ SPAN_FRAME_COLUMNS = (
 
 
 def traces_frame(traces: Iterable[Trace]) -> pd.DataFrame:
-    """One row per trace, in the given order."""
+    """One row per trace, in the given order, with MLflow 3's columns and types: ``trace``
+    is the trace as JSON text, ``spans`` its span dicts, ``request_time`` (ms) and
+    ``execution_duration`` (ms) int64 (Int64 when a trace is still running), ``request`` and
+    ``response`` the decoded root inputs and outputs."""
     import pandas as pd
 
     traces = list(traces)
     infos = [t.info for t in traces]
-    datas = [t.data for t in traces]
-    request_ids = [i.request_id for i in infos]
+    dicts = [t.to_dict() for t in traces]
+    heads = [d["info"] for d in dicts]
+    roots = [t.data.root for t in traces]
+    durations = [i.execution_duration for i in infos]
     columns: dict[str, Any] = {
-        "request_id": request_ids,
-        "trace_id": request_ids,
-        "trace": traces,
-        "timestamp_ms": pd.array([i.timestamp_ms for i in infos], dtype="Int64"),
-        "status": [i.status for i in infos],
-        "execution_time_ms": pd.array([i.execution_time_ms for i in infos], dtype="Int64"),
-        "request": [decode_json(d.request) for d in datas],
-        "response": [decode_json(d.response) for d in datas],
-        "request_metadata": [i.request_metadata for i in infos],
-        "spans": [t.data.spans for t in traces],
-        "tags": [i.tags for i in infos],
-        "experiment_id": [i.experiment_id for i in infos],
-        "name": [i.name for i in infos],
+        "trace_id": [i.trace_id for i in infos],
+        "trace": [_encode(d) for d in dicts],
+        "client_request_id": [h.get("client_request_id") for h in heads],
+        "state": [h["state"] for h in heads],
+        "request_time": pd.array([i.request_time for i in infos], dtype="int64"),
+        "execution_duration": pd.array(durations, dtype="Int64" if None in durations else "int64"),
+        "request": [None if r is None else r.inputs for r in roots],
+        "response": [None if r is None else r.outputs for r in roots],
+        "trace_metadata": [h.get("trace_metadata", {}) for h in heads],
+        "tags": [h.get("tags", {}) for h in heads],
+        "spans": [d["data"]["spans"] for d in dicts],
+        "assessments": [h.get("assessments", []) for h in heads],
     }
     return pd.DataFrame(columns, columns=list(TRACE_FRAME_COLUMNS))
+
+
+def analysis_frame(traces: Iterable[Trace]) -> pd.DataFrame:
+    """One row per trace with flat columns for analysis (``ANALYSIS_FRAME_COLUMNS``): the
+    trace's name, state and status (which keeps CANCELLED/TIMEOUT), start (ms), duration
+    (ms), tokens and cost summed over its LLM calls (cost None unless every call was
+    priced), its notebook cell, session and user, experiment, request, response and tags."""
+    import pandas as pd
+
+    rows = []
+    for trace in traces:
+        info = trace.info
+        total = trace_cost(trace).total
+        tags, metadata = info.tags or {}, info.request_metadata or {}
+        calls = total.calls
+        rows.append(
+            (
+                info.trace_id,
+                info.name,
+                info.state.value,
+                info.status,
+                info.request_time,
+                info.execution_duration,
+                total.input_tokens if calls else None,
+                total.output_tokens if calls else None,
+                total.total_tokens if calls else None,
+                total.cost,
+                tags.get(keys.CELL_ID),
+                tags.get(keys.EXECUTION_COUNT),
+                tags.get(keys.CELL_RUN),
+                metadata.get(keys.TRACE_SESSION),
+                metadata.get(keys.TRACE_USER),
+                info.experiment_id,
+                decode_json(trace.data.request),
+                decode_json(trace.data.response),
+                tags,
+            )
+        )
+    frame = pd.DataFrame(rows, columns=list(ANALYSIS_FRAME_COLUMNS))
+    ints = ("request_time", "duration_ms", "input_tokens", "output_tokens", "total_tokens")
+    return frame.astype({**dict.fromkeys(ints, "Int64"), "cost": "float"})
 
 
 def spans_frame(traces: Iterable[Trace]) -> pd.DataFrame:

@@ -1,53 +1,17 @@
-"""Span types and status codes, spelled as in ``mlflow.tracing.provider``.
+"""Span types and status codes, spelled as in ``mlflow.tracing.provider`` (the same classes
+as ``mlflow_trace_nb.entities``).
 
-The classes are plain string namespaces (``SpanType.LLM == "LLM"``) so values stored in
-SQLite, compared in filters and exported to other engines are the same strings users type.
+``SpanType`` is a string namespace (``SpanType.LLM == "LLM"``); ``SpanStatusCode`` a string
+enum; ``SpanStatus`` MLflow's status object, which keeps the reference API's string
+constants (``SpanStatus.CANCELLED == "CANCELLED"``).
 """
 
 from __future__ import annotations
 
-__all__ = ["SpanStatus", "SpanStatusCode", "SpanType"]
+from mlflow_trace_nb.entities.span_status import SpanStatus, SpanStatusCode
+from mlflow_trace_nb.entities.span_type import SpanType
 
-
-class SpanType:
-    """Kinds of operation a span can stand for."""
-
-    UNKNOWN = "UNKNOWN"
-    LLM = "LLM"
-    CHAT_MODEL = "CHAT_MODEL"
-    CHAIN = "CHAIN"
-    AGENT = "AGENT"
-    TOOL = "TOOL"
-    RETRIEVER = "RETRIEVER"
-    EMBEDDING = "EMBEDDING"
-    RERANKER = "RERANKER"
-    PARSER = "PARSER"
-
-
-class SpanStatus:
-    """How a span ended. A trace's status is its root span's."""
-
-    OK = "OK"
-    ERROR = "ERROR"
-    CANCELLED = "CANCELLED"
-    TIMEOUT = "TIMEOUT"
-
-
-class SpanStatusCode:
-    """Standard (OpenTelemetry) status codes; ``UNSET`` means the span has not ended."""
-
-    UNSET = "UNSET"
-    OK = "OK"
-    ERROR = "ERROR"
-
+__all__ = ["STATUS_CODES", "SpanStatus", "SpanStatusCode", "SpanType"]
 
 #: Every value ``Span.status_code`` can take.
-STATUS_CODES = frozenset(
-    {
-        SpanStatusCode.UNSET,
-        SpanStatus.OK,
-        SpanStatus.ERROR,
-        SpanStatus.CANCELLED,
-        SpanStatus.TIMEOUT,
-    }
-)
+STATUS_CODES = frozenset(code.value for code in SpanStatusCode)

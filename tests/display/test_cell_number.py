@@ -21,8 +21,8 @@ CELLS = [
     "mlflow.flush()\n"
     "df = mlflow.search_traces(order_by=['timestamp_ms ASC'])\n"
     "import json\n"
-    "print(json.dumps([[t['mlflow.notebook.execution_count'], tr.data.spans[0].name] "
-    "for t, tr in zip(df['tags'], df['trace'])]))",
+    "print(json.dumps([[t['mlflow.notebook.execution_count'], tr['name']] "
+    "for t, tr in zip(df['tags'], df['spans'].map(lambda spans: spans[0]))]))",
 ]
 
 

@@ -100,17 +100,17 @@ def test_frame_has_the_local_columns(populated: Populated) -> None:
     frame = _search(populated)
     assert tuple(frame.columns) == TRACE_FRAME_COLUMNS
     assert len(frame) == 7
-    assert set(frame.request_id) == {populated.rag_id, populated.error_id, *populated.step_ids}
-    assert list(frame.timestamp_ms) == sorted(frame.timestamp_ms, reverse=True)  # newest first
-    row = frame.set_index("request_id").loc[populated.rag_id]
-    assert row["name"] == "rag"
-    assert row["status"] == "OK"
+    assert set(frame.trace_id) == {populated.rag_id, populated.error_id, *populated.step_ids}
+    assert list(frame.request_time) == sorted(frame.request_time, reverse=True)  # newest first
+    row = frame.set_index("trace_id").loc[populated.rag_id]
+    assert row["tags"]["mlflow.traceName"] == "rag"
+    assert row["state"] == "OK"
     assert row["request"] == {"query": "what is tracing?"}
     assert row["response"] == "an answer"
     assert row["tags"]["user"] == "ana"
-    assert row["experiment_id"] == populated.experiment_id
-    assert row["execution_time_ms"] >= 0
-    assert isinstance(row["trace"], Trace)
+    trace = Trace.from_json(row["trace"])
+    assert trace.info.trace_location.experiment_id == populated.experiment_id
+    assert row["execution_duration"] >= 0
     with nb.start_span("local", inputs={"q": 1}):
         pass
     local = nb.search_traces()  # the local store: same columns, same dtypes
@@ -172,7 +172,7 @@ def test_unknown_id_is_none(populated: Populated) -> None:
 def test_filters_run_on_the_server(populated: Populated, filter_string: str, expected: str) -> None:
     frame = _search(populated, filter_string=filter_string)
     wanted = populated.rag_id if expected == "rag" else populated.error_id
-    assert list(frame.request_id) == [wanted]
+    assert list(frame.trace_id) == [wanted]
 
 
 def test_numeric_filter_and_in(populated: Populated) -> None:
@@ -181,15 +181,15 @@ def test_numeric_filter_and_in(populated: Populated) -> None:
     later = _search(populated, filter_string=f"name = 'step' AND timestamp_ms > {first}")
     assert 0 < len(later) < len(steps)
     picked = _search(populated, filter_string=f"request_id IN ('{populated.step_ids[0]}')")
-    assert list(picked.request_id) == [populated.step_ids[0]]
+    assert list(picked.trace_id) == [populated.step_ids[0]]
 
 
 def test_max_results_and_order_by_are_pushed_down(populated: Populated) -> None:
     newest = _search(populated, max_results=2)
     assert len(newest) == 2
-    assert list(newest.request_id) == populated.step_ids[:-3:-1]  # the last two, newest first
+    assert list(newest.trace_id) == populated.step_ids[:-3:-1]  # the last two, newest first
     oldest = _search(populated, max_results=3, order_by=["timestamp_ms ASC"])
-    assert list(oldest.request_id) == [populated.rag_id, populated.error_id, populated.step_ids[0]]
+    assert list(oldest.trace_id) == [populated.rag_id, populated.error_id, populated.step_ids[0]]
     assert len(_search(populated, max_results=0)) == 0
 
 
@@ -231,7 +231,7 @@ def test_set_tracking_uri_sends_reads_to_the_server(populated: Populated) -> Non
         assert nb.get_trace(populated.rag_id) is not None
     finally:
         nb.set_tracking_uri(None)
-    assert list(nb.search_traces().name) == ["local_only"]
+    assert list(nb.analysis_frame().name) == ["local_only"]
     assert nb.get_trace(populated.rag_id) is None
 
 
@@ -240,7 +240,7 @@ def test_an_mlflow_only_destination_is_read_from(populated: Populated) -> None:
 
     nb.set_destination(MlflowExperiment(populated.experiment_id, tracking_uri=populated.uri))
     frame = nb.search_traces()  # default experiment: the destination's
-    assert populated.rag_id in set(frame.request_id)
+    assert populated.rag_id in set(frame.trace_id)
     nb.set_destination("memory")
     assert len(nb.search_traces()) == 0
 

@@ -78,7 +78,7 @@ def test_fragment_written_after_the_root_extends_its_end() -> None:
     trace = _check_merged(mlflow.get_trace(root.trace_id))
     assert trace.timestamp_ms == before.timestamp_ms
     assert trace.execution_time_ms in (4_999, 5_000)  # whole ms on each side
-    frame = mlflow.search_traces(filter_string="span.name = 'remote-child'")
+    frame = mlflow.analysis_frame(filter_string="span.name = 'remote-child'")
     assert list(frame.name) == ["client"]
 
 

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from mlflow_trace_nb._internal.runtime import RUNTIME
-from mlflow_trace_nb._internal.tracer.capture import SNAPSHOT_TYPES, snapshot_values
+from mlflow_trace_nb._internal.tracer.capture import SNAPSHOT_TYPES, snapshot, snapshot_values
 from mlflow_trace_nb._internal.tracer.context import CURRENT_SPAN, detach
 from mlflow_trace_nb._internal.tracer.live_span import NO_OP_SPAN, LiveSpan
 from mlflow_trace_nb._internal.tracer.span_lifecycle import (
@@ -29,10 +30,11 @@ from mlflow_trace_nb._internal.tracer.span_lifecycle import (
     finish_span,
     open_span,
 )
-from mlflow_trace_nb.errors import report_internal_error
+from mlflow_trace_nb.errors import MlflowException, report_internal_error
 
 __all__ = ["MAX_GENERATOR_ITEMS", "decorate"]
 
+_logger = logging.getLogger(__name__)
 _RT = RUNTIME
 _set_current = CURRENT_SPAN.set
 _reset_current = CURRENT_SPAN.reset
@@ -127,11 +129,15 @@ def _start_call(
 
 
 def decorate(
-    func: Any, name: str | None, span_type: str | None, attributes: dict[str, Any] | None
+    func: Any,
+    name: str | None,
+    span_type: str | None,
+    attributes: dict[str, Any] | None,
+    output_reducer: Callable[[list[Any]], Any] | None = None,
 ) -> Any:
     check_span_arguments(name, span_type, attributes, "trace")
     if isinstance(func, (classmethod, staticmethod)):
-        return type(func)(decorate(func.__func__, name, span_type, attributes))
+        return type(func)(decorate(func.__func__, name, span_type, attributes, output_reducer))
     if not callable(func):
         raise TypeError(f"@trace needs a function, got {type(func).__name__}: {func!r}")
     if isinstance(func, type):  # wrapping a class in a function would break isinstance()
@@ -145,13 +151,22 @@ def decorate(
     span_name = name or getattr(func, "__name__", None) or type(func).__name__
     kind = span_type or DEFAULT_SPAN_TYPE
     end: tuple[type[BaseException], ...]
+    is_generator = inspect.isasyncgenfunction(func) or inspect.isgeneratorfunction(func)
+    if output_reducer is not None and not is_generator:
+        raise MlflowException(
+            "The output_reducer argument is only supported for generator functions."
+        )
+    if not callable(output_reducer) and output_reducer is not None:
+        raise TypeError(f"output_reducer must be callable, got {type(output_reducer).__name__}")
     if inspect.isasyncgenfunction(func):
-        wrapper: Any = _async_generator_wrapper(func, binder, span_name, kind, attributes)
+        wrapper: Any = _async_generator_wrapper(
+            func, binder, span_name, kind, attributes, output_reducer
+        )
     elif inspect.iscoroutinefunction(func):
         end = (StopAsyncIteration,) if _func_name(func) == "__anext__" else ()
         wrapper = _async_wrapper(func, binder, span_name, kind, attributes, end)
     elif inspect.isgeneratorfunction(func):
-        wrapper = _generator_wrapper(func, binder, span_name, kind, attributes)
+        wrapper = _generator_wrapper(func, binder, span_name, kind, attributes, output_reducer)
     else:
         end = (StopIteration,) if _func_name(func) == "__next__" else ()
         wrapper = _sync_wrapper(func, binder, span_name, kind, attributes, end)
@@ -257,7 +272,12 @@ class _Items:
 
 
 def _generator_wrapper(
-    func: Any, binder: _Binder, name: str, span_type: str, attributes: dict[str, Any] | None
+    func: Any,
+    binder: _Binder,
+    name: str,
+    span_type: str,
+    attributes: dict[str, Any] | None,
+    reducer: Callable[[list[Any]], Any] | None = None,
 ) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if not _RT.enabled:
@@ -294,16 +314,21 @@ def _generator_wrapper(
                 except BaseException as exc:
                     to_throw = exc
         except BaseException as exc:
-            _finish_iteration(span, items, exc)
+            _finish_iteration(span, items, exc, reducer)
             raise
-        _finish_iteration(span, items, None)
+        _finish_iteration(span, items, None, reducer)
         return result
 
     return wrapper
 
 
 def _async_generator_wrapper(
-    func: Any, binder: _Binder, name: str, span_type: str, attributes: dict[str, Any] | None
+    func: Any,
+    binder: _Binder,
+    name: str,
+    span_type: str,
+    attributes: dict[str, Any] | None,
+    reducer: Callable[[list[Any]], Any] | None = None,
 ) -> Callable[..., Any]:
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         span: LiveSpan = NO_OP_SPAN
@@ -339,19 +364,29 @@ def _async_generator_wrapper(
                 except BaseException as exc:
                     to_throw = exc
         except BaseException as exc:
-            _finish_iteration(span, items, exc)
+            _finish_iteration(span, items, exc, reducer)
             raise
-        _finish_iteration(span, items, None)
+        _finish_iteration(span, items, None, reducer)
 
     return wrapper
 
 
-def _finish_iteration(span: LiveSpan, items: _Items, exc: BaseException | None) -> None:
+def _finish_iteration(
+    span: LiveSpan,
+    items: _Items,
+    exc: BaseException | None,
+    reducer: Callable[[list[Any]], Any] | None = None,
+) -> None:
     if span._recording:
         try:
             span._outputs = items.output()
         except Exception:
             report_internal_error("recording outputs")
+        if reducer is not None:
+            try:  # the user's reducer: if it fails, the items stay the output (as MLflow)
+                span._outputs = snapshot(reducer(items.items))
+            except Exception:
+                _logger.debug("mlflow-trace-nb: output_reducer failed", exc_info=True)
         finish_span(span, exc)
 
 

@@ -14,12 +14,15 @@ from mlflow_trace_nb import keys
 from mlflow_trace_nb._internal.tracer.arguments import MAX_INT64, describe, optional_mapping
 from mlflow_trace_nb._internal.tracer.context import CURRENT_SPAN, current_span
 from mlflow_trace_nb._internal.tracer.live_span import LiveSpan
-from mlflow_trace_nb.entities import SpanEvent
+from mlflow_trace_nb.entities import SpanEvent, TraceState
+from mlflow_trace_nb.errors import MlflowException
 
 __all__ = [
     "CHAT_TOOLS_ATTRIBUTE",
     "add_span_exception",
+    "delete_trace_tag",
     "end_span",
+    "get_active_trace_id",
     "get_current_active_span",
     "log_span_event",
     "set_span_attribute",
@@ -27,6 +30,8 @@ __all__ = [
     "set_span_chat_tools",
     "set_span_inputs",
     "set_span_output",
+    "set_trace_tag",
+    "start_span_no_context",
     "update_current_trace",
 ]
 
@@ -111,33 +116,138 @@ def add_span_exception(exception: BaseException) -> None:
         span.record_exception(exception)
 
 
-def set_span_chat_tools(tools: list[Any]) -> None:
+def get_active_trace_id() -> str | None:
+    """The id of the trace the calling code runs under, or None outside any."""
+    span = current_span()
+    return None if span is None else span.trace_id
+
+
+def set_span_chat_tools(span: Any, tools: Any = None) -> None:
     """Record the tools a chat model was offered (stored as ``mlflow.chat.tools``).
 
-    Each tool is a dict such as ``{"name": ..., "description": ..., "parameters": {...}}``
-    or OpenAI's ``{"type": "function", "function": {...}}``.
+    MLflow's form ``set_span_chat_tools(span, tools)`` sets them on ``span``; the one-argument
+    form ``set_span_chat_tools(tools)`` on the active span. Each tool is a dict such as
+    ``{"name": ..., "description": ..., "parameters": {...}}`` or OpenAI's
+    ``{"type": "function", "function": {...}}``.
     """
+    if tools is None and not isinstance(span, LiveSpan):
+        span, tools = None, span
     if not isinstance(tools, (list, tuple)):
         raise TypeError(f"tools must be a list of tool specifications, got {type(tools).__name__}")
     for index, tool in enumerate(tools):
         if not isinstance(tool, Mapping) and not hasattr(tool, "model_dump"):
             raise TypeError(f"tool #{index} must be a dict, got {type(tool).__name__}")
-    span = _active("set_span_chat_tools")
-    if span is not None:
-        span.set_attribute(CHAT_TOOLS_ATTRIBUTE, list(tools))
+    target = span if span is not None else _active("set_span_chat_tools")
+    if target is not None:
+        target.set_attribute(CHAT_TOOLS_ATTRIBUTE, [_tool_dict(t) for t in tools])
+
+
+def _tool_dict(tool: Any) -> Any:
+    dump = getattr(tool, "model_dump", None)
+    return dump(exclude_unset=True) if callable(dump) else tool
 
 
 def update_current_trace(
-    tags: Mapping[str, Any] | None = None, metadata: Mapping[str, Any] | None = None
+    tags: Mapping[str, Any] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    client_request_id: str | None = None,
+    request_preview: str | None = None,
+    response_preview: str | None = None,
+    state: TraceState | str | None = None,
+    session_id: str | None = None,
+    user: str | None = None,
 ) -> None:
-    """Add tags and/or request metadata (string to string) to the active trace."""
+    """Update the active trace, as MLflow 3's ``update_current_trace``: add tags and metadata
+    (string to string), set its client request id, request/response previews, state (OK or
+    ERROR: the root span's status), session id and user (MLflow's metadata keys)."""
     optional_mapping(tags, "tags")
     optional_mapping(metadata, "metadata")
+    code = None
+    if state is not None:
+        code = str(getattr(state, "value", state))
+        if code not in (TraceState.OK, TraceState.ERROR):
+            raise MlflowException(f"State must be either 'OK' or 'ERROR', but got '{code}'.")
     span = _active("update_current_trace")
     if span is None:
         return
-    state = span._state
+    live = span._state
     for key, value in dict(tags or {}).items():
-        state.set_tag(key, value)
-    for key, value in dict(metadata or {}).items():
-        state.set_metadata(key, value)
+        live.set_tag(key, value)
+    fields = {
+        keys.CLIENT_REQUEST_ID: client_request_id,
+        keys.REQUEST_PREVIEW: request_preview,
+        keys.RESPONSE_PREVIEW: response_preview,
+        keys.TRACE_SESSION: session_id,
+        keys.TRACE_USER: user,
+    }
+    for key, value in {**dict(metadata or {}), **fields}.items():
+        if value is not None:
+            live.set_metadata(key, value)
+    root = live.root
+    if code is not None and root is not None:
+        root.set_status(code)
+
+
+def set_trace_tag(trace_id: str, key: str, value: str) -> None:
+    """Set a tag on a trace that is still running in this process (MLflow's signature)."""
+    _running(trace_id, "set_trace_tag").set_tag(key, value)
+
+
+def delete_trace_tag(trace_id: str, key: str) -> None:
+    """Remove a tag from a trace that is still running in this process."""
+    tags = _running(trace_id, "delete_trace_tag").tags
+    if tags is None or key not in tags:
+        raise MlflowException(f"Tag with key {key} not found in trace with ID {trace_id}.")
+    del tags[key]
+
+
+def _running(trace_id: str, action: str) -> Any:
+    span = current_span()
+    while span is not None and span.trace_id != trace_id:
+        span = span._parent
+    if span is None:
+        raise MlflowException(
+            f"{action}: trace {trace_id} is not running in this process (changing the tags "
+            "of a stored trace is not supported yet)"
+        )
+    return span._state
+
+
+def start_span_no_context(
+    name: str,
+    span_type: str | None = None,
+    parent_span: LiveSpan | None = None,
+    inputs: Any = None,
+    attributes: dict[str, Any] | None = None,
+    experiment_id: str | None = None,
+    start_time_ns: int | None = None,
+) -> LiveSpan:
+    """Start a span that is not made active (MLflow 3): a child of ``parent_span``, or the
+    root of a new trace. End it with ``span.end()``. ``experiment_id`` is accepted for
+    MLflow's signature; traces go to the current experiment."""
+    from mlflow_trace_nb._internal.runtime import RUNTIME
+    from mlflow_trace_nb._internal.tracer.capture import snapshot
+    from mlflow_trace_nb._internal.tracer.live_span import NO_OP_SPAN
+    from mlflow_trace_nb._internal.tracer.span_leaks import ManualTrace
+    from mlflow_trace_nb._internal.tracer.span_lifecycle import (
+        DEFAULT_SPAN_TYPE,
+        check_span_arguments,
+        open_span,
+    )
+
+    span_type = check_span_arguments(name, span_type, attributes, "start_span_no_context")
+    if not RUNTIME.enabled:
+        return NO_OP_SPAN
+    token = CURRENT_SPAN.set(parent_span)
+    try:
+        span = open_span(
+            name or "span", span_type or DEFAULT_SPAN_TYPE, snapshot(inputs), attributes
+        )
+    finally:
+        CURRENT_SPAN.reset(token)
+    if span._recording:
+        if span._parent is None:
+            span._state.__class__ = ManualTrace  # nothing forces it to end: see span_leaks
+        if start_time_ns is not None:
+            span.start_time_ns = int(start_time_ns)
+    return span

@@ -22,7 +22,8 @@ from mlflow_trace_nb._internal.tracer.capture import (
 )
 from mlflow_trace_nb._internal.tracer.live_trace import LiveTrace
 from mlflow_trace_nb.entities import Span, SpanEvent
-from mlflow_trace_nb.tracing.provider import STATUS_CODES, SpanStatus, SpanStatusCode
+from mlflow_trace_nb.entities.span_status import parse_status_code
+from mlflow_trace_nb.tracing.provider import SpanStatus, SpanStatusCode
 
 __all__ = [
     "NO_OP_SPAN",
@@ -199,14 +200,15 @@ class LiveSpan(Span):
         self.status_code = SpanStatus.ERROR
         self.status_message = message[:1000]
 
-    def set_status(self, status: str, message: str | None = None) -> None:
-        """Set the status: one of OK, ERROR, CANCELLED, TIMEOUT, UNSET."""
-        code = getattr(status, "value", status)
-        code = str(code).upper()
-        if code not in STATUS_CODES:
-            raise ValueError(
-                f"invalid span status {status!r}; expected one of {sorted(STATUS_CODES)}"
-            )
+    def set_status(self, status: SpanStatus | str, message: str | None = None) -> None:
+        """Set the status: a ``SpanStatus`` or one of OK, ERROR, CANCELLED, TIMEOUT, UNSET.
+        Anything else raises ``MlflowException`` (a ValueError), worded as MLflow's."""
+        if isinstance(status, SpanStatus):
+            code: str = status.status_code.value
+            if message is None and status.description:
+                message = status.description
+        else:
+            code = parse_status_code(status).value
         if self.end_time_ns is None:
             self.status_code = code
             if message is not None:
@@ -303,7 +305,7 @@ class NoOpSpan(LiveSpan):
     def record_exception(self, exception: BaseException | str) -> None:
         pass
 
-    def set_status(self, status: str, message: str | None = None) -> None:
+    def set_status(self, status: SpanStatus | str, message: str | None = None) -> None:
         pass
 
     def end(self, *args: Any, **kwargs: Any) -> None:

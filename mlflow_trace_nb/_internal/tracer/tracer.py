@@ -36,7 +36,7 @@ class _TraceSpec:
     """What ``trace(...)`` returns: a decorator and a context manager at once. Reusable,
     also concurrently: what it opened is kept per context, not on the object."""
 
-    __slots__ = ("attributes", "inputs", "name", "span_type")
+    __slots__ = ("attributes", "inputs", "name", "output_reducer", "span_type")
 
     def __init__(
         self,
@@ -44,14 +44,16 @@ class _TraceSpec:
         span_type: str | None,
         inputs: Any,
         attributes: dict[str, Any] | None,
+        output_reducer: Callable[[list[Any]], Any] | None = None,
     ) -> None:
         self.name = name
         self.span_type = check_span_arguments(name, span_type, attributes, where="trace")
         self.inputs = inputs
         self.attributes = attributes
+        self.output_reducer = output_reducer
 
     def __call__(self, func: F) -> F:
-        result: F = decorate(func, self.name, self.span_type, self.attributes)
+        result: F = decorate(func, self.name, self.span_type, self.attributes, self.output_reducer)
         return result
 
     def __enter__(self) -> LiveSpan:
@@ -84,12 +86,16 @@ def trace(
     span_type: str | None = None,
     inputs: Any = None,
     attributes: dict[str, Any] | None = None,
+    output_reducer: Callable[[list[Any]], Any] | None = None,
 ) -> _TraceSpec: ...
 def trace(
     name: Any = None,
     span_type: str | None = None,
     inputs: Any = None,
     attributes: dict[str, Any] | None = None,
+    output_reducer: Callable[[list[Any]], Any] | None = None,
+    *,
+    func: Any = None,
 ) -> Any:
     """Trace a function (``@trace``, ``@trace(name=..., span_type=...)``) or a block
     (``with trace("name", SpanType.CHAIN) as span:``).
@@ -103,11 +109,14 @@ def trace(
 
     The object ``trace("name")`` returns can be reused, also by several threads or asyncio
     tasks at once: each ``with`` ends the span it opened. Wrong argument types raise
-    TypeError.
+    TypeError. ``output_reducer`` (generators only, as in MLflow) turns the list of yielded
+    items into the recorded output; ``func=`` is MLflow's keyword for the function.
     """
+    if func is not None:
+        return decorate(func, name, span_type, attributes, output_reducer)
     if _is_decoratable(name):
-        return decorate(name, None, span_type, attributes)
-    return _TraceSpec(name, span_type, inputs, attributes)
+        return decorate(name, None, span_type, attributes, output_reducer)
+    return _TraceSpec(name, span_type, inputs, attributes, output_reducer)
 
 
 def mlflow_trace(
