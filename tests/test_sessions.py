@@ -7,7 +7,8 @@ import pytest
 import mlflow_trace_nb as mlflow
 from mlflow_trace_nb import keys
 from mlflow_trace_nb._internal import sessions
-from mlflow_trace_nb._internal.sessions import Session, search_sessions
+from mlflow_trace_nb._internal.sessions import search_sessions
+from mlflow_trace_nb.entities import Session
 
 
 def _turn(session: str | None, text: str, **metadata: str) -> None:
@@ -66,3 +67,13 @@ def test_paging_finds_sessions_beyond_one_page(monkeypatch: pytest.MonkeyPatch) 
 def test_bad_arguments(kwargs: dict[str, object], error: type[Exception]) -> None:
     with pytest.raises(error):
         search_sessions(**kwargs)  # type: ignore[arg-type]
+
+
+def test_session_id_argument_and_metadata_key_agree() -> None:
+    with mlflow.start_span("by-argument"):
+        mlflow.update_current_trace(session_id="s", user="ana")
+    with mlflow.start_span("by-metadata"):
+        mlflow.update_current_trace(metadata={keys.TRACE_SESSION: "s"})  # session_id=None
+    (session,) = search_sessions()
+    assert [t.info.name for t in session] == ["by-argument", "by-metadata"]
+    assert session[0].info.request_metadata[keys.TRACE_USER] == "ana"

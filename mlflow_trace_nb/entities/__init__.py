@@ -1,10 +1,11 @@
 """Read-only records of finished work, as ``mlflow.entities``: ``Trace``, ``TraceInfo``,
 ``TraceData``, ``Span``, ``SpanEvent``, ``SpanStatus``, ``SpanStatusCode``, ``SpanType``,
-``TraceState``, ``TraceLocation``, plus ``SpanContext`` and ``Experiment``."""
+``TraceState``, ``TraceLocation``, ``Session``, plus ``SpanContext`` and ``Experiment``."""
 
 from __future__ import annotations
 
 from mlflow_trace_nb.entities.experiment import Experiment
+from mlflow_trace_nb.entities.session import Session
 from mlflow_trace_nb.entities.span import Span, SpanContext
 from mlflow_trace_nb.entities.span_event import SpanEvent
 from mlflow_trace_nb.entities.span_status import SpanStatus, SpanStatusCode
@@ -15,6 +16,7 @@ from mlflow_trace_nb.entities.trace_state import TraceLocation, TraceState
 
 __all__ = [
     "Experiment",
+    "Session",
     "Span",
     "SpanContext",
     "SpanEvent",

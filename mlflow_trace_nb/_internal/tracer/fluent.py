@@ -180,7 +180,8 @@ def update_current_trace(
         keys.TRACE_SESSION: session_id,
         keys.TRACE_USER: user,
     }
-    for key, value in {**dict(metadata or {}), **fields}.items():
+    given = {key: value for key, value in fields.items() if value is not None}
+    for key, value in {**dict(metadata or {}), **given}.items():  # None fields keep metadata's
         if value is not None:
             live.set_metadata(key, value)
     root = live.root
