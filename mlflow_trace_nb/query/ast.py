@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-KeyKind = Literal["attribute", "tag", "metadata", "span", "span_attribute"]
+KeyKind = Literal["attribute", "tag", "metadata", "span", "span_attribute", "content"]
 Scalar = str | int | float
 Operator = Literal[
     "=",
@@ -18,6 +18,8 @@ Operator = Literal[
     "NOT LIKE",
     "ILIKE",
     "NOT ILIKE",
+    "RLIKE",
+    "NOT RLIKE",
     "IN",
     "NOT IN",
     "IS NULL",

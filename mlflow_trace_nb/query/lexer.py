@@ -1,7 +1,7 @@
 """Tokenizer for trace filter strings; every token remembers where it started.
 
-Token kinds: dotted keys (``tags.`a.b```), keywords (AND, OR, NOT, IN, LIKE, ILIKE, IS, NULL),
-comparison operators, quoted strings, numbers, ``(``, ``)``, ``,`` and a final EOF.
+Token kinds: dotted keys (``tags.`a.b```), keywords (AND, OR, NOT, IN, LIKE, ILIKE, RLIKE, IS,
+NULL), comparison operators, quoted strings, numbers, ``(``, ``)``, ``,`` and a final EOF.
 
 String escapes: ``''`` (or ``""`` in a double-quoted string) and a backslash before the quote
 give the quote itself; ``\\\\`` gives one backslash; any other backslash is kept as written, so
@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-KEYWORDS = frozenset({"AND", "OR", "NOT", "IN", "LIKE", "ILIKE", "IS", "NULL"})
+KEYWORDS = frozenset({"AND", "OR", "NOT", "IN", "LIKE", "ILIKE", "RLIKE", "IS", "NULL"})
 _OPERATORS = ("!=", "<>", ">=", "<=", "=", ">", "<")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _EXCERPT_WIDTH = 60

@@ -7,7 +7,11 @@ Grammar (keywords case-insensitive; NOT binds tighter than AND, AND tighter than
     and        := not (AND not)*
     not        := NOT not | '(' or ')' | comparison
     comparison := KEY op value
-    op         := = | != | <> | > | >= | < | <= | [NOT] (LIKE | ILIKE | IN) | IS [NOT] NULL
+    op         := = | != | <> | > | >= | < | <= | [NOT] (LIKE | ILIKE | RLIKE | IN)
+                | IS [NOT] NULL
+
+``span.content`` and ``trace.text`` (MLflow 3's) search the text of a span: its name, inputs,
+outputs and attributes as stored; a trace matches when one of its spans does.
 
 Keys are resolved here (prefix and attribute names are case-insensitive) and every value is
 checked against its key, so the compiler only ever sees well-typed comparisons.
@@ -19,6 +23,7 @@ import re
 from typing import Literal, NoReturn
 
 from mlflow_trace_nb.query.ast import And, Comparison, Expr, Key, Not, Operator, Or, Scalar
+from mlflow_trace_nb.query.functions import check_pattern
 from mlflow_trace_nb.query.lexer import FilterError, Token, TokenKind, tokenize
 
 ATTRIBUTES = {
@@ -38,12 +43,15 @@ _SPAN_FIELDS = frozenset({"name", "type", "status"})
 _SPAN_ATTRIBUTE_PREFIXES = frozenset({"attributes", "attribute"})
 _PREFIXES = _ATTRIBUTE_PREFIXES | _TAG_PREFIXES | _METADATA_PREFIXES | {"span"}
 _INTEGER_TEXT = re.compile(r"\s*[+-]?\d+\s*")
-_LIKE_OPS = frozenset({"LIKE", "NOT LIKE", "ILIKE", "NOT ILIKE"})
+_LIKE_OPS = frozenset({"LIKE", "NOT LIKE", "ILIKE", "NOT ILIKE", "RLIKE", "NOT RLIKE"})
+_CONTENT_OPS = frozenset({"=", "!=", *_LIKE_OPS})
+_TEXT_KEYS = frozenset({"text"})  # trace.text, attributes.text, text
 _NULL_OPS = frozenset({"IS NULL", "IS NOT NULL"})
 _OPERATORS: dict[str, Operator] = {
     "=": "=", "!=": "!=", ">": ">", ">=": ">=", "<": "<", "<=": "<=",
     "LIKE": "LIKE", "ILIKE": "ILIKE", "IN": "IN",
     "NOT LIKE": "NOT LIKE", "NOT ILIKE": "NOT ILIKE", "NOT IN": "NOT IN",
+    "RLIKE": "RLIKE", "NOT RLIKE": "NOT RLIKE",
 }  # fmt: skip
 MAX_DEPTH = 20  # SQLite's parser stack (100 entries in many builds) bounds nesting
 MAX_CONDITIONS = 1000
@@ -159,6 +167,12 @@ class _Parser:
             )
         if op in _NULL_OPS and key.kind == "span":
             self.fail(op_token.position, f"operator {op} does not apply to {key.text}")
+        if key.kind == "content" and op not in _CONTENT_OPS:
+            self.fail(
+                op_token.position,
+                f"operator {op} does not apply to {key.text} "
+                "(use =, !=, LIKE, ILIKE or RLIKE and their NOT forms)",
+            )
         value: Scalar | tuple[Scalar, ...] | None = None
         if op in ("IN", "NOT IN"):
             value = self.parse_list(key, op)
@@ -166,6 +180,10 @@ class _Parser:
             value = self.parse_value(
                 key, op, op_token.text if op_token.kind is TokenKind.OP else op
             )
+        if op in ("RLIKE", "NOT RLIKE"):
+            problem = check_pattern(str(value))
+            if problem is not None:
+                self.fail(op_token.position, problem)
         return Comparison(key, op, value, key_token.position)
 
     def parse_operator(self, key_token: Token) -> tuple[Token, Operator]:
@@ -174,16 +192,18 @@ class _Parser:
             self.advance()
             return token, _OPERATORS[str(token.value)]
         word = token.value if token.kind is TokenKind.KEYWORD else None
-        if word in ("LIKE", "ILIKE", "IN"):
+        if word in ("LIKE", "ILIKE", "RLIKE", "IN"):
             self.advance()
             return token, _OPERATORS[str(word)]
         if word == "NOT":
             self.advance()
             nxt = self.peek()
-            if nxt.kind is TokenKind.KEYWORD and nxt.value in ("LIKE", "ILIKE", "IN"):
+            if nxt.kind is TokenKind.KEYWORD and nxt.value in ("LIKE", "ILIKE", "RLIKE", "IN"):
                 self.advance()
                 return token, _OPERATORS[f"NOT {nxt.value}"]
-            self.fail(nxt.position, f"expected LIKE, ILIKE or IN after NOT, got {nxt.describe()}")
+            self.fail(
+                nxt.position, f"expected LIKE, ILIKE, RLIKE or IN after NOT, got {nxt.describe()}"
+            )
         if word == "IS":
             self.advance()
             negated = self.at_keyword("NOT")
@@ -279,12 +299,16 @@ def resolve_key(token: Token, filter_text: str) -> Key:
         fail(f"unknown trace attribute '{name}' (expected one of {', '.join(sorted(ATTRIBUTES))})")
 
     if len(parts) == 1:
+        if head in _TEXT_KEYS:
+            return Key("content", "trace", text, pos)
         if head in ATTRIBUTES:
             return Key("attribute", ATTRIBUTES[head], text, pos)
         if head in _PREFIXES:
             fail(f"'{parts[0]}' needs a key after it, e.g. {head}.<name>")
         unknown_attribute(parts[0])
     if head in _ATTRIBUTE_PREFIXES:
+        if rest.lower() in _TEXT_KEYS:
+            return Key("content", "trace", text, pos)
         if rest.lower() not in ATTRIBUTES:
             unknown_attribute(rest)
         return Key("attribute", ATTRIBUTES[rest.lower()], text, pos)
@@ -298,12 +322,15 @@ def resolve_key(token: Token, filter_text: str) -> Key:
             "(expected attributes., trace., tags., metadata., request_metadata. or span.)"
         )
     field = parts[1].lower()
+    if len(parts) == 2 and field == "content":
+        return Key("content", "span", text, pos)
     if len(parts) == 2 and field in _SPAN_FIELDS:
         return Key("span", field, text, pos)
     if field not in _SPAN_ATTRIBUTE_PREFIXES:
         fail(
             f"unknown span field '{rest}' "
-            "(expected span.name, span.type, span.status or span.attributes.<key>)"
+            "(expected span.name, span.type, span.status, span.content or "
+            "span.attributes.<key>)"
         )
     name = ".".join(parts[2:])
     if not name:

@@ -11,6 +11,9 @@ tables below. Semantics worth knowing:
   ``IS NULL`` means no span has a non-null ``k``.
 - ``NOT x`` is the exact complement of ``x`` (a NULL column counts as "x does not hold"),
   while ``name != 'a'`` like SQL skips traces whose name is NULL.
+- ``span.content`` / ``trace.text`` compare a span's name, inputs, outputs and attributes as
+  stored (JSON text, newline-separated); the trace matches when some span does.
+- ``RLIKE`` is a regular-expression search (Python's ``re``, ``query.functions``).
 - ``LIKE`` is case-sensitive (checked with LIKE and GLOB together); ``ILIKE`` is not
   (ASCII case folding, as SQLite's ``lower()``). ``\\%`` and ``\\_`` match a literal ``%``/``_``.
 """
@@ -18,6 +21,7 @@ tables below. Semantics worth knowing:
 from __future__ import annotations
 
 from mlflow_trace_nb.query.ast import And, Comparison, Expr, Not
+from mlflow_trace_nb.query.functions import REGEXP_FUNCTION
 from mlflow_trace_nb.query.parser import parse
 
 _TRACE_COLUMNS = {
@@ -40,6 +44,10 @@ _SQL_OPS = {
 _SPAN_MATCHES = "t.request_id IN (SELECT s.request_id FROM spans s WHERE {})"
 _SPAN_MISSING = "t.request_id NOT IN (SELECT s.request_id FROM spans s WHERE {})"
 _JSON_VALUE = "json_extract(s.attributes, ?)"
+_SPAN_CONTENT = (
+    "(coalesce(s.name, '') || char(10) || coalesce(s.inputs, '') || char(10) || "
+    "coalesce(s.outputs, '') || char(10) || coalesce(s.attributes, ''))"
+)
 _ORDER_COLUMNS = {
     "timestamp_ms": "t.timestamp_ms",
     "timestamp": "t.timestamp_ms",
@@ -137,6 +145,8 @@ def _comparison(cond: Comparison, params: list[object]) -> str:
         return f"t.request_id IN ({scope} AND {_predicate('g.value', [], cond, params)})"
     if key.kind == "span":
         return _SPAN_MATCHES.format(_predicate(_SPAN_COLUMNS[key.name], [], cond, params))
+    if key.kind == "content":
+        return _SPAN_MATCHES.format(_predicate(_SPAN_CONTENT, [], cond, params))
     path = f'$."{key.name}"'
     if op in ("IS NULL", "IS NOT NULL"):
         params.append(path)
@@ -148,6 +158,10 @@ def _comparison(cond: Comparison, params: list[object]) -> str:
 def _predicate(lhs: str, lhs_params: list[object], cond: Comparison, params: list[object]) -> str:
     """``lhs <op> value`` where ``lhs`` is trusted SQL taking ``lhs_params`` each time it occurs."""
     op, value = cond.op, cond.value
+    if op in ("RLIKE", "NOT RLIKE"):
+        params.extend([str(value), *lhs_params])
+        sql = f"{REGEXP_FUNCTION}(?, {lhs})"
+        return f"({sql}) = 1" if op == "RLIKE" else f"({sql}) = 0"
     if op in ("LIKE", "NOT LIKE"):
         like, glob = like_patterns(str(value))
         params.extend([*lhs_params, like, *lhs_params, glob])

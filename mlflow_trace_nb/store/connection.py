@@ -20,6 +20,7 @@ import random
 import sqlite3
 import time
 
+from mlflow_trace_nb.query.functions import register_functions
 from mlflow_trace_nb.store.migrations import migrate, pending
 
 __all__ = ["BUSY_TIMEOUT_MS", "OPEN_RETRY_S", "file_identity", "open_connection"]
@@ -50,6 +51,7 @@ def _is_lock(error: sqlite3.Error) -> bool:
 
 
 def _set_up(conn: sqlite3.Connection, memory: bool) -> None:
+    register_functions(conn)  # RLIKE
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA cache_size = -65536")  # 64 MiB: batches touch many pages
     if not memory:

@@ -23,6 +23,7 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 from mlflow_trace_nb.errors import StoreCorruptedError
+from mlflow_trace_nb.query.functions import register_functions
 from mlflow_trace_nb.store.backlog import MAX_BACKLOG_CHARS, MAX_BACKLOG_SPANS, Backlog
 from mlflow_trace_nb.store.connection import FileIdentity, file_identity, open_connection
 from mlflow_trace_nb.store.faults import CORRUPT, classify, describe, unusable_at_first_open
@@ -193,6 +194,7 @@ class StoreHandles:
         uri = f"file:{urllib.parse.quote(self.path)}?mode=ro&immutable=1"
         try:
             conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+            register_functions(conn)
             conn.execute("SELECT 1 FROM traces LIMIT 1").fetchall()
         except sqlite3.Error:
             raise error from None

@@ -194,7 +194,7 @@ def test_injection_text_is_data() -> None:
         ("status = NULL", 9, "expected a value after '=', got 'NULL'; use IS NULL or IS NOT NULL"),
         ("status IS 'x'", 10, "expected NULL after IS, got ''x''"),
         ("status IS NOT 5", 14, "expected NULL after IS NOT, got '5'"),
-        ("status NOT = 'x'", 11, "expected LIKE, ILIKE or IN after NOT, got '='"),
+        ("status NOT = 'x'", 11, "expected LIKE, ILIKE, RLIKE or IN after NOT, got '='"),
         ("status == 'x'", 8, "expected a value after '=', got '='"),
         ("status = 'x' OR 1=1", 16, "expected a condition (a key such as status or tags.<name>)"),
         ("status = 'x' OR 1=1 --", 20, "unexpected character '-'"),

@@ -16,7 +16,7 @@ _PREFIX = {
     "span_attribute": "span.attributes",
 }
 _MLFLOW_OPERATORS = {"=", "!=", ">", ">=", "<", "<=", "LIKE", "ILIKE", "IN", "NOT IN"}
-_MLFLOW_OPERATORS |= {"IS NULL", "IS NOT NULL"}
+_MLFLOW_OPERATORS |= {"IS NULL", "IS NOT NULL", "RLIKE"}
 
 
 def _conjuncts(expr: Expr, filter_string: str) -> list[Comparison]:
@@ -32,6 +32,8 @@ def _conjuncts(expr: Expr, filter_string: str) -> list[Comparison]:
 
 
 def _identifier(key: Key) -> str:
+    if key.kind == "content":  # MLflow 3's own keys
+        return "span.content" if key.name == "span" else "trace.text"
     name = key.name.replace("`", "")
     if key.kind in ("attribute", "span") and name.isidentifier():
         return f"{_PREFIX[key.kind]}.{name}"
