@@ -11,6 +11,15 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from mlflow_trace_nb._internal.assessments import (
+    delete_assessment,
+    get_assessment,
+    log_assessment,
+    log_expectation,
+    log_feedback,
+    override_feedback,
+    update_assessment,
+)
 from mlflow_trace_nb._internal.config import (
     configure,
     disable,
@@ -108,6 +117,7 @@ __all__ = [
     "add_span_exception",
     "analysis_frame",
     "configure",
+    "delete_assessment",
     "delete_trace_tag",
     "disable",
     "disable_notebook_display",
@@ -117,6 +127,7 @@ __all__ = [
     "flush",
     "flush_trace_async_logging",
     "get_active_trace_id",
+    "get_assessment",
     "get_current_active_span",
     "get_experiment",
     "get_experiment_by_name",
@@ -130,8 +141,12 @@ __all__ = [
     "instrument_openai",
     "instrument_transformers",
     "is_enabled",
+    "log_assessment",
+    "log_expectation",
+    "log_feedback",
     "log_span_event",
     "mlflow_trace",
+    "override_feedback",
     "reset",
     "search_sessions",
     "search_spans",
@@ -154,6 +169,7 @@ __all__ = [
     "uninstrument_langchain",
     "uninstrument_openai",
     "uninstrument_transformers",
+    "update_assessment",
     "update_current_trace",
 ]
 

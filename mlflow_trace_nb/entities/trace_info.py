@@ -173,7 +173,7 @@ class TraceInfo:
 
     @property
     def assessments(self) -> list[Any]:
-        """Assessments logged on the trace (none are stored yet)."""
+        """Assessments logged on the trace (``Feedback`` and ``Expectation``, oldest first)."""
         return list(self._extras()["assessments"])
 
     # Serialisation ------------------------------------------------------------------------
@@ -227,7 +227,7 @@ class TraceInfo:
             client_request_id=data.get("client_request_id"),
             request_preview=data.get("request_preview", data.get("request")),
             response_preview=data.get("response_preview", data.get("response")),
-            assessments=data.get("assessments"),
+            assessments=[_assessment(a) for a in data.get("assessments") or []],
         )
 
     def __eq__(self, other: object) -> bool:
@@ -239,6 +239,18 @@ class TraceInfo:
 
     def __repr__(self) -> str:
         return f"TraceInfo(trace_id={self.request_id!r}, state={self.state.value!r})"
+
+
+def _assessment(value: Any) -> Any:
+    """An assessment dict (MLflow's) as an ``Assessment``; anything else as it is."""
+    if not isinstance(value, dict):
+        return value
+    from mlflow_trace_nb.entities.assessment import Assessment
+
+    try:
+        return Assessment.from_dictionary(value)
+    except Exception:
+        return value
 
 
 def _plain(value: Any) -> Any:

@@ -13,6 +13,8 @@ Schema overview:
   ``tags.k = 'v'`` filters use an index instead of scanning JSON.
 - ``spans``: one row per span, keyed by (request_id, span_id) so a span that ends after its
   trace was written replaces its earlier row.
+- ``assessments`` (migration 2): MLflow 3's feedback and expectations, one row each; ``value``,
+  ``error`` and ``metadata`` JSON, ``valid`` 0 once another feedback overrides the row.
 """
 
 from __future__ import annotations
@@ -89,6 +91,34 @@ def m001_initial(conn: sqlite3.Connection) -> None:
     )
 
 
+def m002_assessments(conn: sqlite3.Connection) -> None:
+    """Add the assessments table (feedback and expectations logged on traces)."""
+    _execute_script(
+        conn,
+        """
+        CREATE TABLE IF NOT EXISTS assessments (
+            assessment_id TEXT PRIMARY KEY,
+            request_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            value TEXT,
+            source_type TEXT NOT NULL,
+            source_id TEXT,
+            span_id TEXT,
+            rationale TEXT,
+            error TEXT,
+            metadata TEXT,
+            overrides TEXT,
+            valid INTEGER NOT NULL DEFAULT 1,
+            create_time_ms INTEGER NOT NULL,
+            last_update_time_ms INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS assessments_request ON assessments (request_id);
+        CREATE INDEX IF NOT EXISTS assessments_name ON assessments (name, kind);
+        """,
+    )
+
+
 def _execute_script(conn: sqlite3.Connection, script: str) -> None:
     # executescript() would COMMIT the caller's transaction first; run statement by statement.
     for statement in script.split(";"):
@@ -96,7 +126,7 @@ def _execute_script(conn: sqlite3.Connection, script: str) -> None:
             conn.execute(statement)
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [m001_initial]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [m001_initial, m002_assessments]
 
 
 def _applied(conn: sqlite3.Connection) -> set[str]:

@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mlflow_trace_nb.entities import Experiment, Trace
+from mlflow_trace_nb.store.assessments import AssessmentStore, attach_assessments
 from mlflow_trace_nb.store.faults import CORRUPT, classify
 from mlflow_trace_nb.store.handles import MEMORY
 from mlflow_trace_nb.store.limits import MAX_NAME_CHARS, clean_text
@@ -55,7 +56,7 @@ _SPAN_SELECT = ", ".join(f"s.{c}" for c in SPAN_COLUMNS[:9]) + (
 )
 
 
-class SqliteStore(WritePath):
+class SqliteStore(WritePath, AssessmentStore):
     """Trace storage and queries over one SQLite database (see the module docstring for
     what it does when the file cannot be written; ``health()`` for its counters)."""
 
@@ -96,7 +97,9 @@ class SqliteStore(WritePath):
                 f"WHERE s.request_id IN (SELECT t.request_id {selection})",
                 args,
             ).fetchall()
-            return build_traces(trace_rows_, span_rows)
+            traces = build_traces(trace_rows_, span_rows)
+            attach_assessments(conn, traces)
+            return traces
 
     def get_trace(self, request_id: str) -> Trace | None:
         """The trace with this id, or None."""
@@ -111,7 +114,9 @@ class SqliteStore(WritePath):
                 "ORDER BY s.start_time_ns",
                 (request_id,),
             ).fetchall()
-        return build_traces([row], span_rows)[0]
+            traces = build_traces([row], span_rows)
+            attach_assessments(conn, traces)
+        return traces[0]
 
     def count_traces(self) -> int:
         """How many traces the store holds (all experiments)."""

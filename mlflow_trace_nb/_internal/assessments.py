@@ -1,0 +1,173 @@
+"""MLflow 3's assessment API: ``log_feedback``, ``log_expectation``, ``log_assessment``,
+``get_assessment``, ``update_assessment``, ``override_feedback``, ``delete_assessment``.
+
+Assessments live in the local trace store (``store.assessments``). Each call first writes
+what this process has pending to the store (as reads do), so a trace that just ended can be
+assessed at once; a trace still running (the active one) can be assessed too, and its
+assessments appear once it is written. Signatures, defaults and errors are MLflow's
+(``MlflowException``, ``RESOURCE_DOES_NOT_EXIST`` for a missing trace or assessment).
+Example::
+
+    fb = mlflow.log_feedback(trace_id=trace_id, name="correct", value=True)
+    mlflow.override_feedback(trace_id=trace_id, assessment_id=fb.assessment_id, value=False)
+    mlflow.search_traces(filter_string="feedback.correct = 'false'")
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlflow_trace_nb._internal.runtime import RUNTIME
+from mlflow_trace_nb._internal.tracer.fluent import get_active_trace_id
+from mlflow_trace_nb.entities.assessment import (
+    DEFAULT_FEEDBACK_NAME,
+    Assessment,
+    AssessmentError,
+    AssessmentSource,
+    Expectation,
+    Feedback,
+)
+from mlflow_trace_nb.errors import MlflowException
+from mlflow_trace_nb.store.limits import MAX_KEY_CHARS, clean_text
+
+__all__ = [
+    "delete_assessment",
+    "get_assessment",
+    "log_assessment",
+    "log_expectation",
+    "log_feedback",
+    "override_feedback",
+    "update_assessment",
+]
+
+
+def _id(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise MlflowException(f"`{what}` must be a string, got {type(value).__name__}")
+    return clean_text(value, MAX_KEY_CHARS)
+
+
+def _check(assessment: Any) -> Assessment:
+    if not isinstance(assessment, (Feedback, Expectation)):
+        raise MlflowException(
+            "`assessment` must be a Feedback or an Expectation, "
+            f"got {type(assessment).__name__}"
+        )
+    if not isinstance(assessment.name, str):
+        raise MlflowException(f"The assessment name must be a string, got {assessment.name!r:.60}")
+    return assessment
+
+
+def get_assessment(trace_id: str, assessment_id: str) -> Assessment:
+    """The assessment with this id on the trace (``Feedback`` or ``Expectation``)."""
+    trace_id, assessment_id = _id(trace_id, "trace_id"), _id(assessment_id, "assessment_id")
+    RUNTIME.flush()
+    return RUNTIME.store.get_assessment(trace_id, assessment_id)
+
+
+def log_assessment(trace_id: str, assessment: Assessment) -> Assessment:
+    """Log a ``Feedback`` or ``Expectation`` to the trace; returns it with its new id."""
+    _check(assessment)
+    if trace_id is None or trace_id == "":  # no trace (tracing disabled): nothing to attach to
+        assessment.trace_id = trace_id
+        return assessment
+    trace_id = _id(trace_id, "trace_id")
+    assessment.trace_id = trace_id
+    RUNTIME.flush()
+    running = trace_id == get_active_trace_id()
+    return RUNTIME.store.create_assessment(assessment, trace_must_exist=not running)
+
+
+def log_feedback(
+    *,
+    trace_id: str,
+    name: str = DEFAULT_FEEDBACK_NAME,
+    value: Any = None,
+    source: AssessmentSource | None = None,
+    error: Exception | AssessmentError | None = None,
+    rationale: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    span_id: str | None = None,
+) -> Assessment:
+    """Log feedback (a judgement: a float, int, str, bool, or a list or dict of them; or an
+    ``error``) to a trace; the source defaults to CODE. Keyword arguments only."""
+    assessment = Feedback(
+        name=name,
+        source=source,
+        value=value,
+        error=error,
+        rationale=rationale,
+        metadata=metadata,
+        span_id=span_id,
+    )
+    return log_assessment(trace_id, assessment)
+
+
+def log_expectation(
+    *,
+    trace_id: str,
+    name: str,
+    value: Any,
+    source: AssessmentSource | None = None,
+    metadata: dict[str, Any] | None = None,
+    span_id: str | None = None,
+) -> Assessment:
+    """Log an expectation (ground truth, any JSON value) to a trace; the source defaults to
+    HUMAN. Keyword arguments only."""
+    assessment = Expectation(
+        name=name, source=source, value=value, metadata=metadata, span_id=span_id
+    )
+    return log_assessment(trace_id, assessment)
+
+
+def update_assessment(trace_id: str, assessment_id: str, assessment: Assessment) -> Assessment:
+    """Change an assessment in place: its name, value (or error), rationale and metadata
+    (merged) from ``assessment``; source and span stay. Returns the updated assessment."""
+    trace_id, assessment_id = _id(trace_id, "trace_id"), _id(assessment_id, "assessment_id")
+    _check(assessment)
+    RUNTIME.flush()
+    return RUNTIME.store.update_assessment(
+        trace_id=trace_id,
+        assessment_id=assessment_id,
+        name=assessment.name,
+        expectation=assessment.expectation,
+        feedback=assessment.feedback,
+        rationale=assessment.rationale,
+        metadata=assessment.metadata,
+    )
+
+
+def override_feedback(
+    *,
+    trace_id: str,
+    assessment_id: str,
+    value: Any,
+    rationale: str | None = None,
+    source: AssessmentSource | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Assessment:
+    """Log a new feedback replacing ``assessment_id`` (its ``overrides``); the old one is
+    kept, marked ``valid=False``. Returns the new feedback."""
+    old = get_assessment(trace_id, assessment_id)
+    if not isinstance(old, Feedback):
+        raise MlflowException(
+            f"The assessment with ID {assessment_id} is not a feedback assessment."
+        )
+    new = Feedback(
+        name=old.name,
+        span_id=old.span_id,
+        value=value,
+        rationale=rationale,
+        source=source,
+        metadata=metadata,
+        overrides=old.assessment_id,
+    )
+    return log_assessment(trace_id, new)
+
+
+def delete_assessment(trace_id: str, assessment_id: str) -> None:
+    """Delete an assessment (no error if it is already gone); a feedback it overrode becomes
+    valid again."""
+    trace_id, assessment_id = _id(trace_id, "trace_id"), _id(assessment_id, "assessment_id")
+    RUNTIME.flush()
+    RUNTIME.store.delete_assessment(trace_id=trace_id, assessment_id=assessment_id)
