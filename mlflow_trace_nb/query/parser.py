@@ -10,7 +10,9 @@ Grammar (keywords case-insensitive; NOT binds tighter than AND, AND tighter than
     op         := = | != | <> | > | >= | < | <= | [NOT] (LIKE | ILIKE | RLIKE | IN)
                 | IS [NOT] NULL
 
-``span.content`` and ``trace.text`` (MLflow 3's) search the text of a span: its name, inputs,
+``feedback.<name>`` and ``expectation.<name>`` (MLflow 3's) compare the JSON value of the
+trace's valid assessments of that name (=, !=, <, <=, >, >=, [NOT] LIKE/ILIKE/RLIKE,
+IS [NOT] NULL; not IN). ``span.content`` and ``trace.text`` (MLflow 3's) search the text of a span: its name, inputs,
 outputs and attributes as stored; a trace matches when one of its spans does.
 
 Keys are resolved here (prefix and attribute names are case-insensitive) and every value is
@@ -41,12 +43,15 @@ _TAG_PREFIXES = frozenset({"tags", "tag"})
 _METADATA_PREFIXES = frozenset({"metadata", "request_metadata"})
 _SPAN_FIELDS = frozenset({"name", "type", "status"})
 _SPAN_ATTRIBUTE_PREFIXES = frozenset({"attributes", "attribute"})
-_PREFIXES = _ATTRIBUTE_PREFIXES | _TAG_PREFIXES | _METADATA_PREFIXES | {"span"}
+_ASSESSMENT_PREFIXES = frozenset({"feedback", "expectation"})
+_PREFIXES = _ATTRIBUTE_PREFIXES | _TAG_PREFIXES | _METADATA_PREFIXES | _ASSESSMENT_PREFIXES
+_PREFIXES |= {"span"}
 _INTEGER_TEXT = re.compile(r"\s*[+-]?\d+\s*")
 _LIKE_OPS = frozenset({"LIKE", "NOT LIKE", "ILIKE", "NOT ILIKE", "RLIKE", "NOT RLIKE"})
 _CONTENT_OPS = frozenset({"=", "!=", *_LIKE_OPS})
 _TEXT_KEYS = frozenset({"text"})  # trace.text, attributes.text, text
 _NULL_OPS = frozenset({"IS NULL", "IS NOT NULL"})
+_NUMERIC_OPS = frozenset({">", ">=", "<", "<="})
 _OPERATORS: dict[str, Operator] = {
     "=": "=", "!=": "!=", ">": ">", ">=": ">=", "<": "<", "<=": "<=",
     "LIKE": "LIKE", "ILIKE": "ILIKE", "IN": "IN",
@@ -66,7 +71,7 @@ def value_kind(key: Key) -> ValueKind:
         return "number"
     if key.kind == "attribute" and key.name == "experiment_id":
         return "integer"
-    return "any" if key.kind == "span_attribute" else "string"
+    return "any" if key.kind in ("span_attribute", "feedback", "expectation") else "string"
 
 
 class _Parser:
@@ -173,6 +178,12 @@ class _Parser:
                 f"operator {op} does not apply to {key.text} "
                 "(use =, !=, LIKE, ILIKE or RLIKE and their NOT forms)",
             )
+        if key.kind in _ASSESSMENT_PREFIXES and op in ("IN", "NOT IN"):
+            self.fail(
+                op_token.position,
+                f"operator {op} does not apply to {key.text} (use =, !=, <, <=, >, >=, "
+                "LIKE, ILIKE, RLIKE, IS NULL or IS NOT NULL)",
+            )
         value: Scalar | tuple[Scalar, ...] | None = None
         if op in ("IN", "NOT IN"):
             value = self.parse_list(key, op)
@@ -180,6 +191,8 @@ class _Parser:
             value = self.parse_value(
                 key, op, op_token.text if op_token.kind is TokenKind.OP else op
             )
+        if key.kind in _ASSESSMENT_PREFIXES and op in _NUMERIC_OPS and _as_float(value) is None:
+            self.fail(op_token.position, f"operator {op} on {key.text} needs a number")
         if op in ("RLIKE", "NOT RLIKE"):
             problem = check_pattern(str(value))
             if problem is not None:
@@ -286,6 +299,14 @@ def _as_int(value: Scalar) -> int | None:
     return None
 
 
+def _as_float(value: object) -> float | None:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if number == number and abs(number) != float("inf") else None
+
+
 def resolve_key(token: Token, filter_text: str) -> Key:
     """Turn a KEY token into a Key, or raise FilterError at the key's position."""
     parts, text, pos = token.parts, token.text, token.position
@@ -316,10 +337,13 @@ def resolve_key(token: Token, filter_text: str) -> Key:
         return Key("tag", rest, text, pos)
     if head in _METADATA_PREFIXES:
         return Key("metadata", rest, text, pos)
+    if head in _ASSESSMENT_PREFIXES:
+        return Key("feedback" if head == "feedback" else "expectation", rest, text, pos)
     if head != "span":
         fail(
             f"unknown key prefix '{parts[0]}' "
-            "(expected attributes., trace., tags., metadata., request_metadata. or span.)"
+            "(expected attributes., trace., tags., metadata., request_metadata., span., "
+            "feedback. or expectation.)"
         )
     field = parts[1].lower()
     if len(parts) == 2 and field == "content":

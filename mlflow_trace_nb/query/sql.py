@@ -13,12 +13,19 @@ tables below. Semantics worth knowing:
   while ``name != 'a'`` like SQL skips traces whose name is NULL.
 - ``span.content`` / ``trace.text`` compare a span's name, inputs, outputs and attributes as
   stored (JSON text, newline-separated); the trace matches when some span does.
+- ``feedback.<name>`` / ``expectation.<name>`` hold when some *valid* (not overridden)
+  assessment of that kind and name matches; ``=``/``!=`` compare its JSON value with the
+  text or its JSON string form (``= 'yes'`` matches ``"yes"``, ``= 'true'`` matches ``true``),
+  ``<``... compare numeric values only, LIKE/ILIKE/RLIKE match the JSON text (as MLflow);
+  ``IS NULL`` means no valid assessment of that name.
 - ``RLIKE`` is a regular-expression search (Python's ``re``, ``query.functions``).
 - ``LIKE`` is case-sensitive (checked with LIKE and GLOB together); ``ILIKE`` is not
   (ASCII case folding, as SQLite's ``lower()``). ``\\%`` and ``\\_`` match a literal ``%``/``_``.
 """
 
 from __future__ import annotations
+
+import json
 
 from mlflow_trace_nb.query.ast import And, Comparison, Expr, Not
 from mlflow_trace_nb.query.functions import REGEXP_FUNCTION
@@ -44,6 +51,16 @@ _SQL_OPS = {
 _SPAN_MATCHES = "t.request_id IN (SELECT s.request_id FROM spans s WHERE {})"
 _SPAN_MISSING = "t.request_id NOT IN (SELECT s.request_id FROM spans s WHERE {})"
 _JSON_VALUE = "json_extract(s.attributes, ?)"
+_ASSESSED = (
+    "t.request_id {} (SELECT a.request_id FROM assessments a "
+    "WHERE a.kind = ? AND a.name = ? AND a.valid = 1{})"
+)
+# A JSON value as a number, NULL unless it is one (MLflow's json_numeric_comparison).
+_ASSESSMENT_NUMBER = (
+    "(CASE WHEN lower(a.value) IN ('true', 'false', 'null', 'nan', 'infinity', '-infinity') "
+    "THEN NULL WHEN substr(a.value, 1, 1) IN ('\"', '[', '{') THEN NULL "
+    "ELSE CAST(a.value AS REAL) END)"
+)
 _SPAN_CONTENT = (
     "(coalesce(s.name, '') || char(10) || coalesce(s.inputs, '') || char(10) || "
     "coalesce(s.outputs, '') || char(10) || coalesce(s.attributes, ''))"
@@ -147,12 +164,29 @@ def _comparison(cond: Comparison, params: list[object]) -> str:
         return _SPAN_MATCHES.format(_predicate(_SPAN_COLUMNS[key.name], [], cond, params))
     if key.kind == "content":
         return _SPAN_MATCHES.format(_predicate(_SPAN_CONTENT, [], cond, params))
+    if key.kind in ("feedback", "expectation"):
+        return _assessment(cond, params)
     path = f'$."{key.name}"'
     if op in ("IS NULL", "IS NOT NULL"):
         params.append(path)
         template = _SPAN_MISSING if op == "IS NULL" else _SPAN_MATCHES
         return template.format(f"{_JSON_VALUE} IS NOT NULL")
     return _SPAN_MATCHES.format(_predicate(_JSON_VALUE, [path], cond, params))
+
+
+def _assessment(cond: Comparison, params: list[object]) -> str:
+    key, op, value = cond.key, cond.op, cond.value
+    params.extend([key.kind, key.name])
+    if op in ("IS NULL", "IS NOT NULL"):
+        return _ASSESSED.format("NOT IN" if op == "IS NULL" else "IN", "")
+    if op in ("=", "!="):
+        text = str(value)
+        params.extend([text, json.dumps(text)])
+        return _ASSESSED.format("IN", f" AND a.value {'NOT ' if op == '!=' else ''}IN (?, ?)")
+    if op in (">", ">=", "<", "<="):
+        params.append(float(value))  # type: ignore[arg-type]  # checked by the parser
+        return _ASSESSED.format("IN", f" AND {_ASSESSMENT_NUMBER} {op} ?")
+    return _ASSESSED.format("IN", " AND " + _predicate("a.value", [], cond, params))
 
 
 def _predicate(lhs: str, lhs_params: list[object], cond: Comparison, params: list[object]) -> str:
