@@ -50,8 +50,7 @@ def _id(value: Any, what: str) -> str:
 def _check(assessment: Any) -> Assessment:
     if not isinstance(assessment, (Feedback, Expectation)):
         raise MlflowException(
-            "`assessment` must be a Feedback or an Expectation, "
-            f"got {type(assessment).__name__}"
+            f"`assessment` must be a Feedback or an Expectation, got {type(assessment).__name__}"
         )
     if not isinstance(assessment.name, str):
         raise MlflowException(f"The assessment name must be a string, got {assessment.name!r:.60}")

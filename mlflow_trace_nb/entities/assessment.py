@@ -13,11 +13,13 @@ import datetime as dt
 import json
 import time
 import traceback
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
-from mlflow_trace_nb.errors import MlflowException
+from mlflow_trace_nb.entities.assessment_error import AssessmentError
+from mlflow_trace_nb.entities.assessment_source import AssessmentSource, AssessmentSourceType
 from mlflow_trace_nb.entities.mlflow_format import parse_request_time
+from mlflow_trace_nb.errors import MlflowException
 
 __all__ = [
     "DEFAULT_FEEDBACK_NAME",
@@ -33,108 +35,12 @@ __all__ = [
 
 DEFAULT_FEEDBACK_NAME = "feedback"
 _JSON_FORMAT = "JSON_FORMAT"
-_STACK_PREFIX = "[Stack trace is truncated]\n...\n"
-_STACK_CHARS = 10000
 #: Key of the metadata entry naming the evaluation run that made an assessment.
 SOURCE_RUN_ID = "mlflow.assessment.sourceRunId"
 
 
 def _invalid(message: str) -> MlflowException:
     return MlflowException(message, "INVALID_PARAMETER_VALUE")
-
-
-class AssessmentSourceType:
-    """HUMAN, LLM_JUDGE, CODE (or SOURCE_TYPE_UNSPECIFIED); case-insensitive, AI_JUDGE is
-    read as LLM_JUDGE."""
-
-    SOURCE_TYPE_UNSPECIFIED = "SOURCE_TYPE_UNSPECIFIED"
-    LLM_JUDGE = "LLM_JUDGE"
-    AI_JUDGE = "AI_JUDGE"  # deprecated spelling of LLM_JUDGE
-    HUMAN = "HUMAN"
-    CODE = "CODE"
-    _SOURCE_TYPES = [SOURCE_TYPE_UNSPECIFIED, LLM_JUDGE, HUMAN, CODE]
-
-    def __init__(self, source_type: str) -> None:
-        self._source_type = AssessmentSourceType._parse(source_type)
-
-    @staticmethod
-    def _parse(source_type: str) -> str:
-        if not isinstance(source_type, str):
-            source_type = str(getattr(source_type, "_source_type", source_type))
-        source_type = source_type.upper()
-        if source_type == AssessmentSourceType.AI_JUDGE:
-            import warnings
-
-            warnings.warn("AI_JUDGE is deprecated. Use LLM_JUDGE instead.", FutureWarning)
-            source_type = AssessmentSourceType.LLM_JUDGE
-        if source_type not in AssessmentSourceType._SOURCE_TYPES:
-            raise _invalid(
-                f"Invalid assessment source type: {source_type}. "
-                f"Valid source types: {AssessmentSourceType._SOURCE_TYPES}"
-            )
-        return source_type
-
-    def __str__(self) -> str:
-        return self._source_type
-
-    @staticmethod
-    def _standardize(source_type: str) -> str:
-        return str(AssessmentSourceType(source_type))
-
-
-@dataclass
-class AssessmentSource:
-    """Who made an assessment: ``source_type`` (HUMAN, LLM_JUDGE, CODE) and ``source_id``."""
-
-    source_type: str
-    source_id: str | None = "default"
-
-    def __post_init__(self) -> None:
-        self.source_type = AssessmentSourceType._standardize(self.source_type)
-
-    def to_dictionary(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dictionary(cls, source_dict: dict[str, Any]) -> AssessmentSource:
-        return cls(**source_dict)
-
-    def _proto_dict(self) -> dict[str, Any]:
-        result: dict[str, Any] = {"source_type": self.source_type}
-        if self.source_id:
-            result["source_id"] = self.source_id
-        return result
-
-
-@dataclass
-class AssessmentError:
-    """An error met while making a feedback (say, the judge timed out)."""
-
-    error_code: str
-    error_message: str | None = None
-    stack_trace: str | None = None
-
-    def to_dictionary(self) -> dict[str, Any]:
-        return {
-            "error_code": self.error_code,
-            "error_message": self.error_message,
-            "stack_trace": self.stack_trace,
-        }
-
-    @classmethod
-    def from_dictionary(cls, error_dict: dict[str, Any]) -> AssessmentError:
-        return cls(**error_dict)
-
-    def _proto_dict(self) -> dict[str, Any]:
-        result: dict[str, Any] = {"error_code": self.error_code}
-        if self.error_message:
-            result["error_message"] = self.error_message
-        if self.stack_trace:
-            stack = self.stack_trace
-            if len(stack) > _STACK_CHARS:
-                stack = _STACK_PREFIX + stack[-(_STACK_CHARS - len(_STACK_PREFIX)) :]
-            result["stack_trace"] = stack
-        return result
 
 
 def proto_value(value: Any) -> Any:
@@ -239,7 +145,9 @@ class Assessment:
     def __post_init__(self) -> None:
         kinds = (self.expectation is not None) + (self.feedback is not None)
         if kinds + (self.issue is not None) != 1:
-            raise _invalid("Exactly one of `expectation`, `feedback`, or `issue` should be specified.")
+            raise _invalid(
+                "Exactly one of `expectation`, `feedback`, or `issue` should be specified."
+            )
         if self.error is not None:
             if self.expectation is not None:
                 raise _invalid("Cannot set `error` when `expectation` is specified.")

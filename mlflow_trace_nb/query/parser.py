@@ -12,8 +12,9 @@ Grammar (keywords case-insensitive; NOT binds tighter than AND, AND tighter than
 
 ``feedback.<name>`` and ``expectation.<name>`` (MLflow 3's) compare the JSON value of the
 trace's valid assessments of that name (=, !=, <, <=, >, >=, [NOT] LIKE/ILIKE/RLIKE,
-IS [NOT] NULL; not IN). ``span.content`` and ``trace.text`` (MLflow 3's) search the text of a span: its name, inputs,
-outputs and attributes as stored; a trace matches when one of its spans does.
+IS [NOT] NULL; not IN). ``span.content`` and ``trace.text`` (MLflow 3's) search the text
+of a span: its name, inputs, outputs and attributes as stored; a trace matches when one of its
+spans does.
 
 Keys are resolved here (prefix and attribute names are case-insensitive) and every value is
 checked against its key, so the compiler only ever sees well-typed comparisons.

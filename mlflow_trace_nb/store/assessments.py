@@ -4,9 +4,9 @@ table (migration ``m002_assessments``).
 Writes come from the user's thread: each is one ``BEGIN IMMEDIATE`` transaction on the
 store's write connection, under the same write lock the background writer holds for a batch,
 so the two never interleave. Reads use the read connection's snapshot (``_reading``).
-Values, errors and metadata are JSON (``ensure_ascii``, so lone surrogates survive); names,
-ids and rationales are cleaned as every stored text is (``store.limits``). Errors are
-MLflow's: ``MlflowException`` with ``RESOURCE_DOES_NOT_EXIST`` for a missing trace or
+Values, errors and metadata are JSON as ``json.dumps`` writes it (lone surrogates replaced
+by U+FFFD); names, ids and rationales are cleaned as every stored text is (``store.limits``).
+Errors are MLflow's: ``MlflowException`` with ``RESOURCE_DOES_NOT_EXIST`` for a missing trace or
 assessment, ``INVALID_PARAMETER_VALUE`` for a value that cannot be stored.
 """
 
@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from mlflow_trace_nb._internal.serialization import fix_surrogates
 from mlflow_trace_nb.entities.assessment import (
     Assessment,
     AssessmentError,
@@ -54,9 +55,7 @@ ASSESSMENT_COLUMNS = (
     "last_update_time_ms",
 )
 _SELECT = ", ".join(ASSESSMENT_COLUMNS)
-_INSERT = (
-    f"INSERT INTO assessments ({_SELECT}) VALUES ({', '.join('?' * len(ASSESSMENT_COLUMNS))})"
-)
+_INSERT = f"INSERT INTO assessments ({_SELECT}) VALUES ({', '.join('?' * len(ASSESSMENT_COLUMNS))})"
 #: Longest JSON text of one value, rationale or metadata mapping (a larger one raises).
 MAX_ASSESSMENT_VALUE_CHARS = 16_000_000
 _MAX_RATIONALE_CHARS = 1_000_000
@@ -70,8 +69,12 @@ def new_id() -> str:
 
 
 def _json(value: Any, what: str) -> str:
+    """``value`` as ``json.dumps`` writes it (as MLflow stores it), lone surrogates replaced
+    by U+FFFD so that what is read back can be encoded as UTF-8 everywhere."""
     try:
-        text = json.dumps(value)
+        text = json.dumps(value, ensure_ascii=False)
+        if not text.isascii():
+            text = json.dumps(json.loads(fix_surrogates(text)))
     except (TypeError, ValueError) as error:
         raise MlflowException(
             f"Failed to serialize {what} {value!r:.200} to JSON string. "
@@ -104,7 +107,9 @@ def to_row(assessment: Assessment) -> tuple[Any, ...]:
     else:
         raise MlflowException("Only feedback and expectations can be logged to a trace.")
     metadata = assessment.metadata
-    metadata_json = _json({str(k): v for k, v in metadata.items()}, "metadata") if metadata else None
+    metadata_json = (
+        _json({str(k): v for k, v in metadata.items()}, "metadata") if metadata else None
+    )
     valid = 1 if assessment.valid is None else int(bool(assessment.valid))
     return (
         assessment.assessment_id,
@@ -186,7 +191,9 @@ class AssessmentStore(StoreHandles):
                 raise
         return result
 
-    def create_assessment(self, assessment: Assessment, *, trace_must_exist: bool = True) -> Assessment:
+    def create_assessment(
+        self, assessment: Assessment, *, trace_must_exist: bool = True
+    ) -> Assessment:
         """Store ``assessment`` (its ``trace_id`` set) with a new id and return it; an
         ``overrides`` id marks that assessment invalid. MlflowException when the trace (unless
         ``trace_must_exist`` is False: a trace still running) or the overridden one is missing."""
