@@ -2,8 +2,8 @@
 unchanged, imports swapped (``TraceInfoV3`` is MLflow 3's ``TraceInfo``).
 
 Left out:
-- test_trace_info_v3: needs assessments entities (issue F item 5, not built) and protobuf
-  conversion (``to_proto``/``from_proto``, not provided).
+- test_trace_info_v3: needs protobuf conversion (``to_proto``/``from_proto``, not provided);
+  assessments' dict format is checked against real MLflow in test_assessment.py.
 - tests/entities/test_trace_info.py (3 tests) and test_trace_state.py (4 cases): they test
   protobuf conversion (``to_proto``/``from_proto``), not provided.
 """
