@@ -4,8 +4,16 @@
 Assessments live in the local trace store (``store.assessments``). Each call first writes
 what this process has pending to the store (as reads do), so a trace that just ended can be
 assessed at once; a trace still running (the active one) can be assessed too, and its
-assessments appear once it is written. Signatures, defaults and errors are MLflow's
-(``MlflowException``, ``RESOURCE_DOES_NOT_EXIST`` for a missing trace or assessment).
+assessments appear once it is written.
+
+``MlflowExperiment`` destinations get every change too (after the trace: the call waits up to
+``ASSESSMENT_FLUSH_S`` for queued traces to reach the server; a failure is a warning), with
+the same assessment ids. Not sent: assessments of a trace still running when they are logged.
+With only MLflow servers as destinations, ``log_*`` sends to them alone (and raises if that
+fails); ``get``/``update``/``override``/``delete`` then need the local store.
+
+Signatures, defaults and errors are MLflow's (``MlflowException``, with
+``RESOURCE_DOES_NOT_EXIST`` for a missing trace or assessment).
 Example::
 
     fb = mlflow.log_feedback(trace_id=trace_id, name="correct", value=True)
@@ -15,6 +23,8 @@ Example::
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from mlflow_trace_nb._internal.runtime import RUNTIME
@@ -28,6 +38,7 @@ from mlflow_trace_nb.entities.assessment import (
     Feedback,
 )
 from mlflow_trace_nb.errors import MlflowException
+from mlflow_trace_nb.store.assessments import new_id
 from mlflow_trace_nb.store.limits import MAX_KEY_CHARS, clean_text
 
 __all__ = [
@@ -39,6 +50,26 @@ __all__ = [
     "override_feedback",
     "update_assessment",
 ]
+
+
+_logger = logging.getLogger("mlflow_trace_nb")
+
+
+def _remotes() -> list[Any]:
+    """The MLflow server destinations (``MlflowExperiment``), which take assessments too."""
+    return [e for e in RUNTIME.exporters if callable(getattr(e, "send_assessment", None))]
+
+
+def _forward(call: Callable[[Any], None]) -> None:
+    """Repeat a change on every MLflow server destination; a failure is a warning (the
+    local store has the assessment)."""
+    for remote in _remotes():
+        try:
+            call(remote)
+        except Exception as error:
+            _logger.warning(
+                "mlflow-trace-nb: could not send an assessment change to %r: %s", remote, error
+            )
 
 
 def _id(value: Any, what: str) -> str:
@@ -73,8 +104,31 @@ def log_assessment(trace_id: str, assessment: Assessment) -> Assessment:
     trace_id = _id(trace_id, "trace_id")
     assessment.trace_id = trace_id
     RUNTIME.flush()
+    if RUNTIME.store not in RUNTIME.exporters:  # only MLflow servers keep the traces
+        return _log_remotely(assessment)
     running = trace_id == get_active_trace_id()
-    return RUNTIME.store.create_assessment(assessment, trace_must_exist=not running)
+    stored = RUNTIME.store.create_assessment(assessment, trace_must_exist=not running)
+    if not running:  # a running trace is not on the server yet (see the module doc)
+        _forward(lambda remote: remote.send_assessment(stored))
+    return stored
+
+
+def _log_remotely(assessment: Assessment) -> Assessment:
+    remotes = _remotes()
+    if not remotes:
+        raise MlflowException(
+            "Assessments are stored in the local trace store or sent to an MLflow server; "
+            "set_destination() names neither"
+        )
+    assessment.assessment_id = assessment.assessment_id or new_id()
+    for remote in remotes:
+        try:
+            remote.send_assessment(assessment)
+        except Exception as error:
+            raise MlflowException(
+                f"Could not send the assessment to {remote!r}: {error}", "INTERNAL_ERROR"
+            ) from error
+    return assessment
 
 
 def log_feedback(
@@ -125,7 +179,7 @@ def update_assessment(trace_id: str, assessment_id: str, assessment: Assessment)
     trace_id, assessment_id = _id(trace_id, "trace_id"), _id(assessment_id, "assessment_id")
     _check(assessment)
     RUNTIME.flush()
-    return RUNTIME.store.update_assessment(
+    updated = RUNTIME.store.update_assessment(
         trace_id=trace_id,
         assessment_id=assessment_id,
         name=assessment.name,
@@ -134,6 +188,8 @@ def update_assessment(trace_id: str, assessment_id: str, assessment: Assessment)
         rationale=assessment.rationale,
         metadata=assessment.metadata,
     )
+    _forward(lambda remote: remote.update_assessment(updated))
+    return updated
 
 
 def override_feedback(
@@ -170,3 +226,4 @@ def delete_assessment(trace_id: str, assessment_id: str) -> None:
     trace_id, assessment_id = _id(trace_id, "trace_id"), _id(assessment_id, "assessment_id")
     RUNTIME.flush()
     RUNTIME.store.delete_assessment(trace_id=trace_id, assessment_id=assessment_id)
+    _forward(lambda remote: remote.delete_assessment(trace_id, assessment_id))

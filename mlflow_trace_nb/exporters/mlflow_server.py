@@ -6,6 +6,11 @@ types, inputs and outputs read back exactly as MLflow's own tracer writes them, 
 trace id is our ``request_id``. Trace tags (``mlflow.update_current_trace(tags=...)``),
 which OTLP has no place for, are set afterwards through the REST API
 (``PATCH /api/2.0/mlflow/traces/{id}/tags``), once per tag of a trace that has any.
+
+Assessments (``log_feedback``...) are sent when they are logged, after the trace itself
+(``send_assessment``, ``update_assessment``, ``delete_assessment``: MLflow 3's REST API under
+``/api/3.0/mlflow/traces/{id}/assessments``, with the local assessment id, which the server
+keeps).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import json
 import os
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 from mlflow_trace_nb.exporters._background import PermanentError
 from mlflow_trace_nb.exporters.otel_mapping import Entry
@@ -24,6 +30,9 @@ __all__ = ["MLFLOW_EXPERIMENT_HEADER", "MlflowServerExporter", "normalize_tracki
 MLFLOW_EXPERIMENT_HEADER = "x-mlflow-experiment-id"
 _OTLP_PATH = "/v1/traces"
 _TAG_PATH = "/api/2.0/mlflow/traces/{request_id}/tags"
+_ASSESSMENTS_PATH = "/api/3.0/mlflow/traces/{trace_id}/assessments"
+#: How long an assessment call waits for the trace to reach the server first.
+ASSESSMENT_FLUSH_S = 10.0
 
 
 def normalize_tracking_uri(tracking_uri: str | None) -> str:
@@ -83,13 +92,39 @@ class MlflowServerExporter(OtlpHttpExporter):
 
     def _set_tag(self, request_id: str, key: str, value: str) -> None:
         url = self.tracking_uri + _TAG_PATH.format(request_id=request_id)
+        self._rest("PATCH", url, {"key": key, "value": value})
+
+    def _rest(self, method: str, url: str, payload: dict[str, Any] | None) -> None:
         headers = {
             k: v
             for k, v in self.headers.items()
             if k.lower() not in ("content-type", "content-encoding")
         }
         headers["Content-Type"] = "application/json"
-        body = json.dumps({"key": key, "value": value}).encode()
-        status, text = self._request("PATCH", url, body, headers)
+        body = b"" if payload is None else json.dumps(payload).encode()
+        status, text = self._request(method, url, body, headers)
         if not 200 <= status < 300:
             raise PermanentError(f"HTTP {status} from {url}: {text}")
+
+    # Assessments --------------------------------------------------------------------------
+    def _assessments_url(self, trace_id: str, assessment_id: str | None = None) -> str:
+        url = self.tracking_uri + _ASSESSMENTS_PATH.format(trace_id=quote(trace_id, safe=""))
+        return url if assessment_id is None else f"{url}/{quote(assessment_id, safe='')}"
+
+    def send_assessment(self, assessment: Any) -> None:
+        """Create ``assessment`` (an ``Assessment`` with its id) on the server, once the
+        traces queued so far have been sent. Raises on failure."""
+        self.flush(ASSESSMENT_FLUSH_S)
+        url = self._assessments_url(str(assessment.trace_id))
+        self._rest("POST", url, {"assessment": assessment.to_dictionary()})
+
+    def update_assessment(self, assessment: Any) -> None:
+        """Replace the server's copy of ``assessment`` (name, value, rationale, metadata)."""
+        value = "expectation" if assessment.expectation is not None else "feedback"
+        url = self._assessments_url(str(assessment.trace_id), str(assessment.assessment_id))
+        mask = f"assessmentName,{value},rationale,metadata"
+        self._rest("PATCH", url, {"assessment": assessment.to_dictionary(), "update_mask": mask})
+
+    def delete_assessment(self, trace_id: str, assessment_id: str) -> None:
+        """Delete the assessment on the server."""
+        self._rest("DELETE", self._assessments_url(trace_id, assessment_id), None)

@@ -1,0 +1,81 @@
+"""Assessments logged here reach a real MLflow tracking server (``MlflowExperiment``), with
+the same ids; read back with MLflow's own client."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import mlflow_trace_nb as tracing
+from mlflow_trace_nb.entities import AssessmentSource, Expectation
+from mlflow_trace_nb.tracing.destination import LocalStore, MlflowExperiment
+from tests.conftest_servers import MlflowServer
+from tests.exporters._remote import new_experiment
+
+
+@tracing.trace
+def answer(question: str) -> str:
+    return "Paris"
+
+
+def _server_assessment(uri: str, trace_id: str, assessment_id: str) -> Any:
+    from mlflow.tracing.client import TracingClient
+
+    return TracingClient(uri).get_assessment(trace_id, assessment_id)
+
+
+def test_assessment_changes_reach_the_server(mlflow_server: MlflowServer, tmp_path: Path) -> None:
+    import mlflow
+
+    experiment = new_experiment(mlflow_server.uri)
+    remote = MlflowExperiment(experiment_id=experiment, tracking_uri=mlflow_server.uri)
+    tracing.set_destination([LocalStore(str(tmp_path / "t.db")), remote])
+    answer("capital of France?")
+    trace_id = tracing.get_last_active_trace_id()
+    assert trace_id is not None
+    judge = AssessmentSource(source_type="LLM_JUDGE", source_id="gpt-test")
+    fb = tracing.log_feedback(
+        trace_id=trace_id, name="correct", value=0.4, source=judge, rationale="meh"
+    )
+    ex = tracing.log_expectation(trace_id=trace_id, name="gt", value={"city": "Paris"})
+
+    theirs = _server_assessment(mlflow_server.uri, trace_id, fb.assessment_id)
+    assert isinstance(theirs, mlflow.entities.Feedback)
+    assert (theirs.name, theirs.value, theirs.rationale) == ("correct", 0.4, "meh")
+    assert theirs.source.to_dictionary() == judge.to_dictionary()
+    assert _server_assessment(mlflow_server.uri, trace_id, ex.assessment_id).value == {
+        "city": "Paris"
+    }
+
+    new = tracing.override_feedback(trace_id=trace_id, assessment_id=fb.assessment_id, value=1.0)
+    assert _server_assessment(mlflow_server.uri, trace_id, fb.assessment_id).valid is False
+    assert _server_assessment(mlflow_server.uri, trace_id, new.assessment_id).overrides == (
+        fb.assessment_id
+    )
+    found = mlflow.MlflowClient(mlflow_server.uri).search_traces(
+        locations=[experiment], filter_string="feedback.correct > 0.5"
+    )
+    assert [t.info.trace_id for t in found] == [trace_id]
+
+    tracing.update_assessment(trace_id, ex.assessment_id, Expectation(name="gt", value="Paris"))
+    assert _server_assessment(mlflow_server.uri, trace_id, ex.assessment_id).value == "Paris"
+
+    tracing.delete_assessment(trace_id, new.assessment_id)
+    assert _server_assessment(mlflow_server.uri, trace_id, fb.assessment_id).valid is True
+    remaining = mlflow.MlflowClient(mlflow_server.uri).get_trace(trace_id).info.assessments
+    assert sorted(a.assessment_id for a in remaining) == sorted(
+        [fb.assessment_id, ex.assessment_id]
+    )
+
+
+def test_only_a_server_as_destination(mlflow_server: MlflowServer) -> None:
+    experiment = new_experiment(mlflow_server.uri)
+    tracing.set_destination(
+        [MlflowExperiment(experiment_id=experiment, tracking_uri=mlflow_server.uri)]
+    )
+    answer("q")
+    trace_id = tracing.get_last_active_trace_id()
+    assert trace_id is not None
+    tracing.flush()
+    fb = tracing.log_feedback(trace_id=trace_id, name="ok", value=True)
+    assert _server_assessment(mlflow_server.uri, trace_id, fb.assessment_id).value is True
