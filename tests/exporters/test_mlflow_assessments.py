@@ -79,3 +79,18 @@ def test_only_a_server_as_destination(mlflow_server: MlflowServer) -> None:
     tracing.flush()
     fb = tracing.log_feedback(trace_id=trace_id, name="ok", value=True)
     assert _server_assessment(mlflow_server.uri, trace_id, fb.assessment_id).value is True
+
+
+def test_remote_reads_carry_the_servers_assessments(mlflow_server: MlflowServer) -> None:
+    experiment = new_experiment(mlflow_server.uri)
+    tracing.set_destination(
+        [MlflowExperiment(experiment_id=experiment, tracking_uri=mlflow_server.uri)]
+    )
+    answer("q")
+    trace_id = tracing.get_last_active_trace_id()
+    assert trace_id is not None
+    fb = tracing.log_feedback(trace_id=trace_id, name="ok", value="yes")
+    df = tracing.search_traces(experiment_ids=[experiment])
+    assert df.loc[0, "assessments"][0]["assessment_id"] == fb.assessment_id
+    trace = tracing.get_trace(trace_id)
+    assert trace is not None and [a.value for a in trace.info.assessments] == ["yes"]

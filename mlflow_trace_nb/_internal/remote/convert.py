@@ -73,8 +73,22 @@ def to_trace(trace: Any) -> Trace:
         request_metadata=metadata,
         tags=tags,
         name=name,
+        assessments=_assessments(info),
     )
     return Trace(our_info, data)
+
+
+def _assessments(info: Any) -> list[Any]:
+    """The server's assessments of a trace as ours (one that cannot be read is left out)."""
+    from mlflow_trace_nb.entities.assessment import Assessment
+
+    out = []
+    for assessment in getattr(info, "assessments", None) or []:
+        try:
+            out.append(Assessment.from_dictionary(assessment.to_dictionary()))
+        except Exception:
+            continue
+    return out
 
 
 def _start(span: Span) -> int:
