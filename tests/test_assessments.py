@@ -415,3 +415,22 @@ def test_writes_from_many_threads_while_traces_are_written() -> None:
         trace = mlflow.get_trace(trace_id)
         assert trace is not None
         assert sorted(a.name for a in trace.info.assessments) == ["w0", "w1", "w2", "w3"]
+
+
+def test_in_memory_store() -> None:
+    from mlflow_trace_nb.tracing.destination import LocalStore
+
+    mlflow.set_destination([LocalStore(":memory:")])
+    (trace_id,) = _trace_ids(1)
+    fb = mlflow.log_feedback(trace_id=trace_id, name="x", value=1)
+    assert _matches("feedback.x = 1") == [trace_id]
+    assert mlflow.get_assessment(trace_id, fb.assessment_id) == fb
+
+
+def test_many_traces_without_assessments_read_none(db_path: Path) -> None:
+    ids = _trace_ids(50)
+    traces = mlflow.search_traces(return_type="list")
+    assert len(traces) == len(ids) and all(t.info.assessments == [] for t in traces)
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("SELECT count(*) FROM assessments").fetchone() == (0,)
+    conn.close()

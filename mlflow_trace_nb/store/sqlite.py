@@ -1,7 +1,8 @@
 """The embedded trace store: one SQLite file (WAL mode), or an in-memory database.
 
-Writes come only from the write-behind queue's thread, a batch per ``BEGIN IMMEDIATE``
-transaction; several processes can write the same file (SQLite's lock plus a busy timeout
+Writes come from the write-behind queue's thread, a batch per ``BEGIN IMMEDIATE``
+transaction (and assessments, ``store.assessments``, from the user's thread under the same
+write lock); several processes can write the same file (SQLite's lock plus a busy timeout
 serialise them). Reads use their own connection, so a query in the notebook never waits for a
 write in progress (WAL readers see the last committed state).
 
