@@ -434,3 +434,20 @@ def test_many_traces_without_assessments_read_none(db_path: Path) -> None:
     conn = sqlite3.connect(db_path)
     assert conn.execute("SELECT count(*) FROM assessments").fetchone() == (0,)
     conn.close()
+
+
+def test_a_store_that_cannot_be_written_raises_mlflow_exception(db_path: Path) -> None:
+    (trace_id,) = _trace_ids(1)
+    mlflow.flush()
+    blocker = sqlite3.connect(db_path, timeout=0)
+    blocker.execute("BEGIN EXCLUSIVE")  # another process holds the write lock
+    store = SqliteStore(str(db_path))
+    try:
+        store._writer().execute("PRAGMA busy_timeout = 50")
+        with pytest.raises(MlflowException, match="Could not write the assessment"):
+            store.create_assessment(Feedback(name="x", value=1, trace_id=trace_id))
+    finally:
+        blocker.rollback()
+        blocker.close()
+        store.close()
+    assert mlflow.log_feedback(trace_id=trace_id, name="x", value=1).assessment_id

@@ -31,7 +31,7 @@ from mlflow_trace_nb.entities.assessment import (
     proto_value,
 )
 from mlflow_trace_nb.errors import MlflowException
-from mlflow_trace_nb.store.faults import CORRUPT, classify
+from mlflow_trace_nb.store.faults import CORRUPT, classify, describe
 from mlflow_trace_nb.store.handles import StoreHandles
 from mlflow_trace_nb.store.limits import MAX_KEY_CHARS, MAX_NAME_CHARS, clean_text
 
@@ -188,7 +188,11 @@ class AssessmentStore(StoreHandles):
             except sqlite3.DatabaseError as error:
                 if classify(error) == CORRUPT:
                     raise self._corrupted(error) from error
-                raise
+                raise MlflowException(
+                    f"Could not write the assessment to the trace store {self.path}: "
+                    f"{describe(error)}",
+                    "INTERNAL_ERROR",
+                ) from error
         return result
 
     def create_assessment(
