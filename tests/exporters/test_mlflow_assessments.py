@@ -94,3 +94,10 @@ def test_remote_reads_carry_the_servers_assessments(mlflow_server: MlflowServer)
     assert df.loc[0, "assessments"][0]["assessment_id"] == fb.assessment_id
     trace = tracing.get_trace(trace_id)
     assert trace is not None and [a.value for a in trace.info.assessments] == ["yes"]
+    for filter_string, count in [
+        ("feedback.ok = 'yes'", 1),
+        ("feedback.ok = 'no'", 0),
+        ("feedback.ok IS NOT NULL AND expectation.gt IS NULL", 1),
+    ]:
+        found = tracing.search_traces(experiment_ids=[experiment], filter_string=filter_string)
+        assert len(found) == count, filter_string

@@ -264,3 +264,7 @@ def test_filter_translation() -> None:
         == "attributes.execution_time_ms >= 5 AND span.attributes.`model` IN ('a', 'b')"
     )
     assert to_mlflow_filter("metadata.k IS NULL") == "metadata.`k` IS NULL"
+    assert (
+        to_mlflow_filter("feedback.score > 0.5 AND expectation.`a b` = 'x'")
+        == "feedback.score > 0.5 AND expectation.`a b` = 'x'"
+    )

@@ -14,6 +14,8 @@ _PREFIX = {
     "metadata": "metadata",
     "span": "span",
     "span_attribute": "span.attributes",
+    "feedback": "feedback",
+    "expectation": "expectation",
 }
 _MLFLOW_OPERATORS = {"=", "!=", ">", ">=", "<", "<=", "LIKE", "ILIKE", "IN", "NOT IN"}
 _MLFLOW_OPERATORS |= {"IS NULL", "IS NOT NULL", "RLIKE"}
@@ -35,7 +37,7 @@ def _identifier(key: Key) -> str:
     if key.kind == "content":  # MLflow 3's own keys
         return "span.content" if key.name == "span" else "trace.text"
     name = key.name.replace("`", "")
-    if key.kind in ("attribute", "span") and name.isidentifier():
+    if key.kind in ("attribute", "span", "feedback", "expectation") and name.isidentifier():
         return f"{_PREFIX[key.kind]}.{name}"
     return f"{_PREFIX[key.kind]}.`{name}`"
 
