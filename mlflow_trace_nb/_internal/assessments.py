@@ -6,10 +6,10 @@ what this process has pending to the store (as reads do), so a trace that just e
 assessed at once; a trace still running (the active one) can be assessed too, and its
 assessments appear once it is written.
 
-``MlflowExperiment`` destinations get every change too (after the trace: the call waits up to
-``ASSESSMENT_FLUSH_S`` for queued traces to reach the server; a failure is a warning), with
-the same assessment ids. Not sent: assessments of a trace still running when they are logged.
-With only MLflow servers as destinations, ``log_*`` sends to them alone (and raises if that
+``MlflowExperiment`` destinations get every change too, with the same assessment ids: after
+the trace (the call waits up to ``ASSESSMENT_FLUSH_S`` for queued traces to reach the server;
+a failure is a warning); those of a trace still running are sent right after the trace. With
+only MLflow servers as destinations, ``log_*`` sends to them alone (and raises if that
 fails); ``get``/``update``/``override``/``delete`` then need the local store.
 
 Signatures, defaults and errors are MLflow's (``MlflowException``, with
@@ -104,16 +104,18 @@ def log_assessment(trace_id: str, assessment: Assessment) -> Assessment:
     trace_id = _id(trace_id, "trace_id")
     assessment.trace_id = trace_id
     RUNTIME.flush()
-    if RUNTIME.store not in RUNTIME.exporters:  # only MLflow servers keep the traces
-        return _log_remotely(assessment)
     running = trace_id == get_active_trace_id()
+    if RUNTIME.store not in RUNTIME.exporters:  # only MLflow servers keep the traces
+        return _log_remotely(assessment, running)
     stored = RUNTIME.store.create_assessment(assessment, trace_must_exist=not running)
-    if not running:  # a running trace is not on the server yet (see the module doc)
+    if running:  # not on the servers yet: sent right after the trace
+        _forward(lambda remote: remote.defer_assessment(stored))
+    else:
         _forward(lambda remote: remote.send_assessment(stored))
     return stored
 
 
-def _log_remotely(assessment: Assessment) -> Assessment:
+def _log_remotely(assessment: Assessment, running: bool) -> Assessment:
     remotes = _remotes()
     if not remotes:
         raise MlflowException(
@@ -122,6 +124,9 @@ def _log_remotely(assessment: Assessment) -> Assessment:
         )
     assessment.assessment_id = assessment.assessment_id or new_id()
     for remote in remotes:
+        if running:
+            remote.defer_assessment(assessment)
+            continue
         try:
             remote.send_assessment(assessment)
         except Exception as error:

@@ -10,13 +10,15 @@ which OTLP has no place for, are set afterwards through the REST API
 Assessments (``log_feedback``...) are sent when they are logged, after the trace itself
 (``send_assessment``, ``update_assessment``, ``delete_assessment``: MLflow 3's REST API under
 ``/api/3.0/mlflow/traces/{id}/assessments``, with the local assessment id, which the server
-keeps).
+keeps); those of a trace still running are sent right after the trace.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import threading
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
@@ -26,6 +28,8 @@ from mlflow_trace_nb.exporters.otel_mapping import Entry
 from mlflow_trace_nb.exporters.otlp import OtlpHttpExporter, encode_entries
 
 __all__ = ["MLFLOW_EXPERIMENT_HEADER", "MlflowServerExporter", "normalize_tracking_uri"]
+
+_logger = logging.getLogger("mlflow_trace_nb")
 
 MLFLOW_EXPERIMENT_HEADER = "x-mlflow-experiment-id"
 _OTLP_PATH = "/v1/traces"
@@ -63,6 +67,9 @@ class MlflowServerExporter(OtlpHttpExporter):
     ) -> None:
         self.tracking_uri = normalize_tracking_uri(tracking_uri)
         self.experiment_id = str(experiment_id)
+        #: Assessments of traces still running when logged: sent right after their trace.
+        self._deferred: dict[str, list[Any]] = {}
+        self._deferred_lock = threading.Lock()
         super().__init__(
             self.tracking_uri + _OTLP_PATH,
             {MLFLOW_EXPERIMENT_HEADER: self.experiment_id, **dict(headers or {})},
@@ -80,15 +87,35 @@ class MlflowServerExporter(OtlpHttpExporter):
         return encode_entries(entries, self.experiment_id)
 
     def _after_send(self, entries: list[Entry]) -> None:
-        """Set the trace tags OTLP cannot carry (only for traces that have tags)."""
+        """Set the trace tags OTLP cannot carry (only for traces that have tags), then send
+        the assessments logged while the trace was running."""
         seen: set[int] = set()
         for trace, _spans in entries:
-            tags = trace.tags
-            if not tags or id(trace) in seen or trace.root not in _spans:
+            if id(trace) in seen or trace.root not in _spans:
                 continue
             seen.add(id(trace))
-            for key, value in list(tags.items()):
+            for key, value in list((trace.tags or {}).items()):
                 self._set_tag(trace.request_id, str(key), str(value))
+            if self._deferred:
+                self._send_deferred(trace.request_id)
+
+    def _send_deferred(self, trace_id: str) -> None:
+        with self._deferred_lock:
+            pending = self._deferred.pop(trace_id, [])
+        for assessment in pending:
+            try:
+                self._rest(
+                    "POST",
+                    self._assessments_url(trace_id),
+                    {"assessment": assessment.to_dictionary()},
+                )
+            except Exception as error:
+                _logger.warning(
+                    "mlflow-trace-nb: could not send an assessment of trace %s to %r: %s",
+                    trace_id,
+                    self,
+                    error,
+                )
 
     def _set_tag(self, request_id: str, key: str, value: str) -> None:
         url = self.tracking_uri + _TAG_PATH.format(request_id=request_id)
@@ -117,6 +144,11 @@ class MlflowServerExporter(OtlpHttpExporter):
         self.flush(ASSESSMENT_FLUSH_S)
         url = self._assessments_url(str(assessment.trace_id))
         self._rest("POST", url, {"assessment": assessment.to_dictionary()})
+
+    def defer_assessment(self, assessment: Any) -> None:
+        """Send ``assessment`` once its trace (still running) has been sent."""
+        with self._deferred_lock:
+            self._deferred.setdefault(str(assessment.trace_id), []).append(assessment)
 
     def update_assessment(self, assessment: Any) -> None:
         """Replace the server's copy of ``assessment`` (name, value, rationale, metadata)."""

@@ -101,3 +101,27 @@ def test_remote_reads_carry_the_servers_assessments(mlflow_server: MlflowServer)
     ]:
         found = tracing.search_traces(experiment_ids=[experiment], filter_string=filter_string)
         assert len(found) == count, filter_string
+
+
+def test_a_running_trace_is_assessed_on_the_server_after_it_is_sent(
+    mlflow_server: MlflowServer, tmp_path: Path
+) -> None:
+    import mlflow
+
+    experiment = new_experiment(mlflow_server.uri)
+    remote = MlflowExperiment(experiment_id=experiment, tracking_uri=mlflow_server.uri)
+    tracing.set_destination([LocalStore(str(tmp_path / "t.db")), remote])
+
+    @tracing.trace
+    def judged() -> tuple[str, str]:
+        trace_id = tracing.get_active_trace_id()
+        assert trace_id is not None
+        fb = tracing.log_feedback(trace_id=trace_id, name="inline", value=True)
+        assert fb.assessment_id is not None
+        return trace_id, fb.assessment_id
+
+    trace_id, assessment_id = judged()
+    assert tracing.flush()
+    assert _server_assessment(mlflow_server.uri, trace_id, assessment_id).value is True
+    remaining = mlflow.MlflowClient(mlflow_server.uri).get_trace(trace_id).info.assessments
+    assert [a.assessment_id for a in remaining] == [assessment_id]
