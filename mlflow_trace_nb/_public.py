@@ -85,6 +85,7 @@ from mlflow_trace_nb.tracing.provider import SpanStatus, SpanStatusCode, SpanTyp
 
 #: Public names imported on first use: name -> module that defines it.
 LAZY: dict[str, str] = {
+    "MlflowClient": "mlflow_trace_nb._internal.client",
     "compare_traces": "mlflow_trace_nb._internal.compare",
     "instrument_threading": "mlflow_trace_nb._internal.tracer.threading_context",
     "uninstrument_threading": "mlflow_trace_nb._internal.tracer.threading_context",
