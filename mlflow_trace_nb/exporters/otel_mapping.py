@@ -1,4 +1,9 @@
-"""Our spans as OpenTelemetry ``ReadableSpan`` objects, readable by MLflow and OpenInference UIs.
+"""Our span records as OpenTelemetry ``ReadableSpan`` objects, readable by MLflow and
+OpenInference UIs.
+
+Everything here reads records (``_internal.records.SpanRecord``/``TraceRecord``), never live
+spans. The mapping is ``otel_attributes(span_record) -> dict`` (plus ``experiment_id``, to
+name a remote experiment instead of the record's own).
 
 Ids: the OTel trace id is our 128-bit trace id (so MLflow's ``tr-<hex>`` id of an ingested
 trace equals our ``request_id``) and span ids are our 64-bit span ids.
@@ -26,13 +31,12 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mlflow_trace_nb import keys
+from mlflow_trace_nb._internal.records import SpanRecord, TraceRecord
 from mlflow_trace_nb._internal.serialization import dumps
 from mlflow_trace_nb._internal.tracer.ids import format_span_id
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
-
-    from mlflow_trace_nb._internal.tracer.live_span import LiveSpan, LiveTrace
 
 __all__ = [
     "OPENINFERENCE_KINDS",
@@ -66,26 +70,27 @@ _TOKEN_KEYS = (
     ("total_tokens", "llm.token_count.total"),
 )
 
-Entry = tuple["LiveTrace", tuple["LiveSpan", ...]]
+#: The spans of one trace in a batch, with the trace's record when its root ended in it.
+Entry = tuple[TraceRecord | None, tuple[SpanRecord, ...]]
 
 
 def snapshot_items(items: Iterable[Any]) -> list[Entry]:
-    """Capture what to send from the writer's items, cheaply (no serialisation).
-
-    A finished trace (``LiveTrace``) contributes the spans that have ended by now: an
-    ended span never changes again, so the snapshot stays consistent while it waits in a
-    queue; a span still running comes later on its own as a late span (``LiveSpan``).
-    """
-    entries: list[Entry] = []
+    """Group the pipeline's records by trace: one entry per trace a batch touches, its span
+    records in order, with its ``TraceRecord`` if the root ended in this batch. Records are
+    immutable: nothing is copied."""
+    spans: dict[str, list[SpanRecord]] = {}
+    traces: dict[str, TraceRecord] = {}
     for item in items:
-        spans = getattr(item, "spans", None)
-        if isinstance(spans, list):  # a LiveTrace
-            ended = tuple(s for s in list(spans) if s.end_time_ns is not None)
-            if ended:
-                entries.append((item, ended))
-        elif getattr(item, "_state", None) is not None and item.end_time_ns is not None:
-            entries.append((item._state, (item,)))
-    return entries
+        if type(item) is TraceRecord:
+            traces[item.request_id] = item
+            spans.setdefault(item.request_id, [])
+        elif type(item) is SpanRecord:
+            spans.setdefault(item.request_id, []).append(item)
+    return [
+        (traces.get(request_id), tuple(group))
+        for request_id, group in spans.items()
+        if group or traces[request_id].tags
+    ]
 
 
 def _value(value: Any) -> Any:
@@ -120,26 +125,31 @@ def _payload(attributes: dict[str, Any], value: Any, mlflow_key: str, prefix: st
 _TYPE_JSON = {kind: dumps(kind) for kind in OPENINFERENCE_KINDS}
 
 
-def otel_attributes(span: LiveSpan, request_id: str, experiment_id: str) -> dict[str, Any]:
-    """The OTel attributes of ``span``: its own plus MLflow's and OpenInference's keys.
+def otel_attributes(
+    span: SpanRecord, experiment_id: str | None = None, *, ids: tuple[str, str] | None = None
+) -> dict[str, Any]:
+    """The OTel attributes of a span record: its own plus MLflow's and OpenInference's keys.
 
-    ``request_id`` and ``experiment_id`` are given as JSON text (shared by a trace's spans).
+    ``experiment_id`` names a remote experiment instead of the record's own; ``ids`` (the
+    JSON texts of request id and experiment id, shared by a trace's spans) saves encoding
+    them again for every span.
     """
+    request_id, experiment = ids if ids is not None else _trace_ids(span, experiment_id)
     attributes: dict[str, Any] = {}
-    own = span._attributes
+    own = span.attributes
     if own:
         for key, value in own.items():
             if value is not None:
                 attributes[str(key)] = _value(value)
     span_type = span.span_type or "UNKNOWN"
     attributes[keys.TRACE_REQUEST_ID] = request_id
-    attributes[keys.EXPERIMENT_ID] = experiment_id
+    attributes[keys.EXPERIMENT_ID] = experiment
     attributes[keys.SPAN_TYPE] = _TYPE_JSON.get(span_type) or dumps(span_type)
     attributes["openinference.span.kind"] = OPENINFERENCE_KINDS.get(span_type, "UNKNOWN")
-    if span._inputs is not None:
-        _payload(attributes, span._inputs, keys.SPAN_INPUTS, "input")
-    if span._outputs is not None:
-        _payload(attributes, span._outputs, keys.SPAN_OUTPUTS, "output")
+    if span.inputs is not None:
+        _payload(attributes, span.inputs, keys.SPAN_INPUTS, "input")
+    if span.outputs is not None:
+        _payload(attributes, span.outputs, keys.SPAN_OUTPUTS, "output")
     if own:
         _llm_attributes(own, attributes)
     return attributes
@@ -160,7 +170,7 @@ def _llm_attributes(own: dict[str, Any], attributes: dict[str, Any]) -> None:
                 attributes[theirs] = count
 
 
-def _status(span: LiveSpan) -> Any:
+def _status(span: SpanRecord) -> Any:
     from opentelemetry.trace import Status, StatusCode
 
     code = span.status_code
@@ -174,10 +184,10 @@ def _status(span: LiveSpan) -> Any:
     return Status(StatusCode.UNSET)
 
 
-def _events(span: LiveSpan) -> list[Any]:
+def _events(span: SpanRecord) -> list[Any]:
     from opentelemetry.sdk.trace import Event
 
-    events = span._events
+    events = span.events
     if not events:
         return []
     return [
@@ -219,33 +229,28 @@ def _context() -> _Context:
 
 
 def to_readable_span(
-    span: LiveSpan,
-    trace: LiveTrace | None = None,
+    span: SpanRecord,
     experiment_id: str | None = None,
     _ids: tuple[str, str] | None = None,
 ) -> ReadableSpan:
-    """One of our ended spans as an OTel ``ReadableSpan`` (``experiment_id`` overrides the
-    trace's own in ``mlflow.experimentId``, for a remote experiment)."""
+    """One span record as an OTel ``ReadableSpan`` (``experiment_id`` overrides the record's
+    own in ``mlflow.experimentId``, for a remote experiment)."""
     from opentelemetry.sdk.trace import ReadableSpan
 
-    state = trace if trace is not None else span._state
     if _ids is None:
-        _ids = _trace_ids(state, experiment_id)
+        _ids = _trace_ids(span, experiment_id)
     ctx = _context()
-    trace_id = state.trace_id_int
-    parent = span._parent
-    if parent is not None:
-        parent_context = ctx.make(trace_id, parent._span_id)
-    elif state.remote_parent_id:
-        parent_context = ctx.make(trace_id, int(state.remote_parent_id, 16), remote=True)
-    else:
-        parent_context = None
+    trace_id = span.trace_id
+    parent = span.parent_id
+    parent_context = (
+        None if parent is None else ctx.make(trace_id, parent, remote=span.remote_parent)
+    )
     return ReadableSpan(
         name=str(span.name),
-        context=ctx.make(trace_id, span._span_id),
+        context=ctx.make(trace_id, span.span_id),
         parent=parent_context,
         resource=ctx.resource,
-        attributes=otel_attributes(span, *_ids),
+        attributes=otel_attributes(span, ids=_ids),
         events=_events(span),
         status=_status(span),
         start_time=span.start_time_ns,
@@ -259,17 +264,19 @@ def to_readable_spans(
 ) -> list[ReadableSpan]:
     """All spans of ``entries`` (from ``snapshot_items``) as OTel spans."""
     out: list[ReadableSpan] = []
-    for trace, spans in entries:
-        ids = _trace_ids(trace, experiment_id)
-        out.extend(to_readable_span(span, trace, experiment_id, ids) for span in spans)
+    for _trace, spans in entries:
+        if not spans:
+            continue
+        ids = _trace_ids(spans[0], experiment_id)
+        out.extend(to_readable_span(span, experiment_id, ids) for span in spans)
     return out
 
 
-def _trace_ids(trace: LiveTrace, experiment_id: str | None) -> tuple[str, str]:
-    """The JSON texts of a trace's request id and (remote or own) experiment id."""
-    return dumps(trace.request_id), dumps(experiment_id or str(trace.experiment_id))
+def _trace_ids(span: SpanRecord, experiment_id: str | None) -> tuple[str, str]:
+    """The JSON texts of a span's request id and (remote or own) experiment id."""
+    return dumps(span.request_id), dumps(experiment_id or str(span.experiment_id))
 
 
-def span_id_hex(span: LiveSpan) -> str:
+def span_id_hex(span: SpanRecord) -> str:
     """The span id as 16 hex digits (as OTel and MLflow print it)."""
-    return format_span_id(span._span_id)
+    return format_span_id(span.span_id)

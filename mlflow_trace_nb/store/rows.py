@@ -1,4 +1,4 @@
-"""Turn live traces and spans into the tuples the SQLite tables take.
+"""Turn span and trace records (``_internal.records``) into the tuples the SQLite tables take.
 
 This is where payloads are serialised, on the writer thread, never on the caller's, and
 where every other text field is made safe and bounded (``store.limits``): a value SQLite
@@ -8,8 +8,10 @@ Column order matches ``SPAN_COLUMNS`` / ``TRACE_COLUMNS``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
+from mlflow_trace_nb._internal.records import SpanRecord, TraceRecord
 from mlflow_trace_nb._internal.serialization import dumps, dumps_dict
 from mlflow_trace_nb._internal.tracer.ids import format_span_id
 from mlflow_trace_nb.store.limits import (
@@ -20,10 +22,18 @@ from mlflow_trace_nb.store.limits import (
     clean_text,
 )
 
-if TYPE_CHECKING:
-    from mlflow_trace_nb._internal.tracer.live_span import LiveSpan, LiveTrace
+__all__ = [
+    "IN_PROGRESS",
+    "SPAN_COLUMNS",
+    "TRACE_COLUMNS",
+    "TraceRows",
+    "batch_rows",
+    "span_row",
+    "trace_row",
+]
 
-__all__ = ["SPAN_COLUMNS", "TRACE_COLUMNS", "TraceRows", "span_row", "trace_rows"]
+#: Status of a trace row whose root span has not ended yet.
+IN_PROGRESS = "IN_PROGRESS"
 
 SPAN_COLUMNS = (
     "request_id",
@@ -61,10 +71,12 @@ class TraceRows:
 
     ``fragment`` is True for the part of a trace recorded in a process that continued it
     from a ``traceparent`` header (its root's parent lives in another process): the store
-    merges a fragment into the trace instead of replacing the trace's row.
+    merges a fragment into the trace instead of replacing the trace's row. ``open`` is True
+    for spans of a trace whose root has not ended: its row is written IN_PROGRESS if the
+    trace has none yet, and replaced when the root ends.
     """
 
-    __slots__ = ("fragment", "metadata", "spans", "tags", "trace")
+    __slots__ = ("fragment", "metadata", "open", "spans", "tags", "trace")
 
     def __init__(
         self,
@@ -73,16 +85,17 @@ class TraceRows:
         metadata: list[tuple[str, str, str]],
         spans: list[SpanRow],
         fragment: bool = False,
+        open: bool = False,
     ) -> None:
         self.fragment = fragment
+        self.open = open
         self.trace = trace
         self.tags = tags
         self.metadata = metadata
         self.spans = spans
 
 
-def _events_json(span: LiveSpan) -> str:
-    events = span._events
+def _events_json(events: Sequence[Any]) -> str:
     if not events:
         return "[]"
     dicts = []
@@ -95,24 +108,18 @@ def _events_json(span: LiveSpan) -> str:
     return dumps(dicts)
 
 
-def span_row(span: LiveSpan) -> SpanRow:
-    """Serialise one span (its payloads as JSON text) into a ``spans`` row."""
-    parent = span._parent
-    name = span.name
-    span_type = span.span_type
-    message = span.status_message
-    start = span.start_time_ns
-    end = span.end_time_ns
-    if parent is None:
-        parent_id = span._state.remote_parent_id
-        if parent_id is not None:
-            parent_id = clean_text(parent_id, MAX_NAME_CHARS)
-    else:
-        parent_id = format_span_id(parent._span_id)
+def span_row(span: SpanRecord) -> SpanRow:
+    """Serialise one span record (its payloads as JSON text) into a ``spans`` row."""
+    (request_id, _, span_id, parent, _, name, span_type, start, end, status, message) = span[:11]
+    if parent is not None:
+        parent = format_span_id(parent) if type(parent) is int else clean_text(parent, 64)
+    inputs = span.inputs
+    outputs = span.outputs
+    attributes = span.attributes
     return (
-        span._state.request_id,
-        format_span_id(span._span_id),
-        parent_id,
+        request_id,
+        format_span_id(span_id),
+        parent,
         name
         if type(name) is str and len(name) <= MAX_NAME_CHARS and name.isascii()
         else clean_text(name, MAX_NAME_CHARS),
@@ -122,46 +129,125 @@ def span_row(span: LiveSpan) -> SpanRow:
         else clean_text(span_type, MAX_NAME_CHARS),
         start if type(start) is int else (clean_int(start) or 0),
         end if end is None or type(end) is int else clean_int(end),
-        span.status_code,
+        status,
         message
         if not message
         or (type(message) is str and len(message) <= MAX_MESSAGE_CHARS and message.isascii())
         else clean_text(message, MAX_MESSAGE_CHARS),
-        None if span._inputs is None else dumps(span._inputs),
-        None if span._outputs is None else dumps(span._outputs),
-        dumps_dict(span._attributes) if span._attributes else "{}",
-        _events_json(span),
+        None if inputs is None else dumps(inputs),
+        None if outputs is None else dumps(outputs),
+        dumps_dict(attributes) if attributes else "{}",
+        _events_json(span.events),
     )
 
 
-def trace_rows(trace: LiveTrace) -> TraceRows:
-    """Serialise a trace whose root span has ended."""
-    root = trace.root
-    if root is None:
-        raise ValueError(f"trace {trace.request_id} has no root span")
-    live_spans = list(trace.spans)
-    spans = [span_row(s) for s in live_spans]
-    root_row = spans[live_spans.index(root)]
-    request_id = trace.request_id
-    tags = clean_pairs(trace.tags)
-    metadata = clean_pairs(trace.metadata)
+def trace_row(trace: TraceRecord, root_row: SpanRow | None = None) -> tuple[Any, ...]:
+    """The ``traces`` row of a trace record (``root_row``: its root's span row, if made
+    already, so the root's payloads are serialised once)."""
+    if root_row is None:
+        root_row = span_row(_root_of(trace))
     start, end = root_row[5], root_row[6]
-    row = (
-        request_id,
-        clean_int(trace.experiment_id) or 0,  # not an integer: the default experiment, not a loss
+    return (
+        trace.request_id,
+        clean_int(trace.experiment_id) or 0,  # not an integer: the default experiment
         root_row[3],
         start // 1_000_000,
         None if end is None else (end - start) // 1_000_000,
-        root_row[7],
+        trace.status if trace.status == IN_PROGRESS else root_row[7],
         root_row[9],
         root_row[10],
-        dumps_dict(metadata),
-        dumps_dict(tags),
+        dumps_dict(clean_pairs(trace.metadata)),
+        dumps_dict(clean_pairs(trace.tags)),
     )
+
+
+def _root_of(trace: TraceRecord) -> SpanRecord:
+    return SpanRecord(
+        trace.request_id,
+        trace.trace_id,
+        trace.root_span_id,
+        None,
+        trace.experiment_id,
+        trace.name,
+        None,
+        trace.start_time_ns,
+        trace.end_time_ns,
+        trace.status,
+        "",
+        trace.request,
+        trace.response,
+        None,
+        (),
+        False,
+    )
+
+
+def _open_row(span: SpanRecord, row: SpanRow) -> tuple[Any, ...]:
+    """The IN_PROGRESS ``traces`` row written with a trace's first span (if it has none)."""
+    return (
+        span.request_id,
+        clean_int(span.experiment_id) or 0,
+        None,
+        row[5] // 1_000_000,
+        None,
+        IN_PROGRESS,
+        None,
+        None,
+        "{}",
+        "{}",
+    )
+
+
+def finished_rows(trace: TraceRecord, spans: list[SpanRow], root_row: SpanRow | None) -> TraceRows:
+    """The rows of a finished trace (with those of its spans in the same batch)."""
+    row = trace_row(trace, root_row)
+    request_id = trace.request_id
+    tags = clean_pairs(trace.tags)
+    metadata = clean_pairs(trace.metadata)
     return TraceRows(
         row,
         [(request_id, k, v) for k, v in tags.items()],
         [(request_id, k, v) for k, v in metadata.items()],
         spans,
-        root._parent is None and trace.remote_parent_id is not None,
+        trace.fragment,
     )
+
+
+def batch_rows(
+    items: Sequence[Any], reject: Any
+) -> list[TraceRows]:
+    """Rows for a batch of records: one ``TraceRows`` per trace the batch touches (finished
+    ones with their trace row; others IN_PROGRESS). ``reject(spans, error)`` is called for
+    a record that cannot be serialised: it is left out, never its batch."""
+    spans: dict[str, list[SpanRow]] = {}
+    firsts: dict[str, tuple[SpanRecord, SpanRow]] = {}
+    roots: dict[tuple[str, int], SpanRow] = {}
+    finished: list[TraceRecord] = []
+    for item in items:
+        try:
+            if type(item) is TraceRecord:
+                finished.append(item)
+                continue
+            row = span_row(item)
+        except Exception as error:  # one odd record must not cost its batch
+            reject(0 if type(item) is TraceRecord else 1, error)
+            continue
+        request_id = item.request_id
+        bucket = spans.get(request_id)
+        if bucket is None:
+            bucket = spans[request_id] = []
+            firsts[request_id] = (item, row)
+        bucket.append(row)
+        if item.parent_id is None or item.remote_parent:
+            roots[(request_id, item.span_id)] = row
+    out: list[TraceRows] = []
+    for trace in finished:
+        try:
+            root_row = roots.get((trace.request_id, trace.root_span_id))
+            out.append(finished_rows(trace, spans.pop(trace.request_id, []), root_row))
+        except Exception as error:
+            reject(0, error)
+    for request_id, rows in spans.items():
+        first, row = firsts[request_id]
+        out.append(TraceRows(_open_row(first, row), [], [], rows, open=True))
+    return out

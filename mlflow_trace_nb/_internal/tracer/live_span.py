@@ -1,6 +1,7 @@
 """Spans while they run: ``LiveSpan`` (recording), ``NoOpSpan`` (tracing off or unsampled),
-and ``LiveTrace`` (re-exported from ``live_trace``: the spans of one trace, kept in memory
-until the root ends).
+and ``LiveTrace`` (re-exported from ``live_trace``: one trace while it is recorded).
+
+A span leaves the tracer only as its ``SpanRecord`` (``record_of``), made when it ends.
 
 Creating and ending a span is the hot path: both only store references and read the
 clock. Payloads are kept as the Python objects the user passed (small containers copied,
@@ -20,15 +21,17 @@ from mlflow_trace_nb._internal.tracer.capture import (
     exception_event,
     snapshot,
 )
-from mlflow_trace_nb._internal.tracer.live_trace import LiveTrace
+from mlflow_trace_nb._internal.tracer.live_trace import LIVE_SPANS_KEPT, LiveTrace, record_of
 from mlflow_trace_nb.entities import Span, SpanEvent
 from mlflow_trace_nb.tracing.provider import STATUS_CODES, SpanStatus, SpanStatusCode
 
 __all__ = [
+    "LIVE_SPANS_KEPT",
     "NO_OP_SPAN",
     "LiveSpan",
     "LiveTrace",
     "NoOpSpan",
+    "record_of",
 ]
 
 _time_ns = time.time_ns
@@ -92,7 +95,9 @@ class LiveSpan(Span):
         self.status_code = SpanStatusCode.UNSET
         self.status_message = ""
         self.end_time_ns = None
-        state.spans.append(self)
+        count = state.span_count = state.span_count + 1
+        if count <= LIVE_SPANS_KEPT:
+            state.spans.append(self)
         if parent is None:
             state.root = self
         self.start_time_ns = _time_ns()

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from mlflow_trace_nb._internal.runtime import RUNTIME
 from mlflow_trace_nb._internal.tracer.context import CURRENT_SPAN
-from mlflow_trace_nb._internal.tracer.live_span import LiveTrace
+from mlflow_trace_nb._internal.tracer.live_span import LiveTrace, record_of
 from mlflow_trace_nb.tracing.provider import SpanStatus
 
 if TYPE_CHECKING:
@@ -115,16 +115,18 @@ def _write_abandoned(trace: LiveTrace) -> None:
     if trace.generation != trace.process_generation:
         return  # begun before fork(): the parent process writes it
     now = time.time_ns()
+    records = []
     for span in reversed(trace.spans):
         if span.end_time_ns is None:
             span.status_code = SpanStatus.ERROR
             span.status_message = COLLECTED_MESSAGE
             span.end_time_ns = now
+            records.append(record_of(span))
     trace.closed = True
     # A finalizer may run inside any code, the writer's own included: no locks, no thread
     # start, no waiting. The next put or flush (cell end, exit, a query) writes it.
     queue = RUNTIME.queue
-    queue._items.append(trace)
+    queue.put_nowait([*records, trace.trace_record()])
 
 
 def _end_at_exit() -> None:

@@ -1,0 +1,186 @@
+"""Finished-span and finished-trace records: what leaves the tracer.
+
+When a span ends, the tracer makes one ``SpanRecord``: an immutable tuple of its ids,
+parent, name, type, times, status and its inputs/outputs/attributes/events (snapshotted when
+they were set; the span refuses changes once ended). When a root span ends, the tracer adds
+one ``TraceRecord`` (tags, metadata, the root's summary). Sinks (the local store, the remote
+exporters) and the display receive these, never live spans.
+
+Records are ``NamedTuple`` subclasses built with ``tuple.__new__`` (``make_span_record``):
+about a tenth of a microsecond, no per-field validation on the caller's thread. Ids stay
+integers until a sink formats them.
+
+``SpanView``/``TraceView`` are the read protocol the display reads through: a stored
+``entities.Span``/``Trace``, a live span and a record-built trace all offer it.
+
+This module imports nothing of the package above ``tracer.ids``: everything may import it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple, Protocol
+
+__all__ = [
+    "SpanRecord",
+    "SpanView",
+    "TraceRecord",
+    "TraceView",
+    "make_span_record",
+    "make_trace_record",
+    "record_spans",
+]
+
+
+class SpanRecord(NamedTuple):
+    """One ended span (immutable)."""
+
+    request_id: str  # "tr-" + 32 hex digits
+    trace_id: int  # the 128-bit trace id
+    span_id: int
+    parent_id: int | None  # the parent's span id (a remote parent's for a continued root)
+    experiment_id: str
+    name: str
+    span_type: str | None
+    start_time_ns: int
+    end_time_ns: int
+    status_code: str
+    status_message: str
+    inputs: Any
+    outputs: Any
+    attributes: dict[str, Any] | None  # None: no attributes
+    events: tuple[Any, ...]  # SpanEvent-like objects (name, timestamp_ns, attributes)
+    remote_parent: bool  # parent_id belongs to another process (a continued trace)
+
+
+class TraceRecord(NamedTuple):
+    """A trace whose root span has ended (its spans travel as ``SpanRecord`` s)."""
+
+    request_id: str
+    trace_id: int
+    experiment_id: str
+    root_span_id: int
+    name: str
+    start_time_ns: int
+    end_time_ns: int
+    status: str
+    request: Any  # the root's inputs
+    response: Any  # the root's outputs
+    tags: dict[str, str]
+    metadata: dict[str, str]
+    fragment: bool  # continued from another process: merged into the trace, never replaces it
+    span_count: int  # spans the trace recorded
+
+
+_new = tuple.__new__
+
+
+def make_span_record(
+    request_id: str,
+    trace_id: int,
+    span_id: int,
+    parent_id: int | None,
+    experiment_id: str,
+    name: str,
+    span_type: str | None,
+    start_time_ns: int,
+    end_time_ns: int,
+    status_code: str,
+    status_message: str,
+    inputs: Any,
+    outputs: Any,
+    attributes: dict[str, Any] | None,
+    events: Sequence[Any] | None,
+    remote_parent: bool = False,
+) -> SpanRecord:
+    """A ``SpanRecord`` (dicts and lists copied: the record never changes after this)."""
+    return _new(
+        SpanRecord,
+        (
+            request_id,
+            trace_id,
+            span_id,
+            parent_id,
+            experiment_id,
+            name,
+            span_type,
+            start_time_ns,
+            end_time_ns,
+            status_code,
+            status_message,
+            inputs,
+            outputs,
+            dict(attributes) if attributes else None,
+            tuple(events) if events else (),
+            remote_parent,
+        ),
+    )
+
+
+def make_trace_record(
+    root: SpanRecord,
+    tags: dict[str, str] | None,
+    metadata: dict[str, str] | None,
+    span_count: int,
+) -> TraceRecord:
+    """The ``TraceRecord`` of a trace whose root span ended as ``root``."""
+    return _new(
+        TraceRecord,
+        (
+            root.request_id,
+            root.trace_id,
+            root.experiment_id,
+            root.span_id,
+            root.name,
+            root.start_time_ns,
+            root.end_time_ns,
+            root.status_code,
+            root.inputs,
+            root.outputs,
+            dict(tags) if tags else {},
+            dict(metadata) if metadata else {},
+            root.remote_parent,
+            span_count,
+        ),
+    )
+
+
+def record_spans(item: Any) -> int:
+    """Spans an item of the pipeline carries (a trace record carries none of its own)."""
+    return 0 if type(item) is TraceRecord else 1
+
+
+class SpanView(Protocol):
+    """What the display and the query layer read of a span (stored, live or recorded)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def span_id(self) -> str: ...
+    @property
+    def parent_id(self) -> str | None: ...
+    @property
+    def span_type(self) -> str | None: ...
+    @property
+    def start_time_ns(self) -> int: ...
+    @property
+    def end_time_ns(self) -> int | None: ...
+    @property
+    def status_code(self) -> str: ...
+    @property
+    def status_message(self) -> str: ...
+    @property
+    def inputs(self) -> Any: ...
+    @property
+    def outputs(self) -> Any: ...
+    @property
+    def attributes(self) -> dict[str, Any]: ...
+    @property
+    def events(self) -> Sequence[Any]: ...
+
+
+class TraceView(Protocol):
+    """What the display reads of a trace that may still be running: its spans so far."""
+
+    @property
+    def spans(self) -> Sequence[Any]: ...
