@@ -147,7 +147,7 @@ class BatchWorker:
         if thread is None or not thread.is_alive():
             self._start()
         spans_in = self._spans_in + spans
-        if spans_in >= self._next_measure:
+        if spans_in >= self._next_measure and spans:  # a trace record tells nothing
             self._next_measure = spans_in + _MEASURE_EVERY
             self._measure(item, spans)
         admitted = True
@@ -155,7 +155,11 @@ class BatchWorker:
         if backlog >= self._wake_at:
             if not self._wake.is_set():
                 self._wake.set()
-            if backlog >= self._limit and (not self._block or not self._wait_for_room()):
+            if (
+                backlog >= self._limit
+                and spans  # a trace record (no spans, tiny) is never dropped
+                and (not self._block or not self._wait_for_room())
+            ):
                 self._drop(spans)
                 admitted = False
         self._next_check = min(self._next_measure, self._spans_out + self._wake_at)
@@ -215,7 +219,7 @@ class BatchWorker:
         self._stopping = False
         if self.dropped:
             _logger.warning(
-                "mlflow-trace-nb: %d traces (%d spans) were dropped during the session "
+                "mlflow-trace-nb: %d items (%d spans) were dropped during the session "
                 "because the trace writer was stalled",
                 self.dropped,
                 self.dropped_spans,
