@@ -8,6 +8,9 @@ from typing import Any
 
 from mlflow_trace_nb.entities.span import Span
 
+#: How Jupyter shows a ``Trace``: set by ``display.bundle`` (``[trace_bundle]``).
+MIMEBUNDLE_HOOKS: list[Any] = []
+
 __all__ = ["Trace", "TraceData", "TraceInfo"]
 
 
@@ -156,10 +159,13 @@ class Trace:
         return json.dumps(self.to_dict(), ensure_ascii=False)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        """Jupyter shows a ``Trace`` as the span-tree widget (static HTML fallback)."""
-        from mlflow_trace_nb.display.bundle import trace_bundle
-
-        return trace_bundle([self])
+        """Jupyter shows a ``Trace`` as the span-tree widget (static HTML fallback); the view
+        is registered by ``display.bundle`` (imported with the package), so entities import
+        nothing above them."""
+        hook = MIMEBUNDLE_HOOKS[0] if MIMEBUNDLE_HOOKS else None
+        if hook is None:
+            return {"text/plain": repr(self)}
+        return hook([self])
 
     def __repr__(self) -> str:
         return (

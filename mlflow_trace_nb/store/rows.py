@@ -213,9 +213,7 @@ def finished_rows(trace: TraceRecord, spans: list[SpanRow], root_row: SpanRow | 
     )
 
 
-def batch_rows(
-    items: Sequence[Any], reject: Any
-) -> list[TraceRows]:
+def batch_rows(items: Sequence[Any], reject: Any) -> list[TraceRows]:
     """Rows for a batch of records: one ``TraceRows`` per trace the batch touches (finished
     ones with their trace row; others IN_PROGRESS). ``reject(spans, error)`` is called for
     a record that cannot be serialised: it is left out, never its batch."""

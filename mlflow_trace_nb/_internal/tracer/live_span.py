@@ -12,6 +12,7 @@ on the writer thread.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from mlflow_trace_nb._internal.tracer import ids
@@ -35,6 +36,9 @@ __all__ = [
 ]
 
 _time_ns = time.time_ns
+#: ``span_lifecycle.finish_span``, registered by that module when it is imported (it imports
+#: this one; the tracer is always imported with it).
+_FINISH: list[Callable[..., None]] = []
 
 
 class LiveSpan(Span):
@@ -225,8 +229,6 @@ class LiveSpan(Span):
         end_time_ns: int | None = None,
     ) -> None:
         """End the span (idempotent); restores its parent as the active span."""
-        from mlflow_trace_nb._internal.tracer.span_lifecycle import finish_span
-
         if self.end_time_ns is not None:
             return
         if outputs is not None:
@@ -235,15 +237,13 @@ class LiveSpan(Span):
             self.set_attributes(attributes)
         if status is not None:
             self.set_status(status)
-        finish_span(self, None, end_time_ns)
+        _FINISH[0](self, None, end_time_ns)
 
     def __enter__(self) -> LiveSpan:
         return self
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        from mlflow_trace_nb._internal.tracer.span_lifecycle import finish_span
-
-        finish_span(self, exc)
+        _FINISH[0](self, exc)
 
 
 class NoOpSpan(LiveSpan):

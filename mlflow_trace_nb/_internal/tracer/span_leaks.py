@@ -24,6 +24,7 @@ from __future__ import annotations
 import atexit
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from mlflow_trace_nb._internal.runtime import RUNTIME
@@ -51,6 +52,8 @@ EXIT_MESSAGE = "span was still open at interpreter exit"
 #: Status message of a span ended because its trace was garbage collected.
 COLLECTED_MESSAGE = "span was never ended (garbage collected while open)"
 _warned = False
+#: ``span_lifecycle._close``, registered by that module (it imports this one).
+_CLOSE: list[Callable[..., None]] = []
 
 
 def end_spans_left_open(reason: str, error: BaseException | None = None) -> int:
@@ -78,8 +81,7 @@ def end_spans_left_open(reason: str, error: BaseException | None = None) -> int:
 
 
 def _end_chain(span: LiveSpan | None, reason: str, error: BaseException | None) -> int:
-    from mlflow_trace_nb._internal.tracer.span_lifecycle import _close
-
+    close = _CLOSE[0]
     ended = 0
     while span is not None and span._recording:  # a RemoteParent/no-op ends nothing
         if span.end_time_ns is None:
@@ -88,7 +90,7 @@ def _end_chain(span: LiveSpan | None, reason: str, error: BaseException | None) 
             span.status_code = SpanStatus.ERROR
             span.status_message = reason
             span._token = None
-            _close(span)
+            close(span)
             ended += 1
         span = span._parent
     return ended

@@ -29,6 +29,7 @@ from typing import Any
 from mlflow_trace_nb import keys
 from mlflow_trace_nb._internal.propagation import RemoteParent
 from mlflow_trace_nb._internal.runtime import RUNTIME
+from mlflow_trace_nb._internal.tracer import live_span, span_leaks
 from mlflow_trace_nb._internal.tracer.arguments import optional_mapping, optional_str
 from mlflow_trace_nb._internal.tracer.capture import snapshot
 from mlflow_trace_nb._internal.tracer.context import CURRENT_SPAN, detach
@@ -307,3 +308,7 @@ def start_span(
     except Exception:
         report_internal_error("starting a span")
         return NO_OP_SPAN
+
+
+live_span._FINISH[:] = [finish_span]  # LiveSpan.end()/__exit__ (live_span cannot import us)
+span_leaks._CLOSE[:] = [_close]  # ending spans left open
