@@ -2,8 +2,9 @@
 
 Hot-path rules: opening a span reads the context, the clock and the sampling rate and stores
 references; ending it reads the clock, sets the status and appends the span's record (for a
-root span also the trace's) to the pipeline's queue: spans are durable as they end. Nothing is serialised or written here. Every step is
-guarded: a failure is logged once and never reaches the user's code.
+root span also the trace's) to the pipeline's queue: spans are durable as they end. Nothing
+is serialised or written here. Every step is guarded: a failure is logged once and never
+reaches the user's code.
 
 How an exception ends a span (``finish_span``): ``KeyboardInterrupt``,
 ``asyncio.CancelledError`` and an exception group made only of those: CANCELLED;
