@@ -16,7 +16,7 @@ from mlflow_trace_nb._internal.records import make_span_record, make_trace_recor
 
 def _span(i: int) -> Any:
     return make_span_record(
-        f"tr-{i}", i, i, None, "0", f"s{i}", None, 1, 2, "OK", "", None, None, None, None
+        i + 1, i + 1, None, "0", f"s{i}", None, 1, 2, "OK", "", None, None, None, None
     )
 
 
@@ -51,7 +51,7 @@ def test_without_blocking_what_does_not_fit_is_dropped_and_counted() -> None:
     for _ in range(200):
         worker.put(span, 1)
     trace = make_trace_record(span, None, None, 1)
-    worker.put(trace, 0)  # a trace record (no spans) is never dropped
+    worker.put(trace, 1)  # a trace's record has room up to twice the bound
     stats = worker.stats()
     assert stats["dropped"] > 0 and stats["dropped_spans"] == stats["dropped"]
     sink.gate.set()

@@ -9,6 +9,9 @@ none: ``records.record_spans``); bytes are approximated as spans times the bytes
 the last measured item (``sizing``), measured about once every ``_MEASURE_EVERY`` spans, so
 the byte bound becomes one limit in spans.
 
+A trace's own record (``TraceRecord``: its root and summary) may use up to twice the bound
+before it too waits or is dropped, so a trace whose spans were dropped is still finalised.
+
 When full: with ``block=True`` (the local pipeline) the producer waits until the writer has
 caught up by half, so a burst slows down rather than losing anything; only a writer that
 makes no progress for ``max_block_s`` makes producers drop (counted in ``dropped``,
@@ -31,7 +34,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from mlflow_trace_nb._internal.records import record_spans
+from mlflow_trace_nb._internal.records import TraceRecord, record_spans
 from mlflow_trace_nb._internal.sizing import SPAN_BYTES, estimate_item
 
 __all__ = ["BatchWorker", "register_fork_hook"]
@@ -147,7 +150,7 @@ class BatchWorker:
         if thread is None or not thread.is_alive():
             self._start()
         spans_in = self._spans_in + spans
-        if spans_in >= self._next_measure and spans:  # a trace record tells nothing
+        if spans_in >= self._next_measure:
             self._next_measure = spans_in + _MEASURE_EVERY
             self._measure(item, spans)
         admitted = True
@@ -157,7 +160,8 @@ class BatchWorker:
                 self._wake.set()
             if (
                 backlog >= self._limit
-                and spans  # a trace record (no spans, tiny) is never dropped
+                # a trace's own record (its root, its summary) has room up to twice the bound
+                and (type(item) is not TraceRecord or backlog >= 2 * self._limit)
                 and (not self._block or not self._wait_for_room())
             ):
                 self._drop(spans)
@@ -219,7 +223,7 @@ class BatchWorker:
         self._stopping = False
         if self.dropped:
             _logger.warning(
-                "mlflow-trace-nb: %d items (%d spans) were dropped during the session "
+                "mlflow-trace-nb: %d records (%d spans) were dropped during the session "
                 "because the trace writer was stalled",
                 self.dropped,
                 self.dropped_spans,
@@ -324,8 +328,7 @@ class BatchWorker:
         log = _logger.warning if self.dropped == 1 else _logger.debug
         log(
             "mlflow-trace-nb: the trace writer is stalled (%d spans pending for %.0f s); "
-            "dropped a trace of %d spans (%d traces so far) instead of blocking the traced "
-            "code",
+            "dropped %d spans (%d records so far) instead of blocking the traced code",
             self._spans_in - self._spans_out,
             self._max_block_s,
             count,

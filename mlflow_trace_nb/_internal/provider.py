@@ -170,9 +170,9 @@ class Provider:
         self.last_trace = trace
         if self.trace_end_hooks:
             self._run_trace_end_hooks(trace)
-        queue = self._queue or self.queue
-        queue.put(root, 1)
-        queue.put(make_trace_record(root, trace.tags, trace.metadata, trace.span_count), 0)
+        (self._queue or self.queue).put(
+            make_trace_record(root, trace.tags, trace.metadata, trace.span_count), 1
+        )
 
     def _run_trace_end_hooks(self, trace: LiveTrace) -> None:
         for hook in self.trace_end_hooks:

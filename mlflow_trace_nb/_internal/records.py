@@ -29,13 +29,18 @@ __all__ = [
     "make_span_record",
     "make_trace_record",
     "record_spans",
+    "span_records",
 ]
 
 
-class SpanRecord(NamedTuple):
-    """One ended span (immutable)."""
+def _request_id(trace_id: int) -> str:
+    return f"tr-{trace_id:032x}"  # as tracer.ids.format_request_id
 
-    request_id: str  # "tr-" + 32 hex digits
+
+class SpanRecord(NamedTuple):
+    """One ended span (immutable). ``request_id`` (``tr-`` + 32 hex digits) is formatted
+    from ``trace_id`` when read, by a sink, not on the caller's thread."""
+
     trace_id: int  # the 128-bit trace id
     span_id: int
     parent_id: int | None  # the parent's span id (a remote parent's for a continued root)
@@ -52,11 +57,17 @@ class SpanRecord(NamedTuple):
     events: tuple[Any, ...]  # SpanEvent-like objects (name, timestamp_ns, attributes)
     remote_parent: bool  # parent_id belongs to another process (a continued trace)
 
+    @property
+    def request_id(self) -> str:
+        """The trace's public id, ``tr-`` + 32 hex digits."""
+        return _request_id(self.trace_id)
+
 
 class TraceRecord(NamedTuple):
-    """A trace whose root span has ended (its spans travel as ``SpanRecord`` s)."""
+    """A trace whose root span has ended: its summary, tags and metadata, and its root's
+    ``SpanRecord`` (``root``: one item in the pipeline for the root and its trace; the
+    other spans travel as ``SpanRecord`` s of their own)."""
 
-    request_id: str
     trace_id: int
     experiment_id: str
     root_span_id: int
@@ -70,13 +81,18 @@ class TraceRecord(NamedTuple):
     metadata: dict[str, str]
     fragment: bool  # continued from another process: merged into the trace, never replaces it
     span_count: int  # spans the trace recorded
+    root: SpanRecord
+
+    @property
+    def request_id(self) -> str:
+        """The trace's public id, ``tr-`` + 32 hex digits."""
+        return _request_id(self.trace_id)
 
 
 _new = tuple.__new__
 
 
 def make_span_record(
-    request_id: str,
     trace_id: int,
     span_id: int,
     parent_id: int | None,
@@ -97,7 +113,6 @@ def make_span_record(
     return _new(
         SpanRecord,
         (
-            request_id,
             trace_id,
             span_id,
             parent_id,
@@ -127,7 +142,6 @@ def make_trace_record(
     return _new(
         TraceRecord,
         (
-            root.request_id,
             root.trace_id,
             root.experiment_id,
             root.span_id,
@@ -141,13 +155,20 @@ def make_trace_record(
             dict(metadata) if metadata else {},
             root.remote_parent,
             span_count,
+            root,
         ),
     )
 
 
 def record_spans(item: Any) -> int:
-    """Spans an item of the pipeline carries (a trace record carries none of its own)."""
-    return 0 if type(item) is TraceRecord else 1
+    """Spans an item of the pipeline carries: one (a span record, or a trace record with
+    its root's)."""
+    return 1
+
+
+def span_records(items: Sequence[Any]) -> list[SpanRecord]:
+    """The span records of a batch of pipeline items (a trace record gives its root's)."""
+    return [item.root if type(item) is TraceRecord else item for item in items]
 
 
 class SpanView(Protocol):

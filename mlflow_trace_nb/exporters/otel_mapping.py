@@ -78,18 +78,18 @@ def snapshot_items(items: Iterable[Any]) -> list[Entry]:
     """Group the pipeline's records by trace: one entry per trace a batch touches, its span
     records in order, with its ``TraceRecord`` if the root ended in this batch. Records are
     immutable: nothing is copied."""
-    spans: dict[str, list[SpanRecord]] = {}
-    traces: dict[str, TraceRecord] = {}
+    spans: dict[int, list[SpanRecord]] = {}  # by trace id
+    traces: dict[int, TraceRecord] = {}
     for item in items:
         if type(item) is TraceRecord:
-            traces[item.request_id] = item
-            spans.setdefault(item.request_id, [])
+            traces[item.trace_id] = item
+            spans.setdefault(item.trace_id, []).append(item.root)
         elif type(item) is SpanRecord:
-            spans.setdefault(item.request_id, []).append(item)
+            spans.setdefault(item.trace_id, []).append(item)
     return [
-        (traces.get(request_id), tuple(group))
-        for request_id, group in spans.items()
-        if group or traces[request_id].tags
+        (traces.get(trace_id), tuple(group))
+        for trace_id, group in spans.items()
+        if group or traces[trace_id].tags
     ]
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from mlflow_trace_nb._internal.records import SpanRecord, TraceRecord
 from mlflow_trace_nb._internal.serialization import dumps, dumps_dict
-from mlflow_trace_nb._internal.tracer.ids import format_span_id
+from mlflow_trace_nb._internal.tracer.ids import format_request_id, format_span_id
 from mlflow_trace_nb.store.limits import (
     MAX_MESSAGE_CHARS,
     MAX_NAME_CHARS,
@@ -108,9 +108,12 @@ def _events_json(events: Sequence[Any]) -> str:
     return dumps(dicts)
 
 
-def span_row(span: SpanRecord) -> SpanRow:
-    """Serialise one span record (its payloads as JSON text) into a ``spans`` row."""
-    (request_id, _, span_id, parent, _, name, span_type, start, end, status, message) = span[:11]
+def span_row(span: SpanRecord, request_id: str | None = None) -> SpanRow:
+    """Serialise one span record (its payloads as JSON text) into a ``spans`` row
+    (``request_id``: the record's, when the caller has formatted it already)."""
+    (trace_id, span_id, parent, _, name, span_type, start, end, status, message) = span[:10]
+    if request_id is None:
+        request_id = format_request_id(trace_id)
     if parent is not None:
         parent = format_span_id(parent) if type(parent) is int else clean_text(parent, 64)
     inputs = span.inputs
@@ -145,7 +148,7 @@ def trace_row(trace: TraceRecord, root_row: SpanRow | None = None) -> tuple[Any,
     """The ``traces`` row of a trace record (``root_row``: its root's span row, if made
     already, so the root's payloads are serialised once)."""
     if root_row is None:
-        root_row = span_row(_root_of(trace))
+        root_row = span_row(trace.root)
     start, end = root_row[5], root_row[6]
     return (
         trace.request_id,
@@ -161,31 +164,10 @@ def trace_row(trace: TraceRecord, root_row: SpanRow | None = None) -> tuple[Any,
     )
 
 
-def _root_of(trace: TraceRecord) -> SpanRecord:
-    return SpanRecord(
-        trace.request_id,
-        trace.trace_id,
-        trace.root_span_id,
-        None,
-        trace.experiment_id,
-        trace.name,
-        None,
-        trace.start_time_ns,
-        trace.end_time_ns,
-        trace.status,
-        "",
-        trace.request,
-        trace.response,
-        None,
-        (),
-        False,
-    )
-
-
 def _open_row(span: SpanRecord, row: SpanRow) -> tuple[Any, ...]:
     """The IN_PROGRESS ``traces`` row written with a trace's first span (if it has none)."""
     return (
-        span.request_id,
+        row[0],
         clean_int(span.experiment_id) or 0,
         None,
         row[5] // 1_000_000,
@@ -217,35 +199,39 @@ def batch_rows(items: Sequence[Any], reject: Any) -> list[TraceRows]:
     """Rows for a batch of records: one ``TraceRows`` per trace the batch touches (finished
     ones with their trace row; others IN_PROGRESS). ``reject(spans, error)`` is called for
     a record that cannot be serialised: it is left out, never its batch."""
-    spans: dict[str, list[SpanRow]] = {}
-    firsts: dict[str, tuple[SpanRecord, SpanRow]] = {}
-    roots: dict[tuple[str, int], SpanRow] = {}
+    spans: dict[int, list[SpanRow]] = {}  # by trace id
+    firsts: dict[int, tuple[SpanRecord, SpanRow]] = {}
+    roots: dict[tuple[int, int], SpanRow] = {}
     finished: list[TraceRecord] = []
+    request_ids: dict[int, str] = {}
     for item in items:
         try:
             if type(item) is TraceRecord:
                 finished.append(item)
-                continue
-            row = span_row(item)
+                item = item.root
+            trace_id = item.trace_id
+            request_id = request_ids.get(trace_id)
+            if request_id is None:
+                request_id = request_ids[trace_id] = format_request_id(trace_id)
+            row = span_row(item, request_id)
         except Exception as error:  # one odd record must not cost its batch
-            reject(0 if type(item) is TraceRecord else 1, error)
+            reject(1, error)
             continue
-        request_id = item.request_id
-        bucket = spans.get(request_id)
+        bucket = spans.get(trace_id)
         if bucket is None:
-            bucket = spans[request_id] = []
-            firsts[request_id] = (item, row)
+            bucket = spans[trace_id] = []
+            firsts[trace_id] = (item, row)
         bucket.append(row)
         if item.parent_id is None or item.remote_parent:
-            roots[(request_id, item.span_id)] = row
+            roots[(trace_id, item.span_id)] = row
     out: list[TraceRows] = []
     for trace in finished:
         try:
-            root_row = roots.get((trace.request_id, trace.root_span_id))
-            out.append(finished_rows(trace, spans.pop(trace.request_id, []), root_row))
+            root_row = roots.get((trace.trace_id, trace.root_span_id))
+            out.append(finished_rows(trace, spans.pop(trace.trace_id, []), root_row))
         except Exception as error:
             reject(0, error)
-    for request_id, rows in spans.items():
-        first, row = firsts[request_id]
+    for trace_id, rows in spans.items():
+        first, row = firsts[trace_id]
         out.append(TraceRows(_open_row(first, row), [], [], rows, open=True))
     return out

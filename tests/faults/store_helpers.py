@@ -19,12 +19,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class Recorded:
-    """The records of one finished trace: its span records (in start order) and its trace
-    record. Records are immutable: ``set_span``/``set_trace``/``set_all`` replace them, as a
-    test does to feed the store values the tracer would never make."""
+    """The records of one finished trace: its span records (in start order, the root's
+    included) and its trace record. Records are immutable: ``set_span``/``set_trace``/
+    ``set_all`` replace them, as a test does to feed the store values the tracer would never
+    make."""
 
     def __init__(self, spans: list[SpanRecord], trace: TraceRecord) -> None:
-        self.spans = sorted(spans, key=lambda s: s.start_time_ns)
+        self.spans = sorted([*spans, trace.root], key=lambda s: s.start_time_ns)
         self.trace = trace
 
     @property
@@ -32,8 +33,12 @@ class Recorded:
         return self.trace.request_id
 
     def records(self) -> list[Any]:
-        """What the pipeline hands a sink for this trace: the spans, then the trace."""
-        return [*self.spans, self.trace]
+        """What the pipeline hands a sink for this trace: the spans, then the trace record
+        (which carries the root's span record)."""
+        root_id = self.trace.root_span_id
+        root = next(s for s in self.spans if s.span_id == root_id)
+        others = [s for s in self.spans if s.span_id != root_id]
+        return [*others, self.trace._replace(root=root)]
 
     def set_span(self, index: int, **fields: Any) -> None:
         self.spans[index] = self.spans[index]._replace(**fields)
@@ -49,13 +54,13 @@ class Recorded:
 
 def group(items: Sequence[Any]) -> list[Recorded]:
     """A pipeline's records grouped into finished traces, in the order they finished."""
-    spans: dict[str, list[SpanRecord]] = {}
+    spans: dict[int, list[SpanRecord]] = {}
     out: list[Recorded] = []
     for item in items:
         if type(item) is TraceRecord:
-            out.append(Recorded(spans.pop(item.request_id, []), item))
+            out.append(Recorded(spans.pop(item.trace_id, []), item))
         else:
-            spans.setdefault(item.request_id, []).append(item)
+            spans.setdefault(item.trace_id, []).append(item)
     return out
 
 

@@ -34,16 +34,18 @@ def record_of(span: Any) -> SpanRecord:
     parent = span._parent
     remote = False
     if parent is None:
-        parent_id = state.remote_parent_span_id()
+        parent_id = state.remote_parent_span_id() if state.remote_parent_id else None
         remote = parent_id is not None
     else:
         parent_id = parent._span_id
     events = span._events
+    trace_id = state._trace_id
+    if trace_id is None:  # drawn from the root's start (the only span that can be first)
+        trace_id = state._trace_id = ids.new_trace_id(state.root.start_time_ns)
     return _new(
         SpanRecord,
         (
-            state.request_id,
-            state.trace_id_int,
+            trace_id,
             span._span_id,
             parent_id,
             state.experiment_id,

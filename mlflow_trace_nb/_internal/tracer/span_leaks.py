@@ -123,7 +123,8 @@ def _write_abandoned(trace: LiveTrace) -> None:
             span.status_code = SpanStatus.ERROR
             span.status_message = COLLECTED_MESSAGE
             span.end_time_ns = now
-            records.append(record_of(span))
+            if span is not trace.root:  # the root travels in the trace's record
+                records.append(record_of(span))
     trace.closed = True
     # A finalizer may run inside any code, the writer's own included: no locks, no thread
     # start, no waiting. The next put or flush (cell end, exit, a query) writes it.
