@@ -1,8 +1,9 @@
 """The store writer's own cost per span: ``SqliteStore.export`` of ready-made traces.
 
 Traces are recorded first (3 spans each: a root and two children, small payloads) into a
-collecting exporter (their records: 3 span records and a trace record each), then written to
-a fresh SQLite file in batches of 2,000 traces' records. Only ``export`` is timed: serialisation, text checks, SQL. By hand:
+collecting exporter (their records: 2 span records and the trace's, with its root's), then
+written to a fresh SQLite file in batches of 2,000 traces' records. Only ``export`` is timed:
+serialisation, text checks, SQL. By hand:
 ``PYTHONPATH=. python benchmarks/bench_store_writer.py [traces] [rounds]``.
 """
 
@@ -21,7 +22,7 @@ from mlflow_trace_nb._internal.records import TraceRecord, record_spans
 from mlflow_trace_nb.store.sqlite import SqliteStore
 from mlflow_trace_nb.testing.collector import Collector as _Collect
 
-BATCH = 2_000 * 4  # records: 3 spans + 1 trace record per trace
+BATCH = 2_000 * 3  # records: 2 spans + the trace's (with its root's) per trace
 
 
 def record(n_traces: int) -> list[Any]:
