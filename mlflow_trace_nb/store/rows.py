@@ -144,23 +144,40 @@ def span_row(span: SpanRecord, request_id: str | None = None) -> SpanRow:
     )
 
 
-def trace_row(trace: TraceRecord, root_row: SpanRow | None = None) -> tuple[Any, ...]:
+def trace_row(
+    trace: TraceRecord,
+    root_row: SpanRow | None = None,
+    tags: dict[str, str] | None = None,
+    metadata: dict[str, str] | None = None,
+) -> tuple[Any, ...]:
     """The ``traces`` row of a trace record (``root_row``: its root's span row, if made
-    already, so the root's payloads are serialised once)."""
+    already, so the root's payloads are serialised once; ``tags``/``metadata``: cleaned
+    already)."""
     if root_row is None:
         root_row = span_row(trace.root)
+    if tags is None:
+        tags = clean_pairs(trace.tags)
+    if metadata is None:
+        metadata = clean_pairs(trace.metadata)
     start, end = root_row[5], root_row[6]
+    experiment = trace.experiment_id
     return (
-        trace.request_id,
-        clean_int(trace.experiment_id) or 0,  # not an integer: the default experiment
+        root_row[0],
+        # not an integer: the default experiment
+        int(experiment)
+        if type(experiment) is str
+        and len(experiment) < 19
+        and experiment.isascii()
+        and experiment.isdigit()
+        else (clean_int(experiment) or 0),
         root_row[3],
         start // 1_000_000,
         None if end is None else (end - start) // 1_000_000,
         trace.status if trace.status == IN_PROGRESS else root_row[7],
         root_row[9],
         root_row[10],
-        dumps_dict(clean_pairs(trace.metadata)),
-        dumps_dict(clean_pairs(trace.tags)),
+        dumps_dict(metadata) if metadata else "{}",
+        dumps_dict(tags) if tags else "{}",
     )
 
 
@@ -182,14 +199,14 @@ def _open_row(span: SpanRecord, row: SpanRow) -> tuple[Any, ...]:
 
 def finished_rows(trace: TraceRecord, spans: list[SpanRow], root_row: SpanRow | None) -> TraceRows:
     """The rows of a finished trace (with those of its spans in the same batch)."""
-    row = trace_row(trace, root_row)
-    request_id = trace.request_id
-    tags = clean_pairs(trace.tags)
-    metadata = clean_pairs(trace.metadata)
+    tags = clean_pairs(trace.tags) if trace.tags else {}
+    metadata = clean_pairs(trace.metadata) if trace.metadata else {}
+    row = trace_row(trace, root_row, tags, metadata)
+    request_id = row[0]
     return TraceRows(
         row,
-        [(request_id, k, v) for k, v in tags.items()],
-        [(request_id, k, v) for k, v in metadata.items()],
+        [(request_id, k, v) for k, v in tags.items()] if tags else [],
+        [(request_id, k, v) for k, v in metadata.items()] if metadata else [],
         spans,
         trace.fragment,
     )
