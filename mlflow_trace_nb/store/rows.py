@@ -112,16 +112,14 @@ def span_row(span: SpanRecord, request_id: str | None = None) -> SpanRow:
     """Serialise one span record (its payloads as JSON text) into a ``spans`` row
     (``request_id``: the record's, when the caller has formatted it already)."""
     (trace_id, span_id, parent, _, name, span_type, start, end, status, message) = span[:10]
+    inputs, outputs, attributes, events = span[10:14]
     if request_id is None:
         request_id = format_request_id(trace_id)
     if parent is not None:
-        parent = format_span_id(parent) if type(parent) is int else clean_text(parent, 64)
-    inputs = span.inputs
-    outputs = span.outputs
-    attributes = span.attributes
+        parent = f"{parent:016x}" if type(parent) is int else clean_text(parent, 64)
     return (
         request_id,
-        format_span_id(span_id),
+        f"{span_id:016x}" if type(span_id) is int else format_span_id(span_id),
         parent,
         name
         if type(name) is str and len(name) <= MAX_NAME_CHARS and name.isascii()
@@ -140,7 +138,7 @@ def span_row(span: SpanRecord, request_id: str | None = None) -> SpanRow:
         None if inputs is None else dumps(inputs),
         None if outputs is None else dumps(outputs),
         dumps_dict(attributes) if attributes else "{}",
-        _events_json(span.events),
+        _events_json(events) if events else "[]",
     )
 
 
@@ -216,39 +214,34 @@ def batch_rows(items: Sequence[Any], reject: Any) -> list[TraceRows]:
     """Rows for a batch of records: one ``TraceRows`` per trace the batch touches (finished
     ones with their trace row; others IN_PROGRESS). ``reject(spans, error)`` is called for
     a record that cannot be serialised: it is left out, never its batch."""
-    spans: dict[int, list[SpanRow]] = {}  # by trace id
-    firsts: dict[int, tuple[SpanRecord, SpanRow]] = {}
-    roots: dict[tuple[int, int], SpanRow] = {}
-    finished: list[TraceRecord] = []
-    request_ids: dict[int, str] = {}
+    # by trace id: (request id, span rows, first span record); traces arrive contiguous
+    traces: dict[int, tuple[str, list[SpanRow], SpanRecord]] = {}
+    finished: list[tuple[TraceRecord, SpanRow]] = []
     for item in items:
         try:
-            if type(item) is TraceRecord:
-                finished.append(item)
-                item = item.root
-            trace_id = item.trace_id
-            request_id = request_ids.get(trace_id)
-            if request_id is None:
-                request_id = request_ids[trace_id] = format_request_id(trace_id)
-            row = span_row(item, request_id)
+            is_trace = type(item) is TraceRecord
+            span = item.root if is_trace else item
+            trace_id = span[0]
+            entry = traces.get(trace_id)
+            if entry is None:
+                request_id = format_request_id(trace_id)
+                row = span_row(span, request_id)
+                traces[trace_id] = (request_id, [row], span)
+            else:
+                row = span_row(span, entry[0])
+                entry[1].append(row)
+            if is_trace:
+                finished.append((item, row))
         except Exception as error:  # one odd record must not cost its batch
             reject(1, error)
-            continue
-        bucket = spans.get(trace_id)
-        if bucket is None:
-            bucket = spans[trace_id] = []
-            firsts[trace_id] = (item, row)
-        bucket.append(row)
-        if item.parent_id is None or item.remote_parent:
-            roots[(trace_id, item.span_id)] = row
     out: list[TraceRows] = []
-    for trace in finished:
+    for trace, root_row in finished:
         try:
-            root_row = roots.get((trace.trace_id, trace.root_span_id))
-            out.append(finished_rows(trace, spans.pop(trace.trace_id, []), root_row))
+            # a fragment (continued elsewhere) shares its trace id: its rows go with the first
+            entry = traces.pop(trace.trace_id, None)
+            out.append(finished_rows(trace, [] if entry is None else entry[1], root_row))
         except Exception as error:
             reject(0, error)
-    for trace_id, rows in spans.items():
-        first, row = firsts[trace_id]
-        out.append(TraceRows(_open_row(first, row), [], [], rows, open=True))
+    for _request_id, rows, first in traces.values():
+        out.append(TraceRows(_open_row(first, rows[0]), [], [], rows, open=True))
     return out
