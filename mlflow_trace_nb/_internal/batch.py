@@ -46,7 +46,7 @@ def register_fork_hook(method: Callable[[], None]) -> None:
     """Run the bound ``method`` in forked children while its object lives (weakly held)."""
     if not hasattr(os, "register_at_fork"):
         return
-    ref = weakref.WeakMethod(method)  # type: ignore[arg-type]
+    ref = weakref.WeakMethod(method)
 
     def _after_fork_in_child() -> None:
         bound = ref()

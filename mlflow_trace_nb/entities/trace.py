@@ -165,7 +165,8 @@ class Trace:
         hook = MIMEBUNDLE_HOOKS[0] if MIMEBUNDLE_HOOKS else None
         if hook is None:
             return {"text/plain": repr(self)}
-        return hook([self])
+        bundle: dict[str, Any] = hook([self])
+        return bundle
 
     def __repr__(self) -> str:
         return (

@@ -115,12 +115,13 @@ def span_row(span: SpanRecord, request_id: str | None = None) -> SpanRow:
     inputs, outputs, attributes, events = span[10:14]
     if request_id is None:
         request_id = format_request_id(trace_id)
+    parent_text = None
     if parent is not None:
-        parent = f"{parent:016x}" if type(parent) is int else clean_text(parent, 64)
+        parent_text = f"{parent:016x}" if type(parent) is int else clean_text(parent, 64)
     return (
         request_id,
         f"{span_id:016x}" if type(span_id) is int else format_span_id(span_id),
-        parent,
+        parent_text,
         name
         if type(name) is str and len(name) <= MAX_NAME_CHARS and name.isascii()
         else clean_text(name, MAX_NAME_CHARS),
