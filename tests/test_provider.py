@@ -18,9 +18,8 @@ def test_an_added_sink_receives_records_until_it_is_removed() -> None:
     default = provider.DEFAULT_PROVIDER
     default.add_sink(sink)
     assert sink in default.sinks and default.store in default.sinks
-    with mlflow.start_span("root"):
-        with mlflow.start_span("child"):
-            pass
+    with mlflow.start_span("root"), mlflow.start_span("child"):
+        pass
     assert mlflow.flush(10)
     assert [type(r) for r in sink.items] == [SpanRecord, TraceRecord]
     assert mlflow.search_traces(return_type="list")  # the store got them too
