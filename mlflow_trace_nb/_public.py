@@ -37,6 +37,7 @@ from mlflow_trace_nb._internal.search import (
     search_traces,
     set_tracking_uri,
 )
+from mlflow_trace_nb._internal.sessions import search_sessions
 from mlflow_trace_nb._internal.tracer.fluent import (
     add_span_exception,
     end_span,
@@ -107,6 +108,7 @@ __all__ = [
     "log_span_event",
     "mlflow_trace",
     "reset",
+    "search_sessions",
     "search_spans",
     "search_traces",
     "set_destination",

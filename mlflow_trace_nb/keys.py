@@ -36,3 +36,12 @@ DROPPED_SPANS = "mlflow_trace_nb.dropped_spans"
 INPUT_TOKENS = "input_tokens"
 OUTPUT_TOKENS = "output_tokens"
 TOTAL_TOKENS = "total_tokens"
+
+#: The id of MLflow's default experiment ("Default"), which every store starts with.
+DEFAULT_EXPERIMENT_ID = "0"
+
+# Trace metadata (MLflow's TraceMetadataKey)
+TRACE_SESSION = "mlflow.trace.session"
+TRACE_USER = "mlflow.trace.user"
+SOURCE_RUN = "mlflow.sourceRun"
+MODEL_ID = "mlflow.modelId"

@@ -1,6 +1,7 @@
 // The detail pane of one span, or of a trace (its header row selected).
 
 import { chatView, documentsView, toolsView } from "./chat.js";
+import { compareSection } from "./compare_view.js";
 import { copyButton, h } from "./dom.js";
 import { fmtCost, fmtDur, fmtInt, fmtTime, typeInfo } from "./format.js";
 import { foldedText, jsonView } from "./text_view.js";
@@ -166,7 +167,7 @@ export function spanDetail(pane, ctx, d) {
 }
 
 /** Fill `pane` with trace `tr`'s summary: id, time, status, previews, tags and metadata. */
-export function traceDetail(pane, tr, nowUs) {
+export function traceDetail(pane, tr, nowUs, request = null) {
   pane.replaceChildren();
   const head = h("div", "tv-d-head");
   const name = h("span", "tv-d-name", tr.name);
@@ -187,4 +188,6 @@ export function traceDetail(pane, tr, nowUs) {
   if (tr.previewOut !== null) pane.append(section("Response", true, jsonView(tr.previewOut), null, [copyButton(() => tr.previewOut, "Copy", "Copy response")]));
   if (tr.tags && Object.keys(tr.tags).length) pane.append(section("Tags", true, kvTable(tr.tags), String(Object.keys(tr.tags).length)));
   if (tr.metadata && Object.keys(tr.metadata).length) pane.append(section("Metadata", false, kvTable(tr.metadata), String(Object.keys(tr.metadata).length)));
+  // a cell's trace can be compared with the earlier run of that cell (the kernel finds it)
+  if (request && !tr.live && tr.tags && tr.tags["mlflow.notebook.cell_id"]) pane.append(section("Compare", true, compareSection(tr, request)));
 }

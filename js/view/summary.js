@@ -50,7 +50,28 @@ export function drawSummary(summary, footer, data, nowUs, request) {
     const fromMs = Math.floor(Math.min(...trs.map((t) => t.startNs || Infinity)) / 1e6);
     const snippet = "mlflow.show_traces(mlflow.search_traces(filter_string=\"timestamp_ms >= " + (Number.isFinite(fromMs) ? fromMs : 0) +
       "\", order_by=[\"timestamp_ms ASC\"], max_results=" + all + "), limit=" + all + ")";
-    footer.append(h("span", null, "Showing " + fmtInt(trs.length) + " of " + fmtInt(all) + " traces. All of them: "), h("code", "tv-code", snippet), copyButton(() => snippet, "Copy", "Copy the code that shows all traces"));
+    footer.append(h("span", null, "Showing " + fmtInt(trs.length) + " of " + fmtInt(all) + " traces. "));
+    if (request) footer.append(moreButton(data.more, request));
+    footer.append(h("span", null, (request ? " Or all of them: " : "All of them: ")), h("code", "tv-code", snippet), copyButton(() => snippet, "Copy", "Copy the code that shows all traces"));
   }
   footer.hidden = !data.more;
+}
+
+/** "Show N more": asks the kernel for the next page of the cell's traces (they arrive as a
+ *  payload update, which redraws the view); says so when the store has none of them. */
+export function moreButton(more, request, page = 50) {
+  const btn = h("button", "tv-link tv-more", "Show " + fmtInt(Math.min(more, page)) + " more");
+  btn.type = "button";
+  btn.title = "Load the next traces of this cell from the trace store";
+  btn.addEventListener("click", () => {
+    btn.disabled = true;
+    btn.textContent = "Loading…";
+    request({ kind: "more" }, (msg) => {
+      if (!msg || !msg.added) {
+        btn.textContent = "Not in the trace store";
+        btn.title = "The store holds none of this cell's other traces (another destination, or not written yet).";
+      }
+    }, () => { btn.disabled = false; btn.textContent = "Show more (retry)"; });
+  });
+  return btn;
 }

@@ -189,7 +189,7 @@ export function createView(el, host = {}) {
       const key = "trace:" + tr.id + ":" + tr.status + ":" + tr.live;
       if (!force && key === detailKey) return;
       detailKey = key;
-      traceDetail(detail, tr, nowUs(tr));
+      traceDetail(detail, tr, nowUs(tr), request);
       return;
     }
     const status = tr.str[tr.cols.status[s]];

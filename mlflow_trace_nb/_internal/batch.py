@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 import weakref
@@ -35,6 +36,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mlflow_trace_nb._internal.records import TraceRecord, record_spans
+from mlflow_trace_nb._internal.shutdown import is_finalizing, thread_runs, threads_allowed
 from mlflow_trace_nb._internal.sizing import SPAN_BYTES, estimate_item
 
 __all__ = ["BatchWorker", "register_fork_hook"]
@@ -104,6 +106,7 @@ class BatchWorker:
         self._start_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._busy = False
+        self._inline = False  # writing on the caller at interpreter exit (see _write_inline)
         self._stopping = False
         self._stalled = False  # a producer timed out waiting; cleared by writer progress
         self._reset_counts()
@@ -144,11 +147,18 @@ class BatchWorker:
         self._items.append(item)
         self._spans_in += spans
 
-    def _admit(self, item: Any, spans: int) -> bool:
-        """The slow part of ``put``; False when the item is dropped (counted)."""
-        thread = self._thread
-        if thread is None or not thread.is_alive():
-            self._start()
+    def _admit(
+        self, item: Any, spans: int, _runs: Any = thread_runs, _allowed: Any = threads_allowed
+    ) -> bool:
+        """The slow part of ``put``; False when the item is dropped (counted). (The checks
+        are bound as defaults: at finalization this module's globals may be cleared.)"""
+        if not _runs(self._thread):
+            if not _allowed():
+                return self._write_inline(item, spans)
+            try:
+                self._start()
+            except RuntimeError:
+                return self._write_inline(item, spans)
         spans_in = self._spans_in + spans
         if spans_in >= self._next_measure:
             self._next_measure = spans_in + _MEASURE_EVERY
@@ -198,11 +208,12 @@ class BatchWorker:
         """Block until everything enqueued so far is exported; False on timeout."""
         if not self._items and not self._busy:
             return True
-        thread = self._thread
-        if thread is None or not thread.is_alive():
+        if not thread_runs(self._thread):
             try:
                 self._start()
             except RuntimeError:  # no new threads at interpreter shutdown: write inline
+                if is_finalizing() or (self._busy and not self._inline):
+                    return False  # exporters cannot work now (see _write_inline)
                 self._drain()
                 return True
         marker = _FlushMarker()
@@ -236,7 +247,46 @@ class BatchWorker:
             self._span_bytes = per_span
             self._set_limit()
 
+    def _write_inline(self, item: Any, spans: int, _finalizing: Any = is_finalizing) -> bool:
+        """At interpreter exit, with no writer thread that can run (none may be started):
+        write ``item`` on the calling thread (``atexit`` handlers), or drop it with a count
+        once the interpreter is finalizing: exporters can no longer work then (their lazy
+        imports fail once ``sys.modules`` is emptied, a remote one's sender thread would
+        never start), nor while the writer stopped mid-batch, maybe holding a lock.
+        Returns False: ``put`` must not append it."""
+        self._next_check = 0  # every later put comes here too
+        if _finalizing() or (self._busy and not self._inline):
+            self._drop_at_exit(spans)
+            return False
+        self._items.append(item)
+        self._spans_in += spans
+        if self._inline:  # a finalizer run inside our own write: the loop below takes it
+            return False
+        self._inline = True
+        try:
+            self._drain()
+        finally:
+            self._inline = False
+        return False
+
+    def _drop_at_exit(self, spans: int, _sys: Any = sys) -> None:
+        # ``_sys`` is bound now: at finalization this module's globals may be cleared
+        self.dropped += 1
+        self.dropped_spans += spans
+        message = (
+            f"mlflow-trace-nb: {spans} spans ended while the interpreter was "
+            f"exiting and could not be written ({self.dropped} dropped)\n"
+        )
+        try:  # logging may be torn down by now: straight to stderr
+            stderr = _sys.stderr
+            if stderr is not None:
+                stderr.write(message)
+        except Exception:
+            pass
+
     def _start(self) -> None:
+        if not threads_allowed():  # Thread.start() would never return (see _internal.shutdown)
+            raise RuntimeError("no new threads at interpreter exit")
         with self._start_lock:
             if self._thread is not None and self._thread.is_alive():
                 return
@@ -344,5 +394,6 @@ class BatchWorker:
         self._start_lock = threading.Lock()
         self._thread = None
         self._busy = False
+        self._inline = False
         self._stalled = False
         self._reset_counts()

@@ -20,7 +20,7 @@ Remote destinations send in the background (see ``mlflow_trace_nb.exporters``).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
@@ -50,21 +50,39 @@ class OTLP(OtlpHttpExporter):
     the send queue ``max_queue`` / ``max_queue_bytes`` (spans / bytes kept while the endpoint
     is down; more are dropped and counted), ``max_batch`` / ``max_batch_bytes`` (per
     request), ``max_backoff_s``, ``exit_timeout_s`` (the drain at exit, 5 s).
+
+    ``semconv`` chooses the attribute key sets the spans carry, any of
+    ``"openinference"`` (Phoenix/Arize: ``llm.input_messages.*``, ``retrieval.documents.*``,
+    ``llm.tools.*``, token counts...), ``"gen_ai"`` (OpenTelemetry GenAI semantic
+    conventions: ``gen_ai.operation.name``, ``gen_ai.usage.*``, ``gen_ai.input.messages``...)
+    and ``"mlflow"`` (``mlflow.spanType``, ``mlflow.spanInputs``... and the spans' own
+    ``mlflow.*`` attributes, which MLflow's ingest reads); default all three,
+    e.g. ``OTLP(endpoint, semconv=("openinference", "gen_ai"))`` for Phoenix without the
+    MLflow keys. Unknown names raise ``ValueError``. Other span attributes are always sent.
     """
 
     def __init__(
-        self, endpoint: str, headers: Mapping[str, str] | None = None, **options: Any
+        self,
+        endpoint: str,
+        headers: Mapping[str, str] | None = None,
+        *,
+        semconv: str | Sequence[str] | None = ("openinference", "gen_ai", "mlflow"),
+        **options: Any,
     ) -> None:
-        super().__init__(endpoint, headers, **options)
+        super().__init__(endpoint, headers, semconv=semconv, **options)
 
 
 class MlflowExperiment(MlflowServerExporter):
     """Experiment ``experiment_id`` of the MLflow tracking server at ``tracking_uri``
-    (``MLFLOW_TRACKING_URI`` when omitted). Takes the same options as ``OTLP``."""
+    (``MLFLOW_TRACKING_URI`` when omitted). Takes the same options as ``OTLP`` except
+    ``semconv``: it always sends all three key sets (its ingest needs the MLflow ones and
+    fills nothing from the others when they are there)."""
 
     def __init__(
         self, experiment_id: str = "0", tracking_uri: str | None = None, **options: Any
     ) -> None:
+        if "semconv" in options:
+            raise ValueError("MlflowExperiment always sends every key set; it takes no semconv")
         super().__init__(experiment_id, tracking_uri, **options)
 
 

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from mlflow_trace_nb import keys
 from mlflow_trace_nb._internal import processes
 from mlflow_trace_nb._internal.batch import BatchWorker
 from mlflow_trace_nb._internal.processing import Exporter
@@ -49,7 +50,7 @@ DEFAULT_DB_FILE = "mlflow_traces.db"
 
 
 #: Experiment new traces go to unless ``set_experiment``/``enable`` says otherwise.
-DEFAULT_EXPERIMENT_ID = "0"
+DEFAULT_EXPERIMENT_ID = keys.DEFAULT_EXPERIMENT_ID
 
 
 def _default_store() -> SqliteStore:

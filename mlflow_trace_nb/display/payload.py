@@ -225,6 +225,11 @@ def search_spans(trace: AnyTrace, query: str, cache: dict[int, str] | None = Non
     return hits
 
 
+def trace_request_id(trace: AnyTrace) -> str:
+    """The id of a stored or live trace (``tr-...``)."""
+    return str(trace.request_id)
+
+
 def _trace_meta(trace: AnyTrace, spans: Sequence[Span]) -> tuple[str, str, str, bool]:
     if _is_live(trace):
         live_trace: Any = trace

@@ -8,7 +8,12 @@ custom messages:
 
 - ``{"kind": "detail", "t": trace, "s": span}`` -> the span's detail (``span_detail``);
 - ``{"kind": "value", "t", "s", "field"}`` -> the full JSON text of one value;
-- ``{"kind": "search", "q": text, "seq": n}`` -> matching spans per trace, by content.
+- ``{"kind": "search", "q": text, "seq": n}`` -> matching spans per trace, by content;
+- ``{"kind": "more", "seq": n}`` -> the next page of the cell's traces the view did not keep
+  (read from the store, ``more_traces``), added to the payload; the reply says how many;
+- ``{"kind": "compare", "id": trace_id, "seq": n}`` -> ``compare_traces`` of that shown trace
+  with the earlier run of its cell (``result``: ``TraceComparison.to_dict()``, capped), or a
+  ``reason`` when there is none.
 
 Importing this module imports anywidget (an optional dependency).
 """
@@ -36,6 +41,9 @@ if TYPE_CHECKING:
     from mlflow_trace_nb.display.payload import AnyTrace
 
 __all__ = ["TraceWidget", "asset_path"]
+
+#: Span paths of a comparison sent to the view (the DataFrame of ``compare_traces`` has all).
+MAX_COMPARE_PATHS = 1000
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "_static"
 _NOT_BUILT_ESM = """export default { render({ el }) {
@@ -73,6 +81,7 @@ class TraceWidget(anywidget.AnyWidget):
         self._lock = threading.Lock()
         self._traces: list[AnyTrace] = list(traces)
         self._more = more
+        self._loaded: list[AnyTrace] = []  # traces added by "show more", kept on updates
         self.payload_data: dict[str, Any] = {}
         self._detail_caches: list[dict[int, Any]] = [{} for _ in self._traces]
         self._search_caches: list[dict[int, str]] = [{} for _ in self._traces]
@@ -93,9 +102,35 @@ class TraceWidget(anywidget.AnyWidget):
                 position = old.get(id(trace))
                 details.append(self._detail_caches[position] if position is not None else {})
                 searches.append(self._search_caches[position] if position is not None else {})
-            self._traces, self._more = list(traces), more
+            shown = {id(t) for t in traces}
+            loaded = [t for t in self._loaded if id(t) not in shown]
+            self._traces = [*traces, *loaded]
+            self._more = max(0, more - len(loaded))
+            for _ in loaded:
+                details.append({})
+                searches.append({})
             self._detail_caches, self._search_caches = details, searches
         self.refresh()
+
+    def show_more(self) -> int:
+        """Add the next page of the cell's traces not shown (from the store); how many."""
+        from mlflow_trace_nb.display.more_traces import next_page
+
+        with self._lock:
+            shown, more = list(self._traces), self._more
+        if more <= 0:
+            return 0
+        page = next_page(shown)
+        if not page:
+            return 0
+        with self._lock:
+            self._loaded.extend(page)
+            self._traces.extend(page)
+            self._more = max(0, self._more - len(page))
+            self._detail_caches.extend({} for _ in page)
+            self._search_caches.extend({} for _ in page)
+        self.refresh()
+        return len(page)
 
     def refresh(self) -> None:
         """Rebuild the payload from the traces (call from any thread)."""
@@ -103,6 +138,22 @@ class TraceWidget(anywidget.AnyWidget):
             payload = build_payload(self._traces, more=self._more, caches=self._detail_caches)
         self.payload_data = payload
         self.payload = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+    def _compare(self, trace_id: str) -> dict[str, Any]:
+        """The comparison of shown trace ``trace_id`` with the earlier run of its cell."""
+        from mlflow_trace_nb._internal.compare import compare_traces
+        from mlflow_trace_nb.display.payload import trace_request_id
+
+        with self._lock:
+            shown = {trace_request_id(t) for t in self._traces}
+        if trace_id not in shown:  # only what this view shows: never an arbitrary lookup
+            return {"reason": "This trace is not in the view."}
+        try:
+            result = compare_traces(trace_id).to_dict()
+        except (ValueError, LookupError) as error:
+            return {"reason": str(error)[:500]}
+        result["spans"] = result["spans"][:MAX_COMPARE_PATHS]
+        return {"result": result}
 
     def __repr__(self) -> str:
         return f"TraceWidget({len(self._traces)} trace(s))"
@@ -132,6 +183,10 @@ class TraceWidget(anywidget.AnyWidget):
                 for i, trace in enumerate(self._traces)
             }
             return {"kind": "search", "seq": seq, "q": query, "hits": hits}
+        if kind == "more":
+            return {"kind": "more", "seq": seq, "added": self.show_more()}
+        if kind == "compare":
+            return {"kind": "compare", "seq": seq, **self._compare(str(content.get("id", "")))}
         t, s = int(content.get("t", -1)), int(content.get("s", -1))
         if not 0 <= t < len(self._traces):
             return {"kind": "error", "seq": seq}

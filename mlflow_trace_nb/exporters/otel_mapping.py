@@ -3,7 +3,7 @@ OpenInference UIs.
 
 Everything here reads records (``_internal.records.SpanRecord``/``TraceRecord``), never live
 spans. The mapping is ``otel_attributes(span_record) -> dict`` (plus ``experiment_id``, to
-name a remote experiment instead of the record's own).
+name a remote experiment instead of the record's own, and ``conventions``).
 
 Ids: the OTel trace id is our 128-bit trace id (so MLflow's ``tr-<hex>`` id of an ingested
 trace equals our ``request_id``) and span ids are our 64-bit span ids.
@@ -15,10 +15,9 @@ Attributes, besides the span's own (JSON-encoded when not an OTel primitive):
   own tracer writes them (bare numbers and booleans as OTel numbers/booleans, which is
   how MLflow's OTLP ingest reads them back unchanged). Other string attributes are sent
   as they are, so every OTLP UI shows them plainly.
-- OpenInference (Phoenix, Arize): ``openinference.span.kind``, ``input.value`` /
-  ``output.value`` with ``input.mime_type`` / ``output.mime_type`` (``text/plain`` for
-  strings, else ``application/json``), ``llm.model_name``, ``llm.provider`` and
-  ``llm.token_count.prompt`` / ``.completion`` / ``.total`` from ``mlflow.chat.tokenUsage``.
+- OpenInference (Phoenix, Arize) and OpenTelemetry GenAI keys: see ``semconv_select``,
+  ``semconv_openinference`` and ``semconv_genai``; a destination chooses which key sets it
+  gets (``OTLP(..., semconv=...)``, all by default).
 
 Statuses: OK, ERROR and UNSET map to themselves; CANCELLED and TIMEOUT (which OTel lacks)
 become ERROR with the status name in the description. Events keep name, time and attributes.
@@ -34,6 +33,8 @@ from mlflow_trace_nb import keys
 from mlflow_trace_nb._internal.records import SpanRecord, TraceRecord
 from mlflow_trace_nb._internal.serialization import dumps
 from mlflow_trace_nb._internal.tracer.ids import format_span_id
+from mlflow_trace_nb.exporters.semconv_openinference import OPENINFERENCE_KINDS
+from mlflow_trace_nb.exporters.semconv_select import ALL, MLFLOW, semconv_attributes
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
@@ -49,35 +50,17 @@ __all__ = [
 
 SERVICE_NAME = "mlflow-trace-nb"
 
-#: Our span types -> OpenInference span kinds.
-OPENINFERENCE_KINDS = {
-    "LLM": "LLM",
-    "CHAT_MODEL": "LLM",
-    "CHAIN": "CHAIN",
-    "AGENT": "AGENT",
-    "TOOL": "TOOL",
-    "RETRIEVER": "RETRIEVER",
-    "EMBEDDING": "EMBEDDING",
-    "RERANKER": "RERANKER",
-    "PARSER": "CHAIN",
-    "UNKNOWN": "UNKNOWN",
-}
-
 _PRIMITIVES = (str, bool, int, float)
-_TOKEN_KEYS = (
-    ("input_tokens", "llm.token_count.prompt"),
-    ("output_tokens", "llm.token_count.completion"),
-    ("total_tokens", "llm.token_count.total"),
-)
 
-#: The spans of one trace in a batch, with the trace's record when its root ended in it.
+#: The spans of one trace in a batch (its root's included when the root ended in it), with
+#: the trace's record when its root ended in this batch.
 Entry = tuple[TraceRecord | None, tuple[SpanRecord, ...]]
 
 
 def snapshot_items(items: Iterable[Any]) -> list[Entry]:
     """Group the pipeline's records by trace: one entry per trace a batch touches, its span
-    records in order, with its ``TraceRecord`` if the root ended in this batch. Records are
-    immutable: nothing is copied."""
+    records in order (a trace record gives its root's), with its ``TraceRecord`` if the root
+    ended in this batch. Records are immutable: nothing is copied."""
     spans: dict[int, list[SpanRecord]] = {}  # by trace id
     traces: dict[int, TraceRecord] = {}
     for item in items:
@@ -86,11 +69,7 @@ def snapshot_items(items: Iterable[Any]) -> list[Entry]:
             spans.setdefault(item.trace_id, []).append(item.root)
         elif type(item) is SpanRecord:
             spans.setdefault(item.trace_id, []).append(item)
-    return [
-        (traces.get(trace_id), tuple(group))
-        for trace_id, group in spans.items()
-        if group or traces[trace_id].tags
-    ]
+    return [(traces.get(trace_id), tuple(group)) for trace_id, group in spans.items()]
 
 
 def _value(value: Any) -> Any:
@@ -105,30 +84,18 @@ def _value(value: Any) -> Any:
     return dumps(value)
 
 
-def _payload(attributes: dict[str, Any], value: Any, mlflow_key: str, prefix: str) -> None:
-    """Inputs or outputs under MLflow's key and OpenInference's ``value``/``mime_type``.
-
-    MLflow's key holds JSON text, except numbers and booleans, sent as OTel numbers and
-    booleans (MLflow's OTLP ingest reads JSON text of a bare number back as a string, and
-    a native number as the number). Serialised once for both conventions."""
-    if isinstance(value, str):
-        attributes[mlflow_key] = dumps(value)
-        attributes[prefix + ".value"] = value
-        attributes[prefix + ".mime_type"] = "text/plain"
-        return
-    text = dumps(value)
-    attributes[mlflow_key] = value if isinstance(value, (bool, int, float)) else text
-    attributes[prefix + ".value"] = text
-    attributes[prefix + ".mime_type"] = "application/json"
-
-
 _TYPE_JSON = {kind: dumps(kind) for kind in OPENINFERENCE_KINDS}
 
 
 def otel_attributes(
-    span: SpanRecord, experiment_id: str | None = None, *, ids: tuple[str, str] | None = None
+    span: SpanRecord,
+    experiment_id: str | None = None,
+    conventions: frozenset[str] = ALL,
+    *,
+    ids: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The OTel attributes of a span record: its own plus MLflow's and OpenInference's keys.
+    """The OTel attributes of a span record: its own plus the key sets in ``conventions``
+    (``semconv_select``; ``mlflow.*`` ones only with ``"mlflow"``).
 
     ``experiment_id`` names a remote experiment instead of the record's own; ``ids`` (the
     JSON texts of request id and experiment id, shared by a trace's spans) saves encoding
@@ -136,38 +103,30 @@ def otel_attributes(
     """
     request_id, experiment = ids if ids is not None else _trace_ids(span, experiment_id)
     attributes: dict[str, Any] = {}
-    own = span.attributes
-    if own:
-        for key, value in own.items():
-            if value is not None:
-                attributes[str(key)] = _value(value)
+    own = span.attributes or {}
+    with_mlflow = MLFLOW in conventions
+    for key, value in own.items():
+        if value is not None and (with_mlflow or not str(key).startswith("mlflow.")):
+            attributes[str(key)] = _value(value)
     span_type = span.span_type or "UNKNOWN"
-    attributes[keys.TRACE_REQUEST_ID] = request_id
-    attributes[keys.EXPERIMENT_ID] = experiment
-    attributes[keys.SPAN_TYPE] = _TYPE_JSON.get(span_type) or dumps(span_type)
-    attributes["openinference.span.kind"] = OPENINFERENCE_KINDS.get(span_type, "UNKNOWN")
-    if span.inputs is not None:
-        _payload(attributes, span.inputs, keys.SPAN_INPUTS, "input")
-    if span.outputs is not None:
-        _payload(attributes, span.outputs, keys.SPAN_OUTPUTS, "output")
-    if own:
-        _llm_attributes(own, attributes)
+    inputs, outputs = span.inputs, span.outputs
+    texts = (None if inputs is None else dumps(inputs), None if outputs is None else dumps(outputs))
+    if with_mlflow:
+        attributes[keys.TRACE_REQUEST_ID] = request_id
+        attributes[keys.EXPERIMENT_ID] = experiment
+        attributes[keys.SPAN_TYPE] = _TYPE_JSON.get(span_type) or dumps(span_type)
+        for value, text, key in (
+            (inputs, texts[0], keys.SPAN_INPUTS),
+            (outputs, texts[1], keys.SPAN_OUTPUTS),
+        ):
+            if value is not None:  # numbers and booleans as OTel's, for MLflow's ingest
+                attributes[key] = value if isinstance(value, (bool, int, float)) else text
+    attributes.update(
+        semconv_attributes(
+            span_type, own, inputs, outputs, conventions, name=str(span.name), texts=texts
+        )
+    )
     return attributes
-
-
-def _llm_attributes(own: dict[str, Any], attributes: dict[str, Any]) -> None:
-    model = own.get(keys.MODEL)
-    if isinstance(model, str) and model:
-        attributes["llm.model_name"] = model
-    provider = own.get(keys.PROVIDER)
-    if isinstance(provider, str) and provider:
-        attributes["llm.provider"] = provider
-    usage = own.get(keys.TOKEN_USAGE)
-    if isinstance(usage, dict):
-        for ours, theirs in _TOKEN_KEYS:
-            count = usage.get(ours)
-            if isinstance(count, int) and not isinstance(count, bool):
-                attributes[theirs] = count
 
 
 def _status(span: SpanRecord) -> Any:
@@ -232,6 +191,7 @@ def to_readable_span(
     span: SpanRecord,
     experiment_id: str | None = None,
     _ids: tuple[str, str] | None = None,
+    conventions: frozenset[str] = ALL,
 ) -> ReadableSpan:
     """One span record as an OTel ``ReadableSpan`` (``experiment_id`` overrides the record's
     own in ``mlflow.experimentId``, for a remote experiment)."""
@@ -250,7 +210,7 @@ def to_readable_span(
         context=ctx.make(trace_id, span.span_id),
         parent=parent_context,
         resource=ctx.resource,
-        attributes=otel_attributes(span, ids=_ids),
+        attributes=otel_attributes(span, experiment_id, conventions, ids=_ids),
         events=_events(span),
         status=_status(span),
         start_time=span.start_time_ns,
@@ -260,15 +220,18 @@ def to_readable_span(
 
 
 def to_readable_spans(
-    entries: Sequence[Entry], experiment_id: str | None = None
+    entries: Sequence[Entry],
+    experiment_id: str | None = None,
+    conventions: frozenset[str] = ALL,
 ) -> list[ReadableSpan]:
-    """All spans of ``entries`` (from ``snapshot_items``) as OTel spans."""
+    """All spans of ``entries`` (from ``snapshot_items``) as OTel spans carrying the key
+    sets in ``conventions``."""
     out: list[ReadableSpan] = []
     for _trace, spans in entries:
         if not spans:
             continue
         ids = _trace_ids(spans[0], experiment_id)
-        out.extend(to_readable_span(span, experiment_id, ids) for span in spans)
+        out.extend(to_readable_span(span, experiment_id, ids, conventions) for span in spans)
     return out
 
 

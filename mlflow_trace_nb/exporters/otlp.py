@@ -19,6 +19,7 @@ from typing import Any
 from mlflow_trace_nb.exporters._background import BackgroundSender, PermanentError, RetryableError
 from mlflow_trace_nb.exporters._http import MAX_RESPONSE_BYTES, HttpClient
 from mlflow_trace_nb.exporters.otel_mapping import Entry, to_readable_spans
+from mlflow_trace_nb.exporters.semconv_select import ALL, parse_semconv
 
 __all__ = ["OtlpHttpExporter", "encode_entries"]
 
@@ -28,15 +29,16 @@ _RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _CHUNK = 32  # spans encoded between two yields of the GIL
 
 
-def encode_entries(entries: list[Entry], experiment_id: str | None = None) -> bytes:
+def encode_entries(
+    entries: list[Entry], experiment_id: str | None = None, conventions: frozenset[str] = ALL
+) -> bytes:
     """Serialise snapshot entries as one OTLP ``ExportTraceServiceRequest`` (protobuf).
 
     Encoded a few traces at a time, yielding the GIL in between so that the traced code
     running meanwhile is not held up for a whole batch. Concatenated protobuf messages
     parse as their merge (repeated fields appended), so the chunks join into one request.
+    Spans carry the attribute key sets in ``conventions`` (``semconv_select``).
     """
-    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
-
     parts: list[bytes] = []
     chunk: list[Entry] = []
     size = 0
@@ -44,12 +46,19 @@ def encode_entries(entries: list[Entry], experiment_id: str | None = None) -> by
         chunk.append(entry)
         size += len(entry[1])
         if size >= _CHUNK:
-            parts.append(encode_spans(to_readable_spans(chunk, experiment_id)).SerializeToString())
+            parts.append(_encode(chunk, experiment_id, conventions))
             chunk, size = [], 0
             time.sleep(0)
     if chunk or not parts:
-        parts.append(encode_spans(to_readable_spans(chunk, experiment_id)).SerializeToString())
+        parts.append(_encode(chunk, experiment_id, conventions))
     return b"".join(parts)
+
+
+def _encode(entries: list[Entry], experiment_id: str | None, conventions: frozenset[str]) -> bytes:
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+
+    request = encode_spans(to_readable_spans(entries, experiment_id, conventions))
+    return bytes(request.SerializeToString())
 
 
 class OtlpHttpExporter:
@@ -68,10 +77,12 @@ class OtlpHttpExporter:
         connect_timeout_s: float = 5.0,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
         compression: str | None = None,
+        semconv: str | Sequence[str] | None = None,
         name: str = "otlp",
         **queue_options: Any,
     ) -> None:
         self.endpoint = endpoint
+        self.semconv = parse_semconv(semconv)
         self.headers = {
             "Content-Type": "application/x-protobuf",
             "User-Agent": "mlflow-trace-nb",
@@ -120,7 +131,7 @@ class OtlpHttpExporter:
 
     # Sending ------------------------------------------------------------------------------
     def _encode(self, entries: list[Entry]) -> bytes:
-        return encode_entries(entries)
+        return encode_entries(entries, None, self.semconv)
 
     def _post(self, body: bytes) -> None:
         data = gzip.compress(body) if self.compression == "gzip" else body

@@ -3,7 +3,9 @@
 Each run (chain, chat model, LLM, retriever, tool) opens a span when it starts and ends it
 when it ends; spans are keyed by ``run_id``. A run's parent span is the span of its
 ``parent_run_id``, so runs nest correctly whatever thread or task reports them; a run without
-a parent run nests under the active span (the user's ``@trace``).
+a parent run nests under the active span (the user's ``@trace``), never under another run's
+span: that is a sibling whose start was reported first from the same thread, as a sync
+``batch`` reports every item's start before it runs any.
 
 Sync runs also make their span the active one while they run, so user code traced inside a
 ``RunnableLambda`` or a tool nests under it. Async run managers report the end of a run from
@@ -54,6 +56,9 @@ class RunSpans:
 
     def __init__(self, is_active: Callable[[], bool]) -> None:
         self.spans: dict[UUID, LiveSpan] = {}
+        #: ``id()`` of the spans in ``spans`` a sync handler made the active span (kept
+        #: alive by ``spans``, so an id is never reused while it is here).
+        self.activated: set[int] = set()
         self.is_active = is_active
 
 
@@ -118,8 +123,18 @@ class SpanCallbackHandler(BaseCallbackHandler):
     ) -> None:
         if not RUNTIME.enabled or not self.runs.is_active():
             return
-        parent = self.runs.spans.get(parent_run_id) if parent_run_id is not None else None
+        runs = self.runs
+        parent = runs.spans.get(parent_run_id) if parent_run_id is not None else None
         if parent is None:
+            parent = current = CURRENT_SPAN.get()
+            # A run without a parent run never nests under another run's span: that one is
+            # only active because its start was reported from this thread too (a sync
+            # ``batch`` reports every item's start before any item runs).
+            while parent is not None and id(parent) in runs.activated:
+                parent = parent._parent
+        else:
+            current = None
+        if parent is current:
             span = open_span(name, span_type, convert.plain(inputs), attributes)
         else:
             token = CURRENT_SPAN.set(parent)
@@ -127,9 +142,10 @@ class SpanCallbackHandler(BaseCallbackHandler):
                 span = open_span(name, span_type, convert.plain(inputs), attributes)
             finally:
                 CURRENT_SPAN.reset(token)
-        self.runs.spans[run_id] = span
+        runs.spans[run_id] = span
         if self.sync and span._recording:
             span._token = CURRENT_SPAN.set(span)
+            runs.activated.add(id(span))
 
     def _end(
         self,
@@ -141,6 +157,7 @@ class SpanCallbackHandler(BaseCallbackHandler):
         span = self.runs.spans.pop(run_id, None)
         if span is None:
             return None
+        self.runs.activated.discard(id(span))
         if not span._recording:
             finish_span(span, None)
             return None

@@ -35,14 +35,23 @@ __all__ = [
 
 #: Request keywords never recorded: headers may carry credentials.
 _HIDDEN = frozenset({"extra_headers"})
+#: Request keywords recorded only when not None: the SDKs' own helpers (``responses.stream``)
+#: pass them on as None when the caller did not give them, which means "nothing".
+_NONE_MEANS_ABSENT = frozenset({"extra_query", "extra_body"})
 
 
-def sync_wrapper(describe: Describe, finish: Finish) -> Callable[[Any], Any]:
-    """A ``make_wrapper`` for ``Instrumentation.wrap`` tracing a sync method."""
+def sync_wrapper(
+    describe: Describe, finish: Finish, handle: Instrumentation | None = None
+) -> Callable[[Any], Any]:
+    """A ``make_wrapper`` for ``Instrumentation.wrap`` tracing a sync method. Once ``handle``
+    is undone, a wrapper the SDK kept (a ``with_raw_response`` taken while instrumented
+    holds the method it saw then) calls the original untraced."""
 
     def make(original: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(original)
         def traced(*args: Any, **kwargs: Any) -> Any:
+            if handle is not None and not handle.active:
+                return original(*args, **kwargs)
             return traced_call(original, args, kwargs, describe, finish)
 
         return traced
@@ -50,12 +59,17 @@ def sync_wrapper(describe: Describe, finish: Finish) -> Callable[[Any], Any]:
     return make
 
 
-def async_wrapper(describe: Describe, finish: Finish) -> Callable[[Any], Any]:
-    """A ``make_wrapper`` for ``Instrumentation.wrap`` tracing a coroutine method."""
+def async_wrapper(
+    describe: Describe, finish: Finish, handle: Instrumentation | None = None
+) -> Callable[[Any], Any]:
+    """A ``make_wrapper`` for ``Instrumentation.wrap`` tracing a coroutine method (see
+    ``sync_wrapper`` for ``handle``)."""
 
     def make(original: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(original)
         async def traced(*args: Any, **kwargs: Any) -> Any:
+            if handle is not None and not handle.active:
+                return await original(*args, **kwargs)
             return await traced_call_async(original, args, kwargs, describe, finish)
 
         return traced
@@ -75,15 +89,22 @@ def wrap_methods(
     exist in the installed SDK version)."""
     for method in methods:
         if callable(getattr(sync_cls, method, None)):
-            handle.wrap(sync_cls, method, sync_wrapper(describe, finish))
+            handle.wrap(sync_cls, method, sync_wrapper(describe, finish, handle))
         if callable(getattr(async_cls, method, None)):
-            handle.wrap(async_cls, method, async_wrapper(describe, finish))
+            handle.wrap(async_cls, method, async_wrapper(describe, finish, handle))
 
 
 def request_inputs(kwargs: dict[str, Any], skip_types: tuple[type, ...]) -> dict[str, Any]:
     """The request as the span's inputs: the keyword arguments the caller gave, without the
-    SDK's "not given" sentinels (``skip_types``) and without ``extra_headers``."""
-    return {k: v for k, v in kwargs.items() if k not in _HIDDEN and not isinstance(v, skip_types)}
+    SDK's "not given" sentinels (``skip_types``), without ``extra_headers``, and without an
+    ``extra_query``/``extra_body`` of None."""
+    return {
+        k: v
+        for k, v in kwargs.items()
+        if k not in _HIDDEN
+        and not isinstance(v, skip_types)
+        and not (v is None and k in _NONE_MEANS_ABSENT)
+    }
 
 
 def request_attributes(provider: str, inputs: dict[str, Any]) -> dict[str, Any]:

@@ -77,6 +77,12 @@ class Instrumentation:
         setattr(owner, name, replacement)
         self._patches.append(_Patch(owner, name, original, replacement, owned))
 
+    def add(self, owner: Any, name: str, value: Any) -> None:
+        """Set ``owner.name`` (a class attribute it does not define) to ``value``; ``undo()``
+        deletes it again."""
+        setattr(owner, name, value)
+        self._patches.append(_Patch(owner, name, None, value, owned=False))
+
     def undo(self) -> None:
         """Put every original back (idempotent)."""
         with _LOCK:
@@ -164,10 +170,13 @@ def _start(describe: Describe, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
         return None
 
 
-def end_span_safely(span: LiveSpan, exc: BaseException | None = None) -> None:
-    """End ``span`` (status from ``exc``); never raises."""
+def end_span_safely(
+    span: LiveSpan, exc: BaseException | None = None, end_time_ns: int | None = None
+) -> None:
+    """End ``span`` (status from ``exc``; at ``end_time_ns`` if given, else now); never
+    raises."""
     try:
-        finish_span(span, exc)
+        finish_span(span, exc, end_time_ns)
     except Exception:
         report_internal_error("ending an instrumented call")
 

@@ -12,12 +12,20 @@ the vendor class. Methods named in ``ending`` (for example ``get_final_message``
 once they return, since they consume the stream inside the vendor object where the proxy does
 not see the items; iterators named in ``ending_iterators`` (``text_stream``) end it when
 exhausted. A failure of the recorder is reported and never reaches the caller.
+
+A stream still open when the interpreter exits (one left at module level of a script,
+iterated partly or not at all) is ended by an ``atexit`` hook that runs before the
+runtime's final flush, so its trace is written like any other; ending it later, in
+``__del__`` while the interpreter finalizes, would leave it to the queue's exit path (see
+``_internal.shutdown``).
 """
 
 from __future__ import annotations
 
+import atexit
 import functools
 import inspect
+import weakref
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -44,8 +52,26 @@ class Recorder(Protocol):
         """Write the assembled output and attributes on ``span`` (called once, at the end)."""
 
 
+#: Streams and never-entered stream managers whose span is still open (ended at exit).
+_OPEN: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def _end_open_streams() -> None:
+    """End the span of every stream still open (``atexit``; never raises)."""
+    try:
+        for stream in list(_OPEN):
+            stream._end_now()
+    except Exception:
+        report_internal_error("ending streams left open at exit")
+
+
+# Registered after the runtime's exit flush (imported above), so it runs before it.
+atexit.register(_end_open_streams)
+
+
 class _Base:
     __slots__ = (
+        "__weakref__",
         "_ended",
         "_ending",
         "_ending_iterators",
@@ -78,6 +104,7 @@ class _Base:
         init(self, "_ending_iterators", ending_iterators)
         init(self, "_iterator", None)
         init(self, "_ended", False)
+        _OPEN.add(self)
 
     # Proxying ---------------------------------------------------------------------------
     @property  # type: ignore[misc]
@@ -118,11 +145,15 @@ class _Base:
         if self._ended:
             return
         self._ended = True
+        _OPEN.discard(self)
         try:
             self._recorder.record(self._span)
         except Exception:
             report_internal_error("recording a stream's output")
         end_span_safely(self._span, exc)
+
+    def _end_now(self) -> None:
+        self._end()
 
     def __del__(self) -> None:
         if not getattr(self, "_ended", True):
@@ -273,13 +304,14 @@ class TracedStreamManager:
     """A vendor stream *manager* (``with client.messages.stream(...) as stream``): entering it
     yields the traced stream made by ``make_stream``; leaving it ends the span."""
 
-    __slots__ = ("_make_stream", "_manager", "_span", "_stream")
+    __slots__ = ("__weakref__", "_make_stream", "_manager", "_span", "_stream")
 
     def __init__(self, manager: Any, span: LiveSpan, make_stream: StreamFactory) -> None:
         self._manager = manager
         self._span = span
         self._make_stream = make_stream
         self._stream: _Base | None = None
+        _OPEN.add(self)
 
     @property  # type: ignore[misc]
     def __class__(self) -> type:
@@ -289,6 +321,7 @@ class TracedStreamManager:
         return getattr(object.__getattribute__(self, "_manager"), name)
 
     def _wrap(self, stream: Any) -> Any:
+        _OPEN.discard(self)  # the stream (registered itself) ends the span from now on
         try:
             self._stream = self._make_stream(stream)
         except Exception:
@@ -298,6 +331,7 @@ class TracedStreamManager:
         return self._stream
 
     def _exit(self, exc: BaseException | None = None) -> None:
+        _OPEN.discard(self)
         if self._stream is not None:
             self._stream._end()
         else:
@@ -316,6 +350,9 @@ class TracedStreamManager:
             return self._manager.__exit__(*exc_info)
         finally:
             self._exit()
+
+    def _end_now(self) -> None:
+        self._exit()
 
     def __del__(self) -> None:
         if getattr(self, "_stream", True) is None:  # never entered: nothing was sent

@@ -9,6 +9,9 @@ Traced, at the class level (clients made before or after instrumenting alike), s
   ``text_stream``, ``get_final_message()``/``get_final_text()``/``until_done()``), closed, or
   its ``with`` block is left.
 
+``messages.with_raw_response.create`` / ``with_streaming_response.create`` are traced alike,
+with the parsed message as outputs (see ``_raw_responses``).
+
 Inputs are the request's keyword arguments (``extra_headers`` left out); outputs are the
 message (for streams, the message assembled from the events). Attributes follow ``_schema``:
 provider and message format ``"anthropic"``, model, token usage, and the tools offered (in
@@ -17,6 +20,7 @@ OpenAI's function-tool form, as everywhere in ``mlflow.chat.tools``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from mlflow_trace_nb._internal.tracer.live_span import LiveSpan
@@ -36,6 +40,11 @@ from mlflow_trace_nb.instrumentation._patching import (
     SpanRequest,
     activate,
     end_span_safely,
+)
+from mlflow_trace_nb.instrumentation._raw_responses import (
+    finish_raw,
+    follow_methods,
+    is_raw_response,
 )
 from mlflow_trace_nb.instrumentation._streams import (
     AsyncTracedStream,
@@ -73,10 +82,15 @@ def _install(handle: Instrumentation) -> None:
     wrap_methods(
         handle, messages.Messages, messages.AsyncMessages, _describe_create, _finish_create
     )
+    factories = _raw_factories()
+    for cls in (messages.Messages, messages.AsyncMessages):
+        follow_methods(handle, cls, ("create", "parse"), factories)
     # ``stream()`` is a plain method in both classes: it returns a manager to enter.
-    handle.wrap(messages.Messages, "stream", sync_wrapper(_describe_stream, _finish_stream))
+    handle.wrap(messages.Messages, "stream", sync_wrapper(_describe_stream, _finish_stream, handle))
     handle.wrap(
-        messages.AsyncMessages, "stream", sync_wrapper(_describe_stream, _finish_async_stream)
+        messages.AsyncMessages,
+        "stream",
+        sync_wrapper(_describe_stream, _finish_async_stream, handle),
     )
 
 
@@ -93,13 +107,40 @@ def _describe_stream(args: tuple[Any, ...], kwargs: dict[str, Any]) -> SpanReque
     return _describe("anthropic.messages.stream", kwargs)
 
 
-def _finish_create(span: LiveSpan, result: Any) -> Any:
+def _raw_factories() -> dict[str, Callable[[Any], Any]]:
+    """The SDK's ``with_raw_response`` / ``with_streaming_response`` wrapper factories."""
+    from anthropic import _response
+
+    names = (
+        "to_raw_response_wrapper",
+        "async_to_raw_response_wrapper",
+        "to_streamed_response_wrapper",
+        "async_to_streamed_response_wrapper",
+    )
+    found = {name: getattr(_response, name, None) for name in names}
+    return {name: factory for name, factory in found.items() if callable(factory)}
+
+
+def _record(span: LiveSpan, result: Any) -> None:
+    if hasattr(result, "model_dump") or isinstance(result, dict):
+        record_message(span, result)
+
+
+def _event_stream(result: Any, span: LiveSpan) -> Any:
     if isinstance(result, _SYNC_STREAM):
         return TracedStream(result, span, EventRecorder())
     if isinstance(result, _ASYNC_STREAM):
         return AsyncTracedStream(result, span, EventRecorder())
-    if hasattr(result, "model_dump"):  # a raw HTTP response (with_raw_response) is not
-        record_message(span, result)
+    return None
+
+
+def _finish_create(span: LiveSpan, result: Any) -> Any:
+    if is_raw_response(result):  # with_raw_response / with_streaming_response
+        return finish_raw(span, result, _record, _event_stream)
+    stream = _event_stream(result, span)
+    if stream is not None:
+        return stream
+    _record(span, result)
     end_span_safely(span)
     return result
 

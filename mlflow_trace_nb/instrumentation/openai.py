@@ -8,6 +8,9 @@ Traced, at the class level (clients made before or after instrumenting alike), s
   type ``CHAT_MODEL``;
 - ``embeddings.create``: span ``openai.embeddings.create``, type ``EMBEDDING``.
 
+The same calls made through ``with_raw_response`` / ``with_streaming_response`` are traced
+alike, with the parsed response as outputs (see ``_raw_responses``).
+
 Inputs are the request's keyword arguments (``extra_headers`` left out); outputs are the
 response (for a stream, the message assembled from its chunks, recorded when the stream is
 consumed or closed). Attributes follow ``_schema``: provider and message format ``"openai"``,
@@ -16,6 +19,7 @@ the model the API answered with, token usage, and the tools offered.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from mlflow_trace_nb._internal.tracer.live_span import LiveSpan
@@ -34,12 +38,18 @@ from mlflow_trace_nb.instrumentation._patching import (
     activate,
     end_span_safely,
 )
-from mlflow_trace_nb.instrumentation._streams import AsyncTracedStream, TracedStream
+from mlflow_trace_nb.instrumentation._raw_responses import (
+    finish_raw,
+    follow_methods,
+    is_raw_response,
+)
+from mlflow_trace_nb.instrumentation._streams import AsyncTracedStream, Recorder, TracedStream
 from mlflow_trace_nb.tracing.provider import SpanType
 
 __all__ = ["instrument"]
 
 _PROVIDER = "openai"
+_METHODS = ("create", "parse")
 #: Filled at install time: the SDK's "not given" sentinels and stream classes.
 _SKIP: tuple[type, ...] = ()
 _SYNC_STREAM: tuple[type, ...] = ()
@@ -66,8 +76,22 @@ def _install(handle: Instrumentation) -> None:
         (responses.Responses, responses.AsyncResponses, _describe_responses, _finish_responses),
         (embeddings.Embeddings, embeddings.AsyncEmbeddings, _describe_embeddings, _finish_plain),
     ]
+    factories = _raw_factories()
     for sync_cls, async_cls, describe, finish in targets:
         wrap_methods(handle, sync_cls, async_cls, describe, finish)
+        for cls in (sync_cls, async_cls):
+            follow_methods(handle, cls, _METHODS, factories)
+
+
+def _raw_factories() -> dict[str, Callable[[Any], Any]]:
+    """The SDK's ``with_raw_response`` / ``with_streaming_response`` wrapper factories."""
+    from openai import _legacy_response, _response
+
+    names = ("to_raw_response_wrapper", "async_to_raw_response_wrapper")
+    found = {name: getattr(_legacy_response, name, None) for name in names}
+    for name in ("to_streamed_response_wrapper", "async_to_streamed_response_wrapper"):
+        found[name] = getattr(_response, name, None)
+    return {name: factory for name, factory in found.items() if callable(factory)}
 
 
 # Requests ---------------------------------------------------------------------------------
@@ -89,27 +113,54 @@ def _describe_embeddings(args: tuple[Any, ...], kwargs: dict[str, Any]) -> SpanR
 
 
 # Results ----------------------------------------------------------------------------------
-def _finish_plain(span: LiveSpan, result: Any) -> Any:
-    """Record a non-streamed response (a model object; anything else, such as a raw HTTP
-    response from ``with_raw_response``, ends the span without outputs)."""
+def _record(span: LiveSpan, result: Any) -> None:
+    """Write a response (a model object, or the dict of a raw response's ``json()``)."""
     if hasattr(result, "model_dump"):
         span._outputs = result
-        finish_attributes(span, field(result, "model"), usage_of(field(result, "usage")))
+    elif isinstance(result, dict):
+        span.set_outputs(result)
+    else:
+        return
+    finish_attributes(span, field(result, "model"), usage_of(field(result, "usage")))
+
+
+def _stream_for(recorder: Callable[[], Recorder]) -> Callable[[Any, LiveSpan], Any]:
+    def wrap(result: Any, span: LiveSpan) -> Any:
+        if isinstance(result, _SYNC_STREAM):
+            return TracedStream(result, span, recorder())
+        if isinstance(result, _ASYNC_STREAM):
+            return AsyncTracedStream(result, span, recorder())
+        return None
+
+    return wrap
+
+
+def _no_stream(result: Any, span: LiveSpan) -> None:
+    return None
+
+
+_chat_stream = _stream_for(_openai_streams.ChatRecorder)
+_responses_stream = _stream_for(_openai_streams.ResponsesRecorder)
+
+
+def _finish(span: LiveSpan, result: Any, wrap_stream: Callable[[Any, LiveSpan], Any]) -> Any:
+    if is_raw_response(result):  # with_raw_response / with_streaming_response
+        return finish_raw(span, result, _record, wrap_stream)
+    stream = wrap_stream(result, span)
+    if stream is not None:
+        return stream
+    _record(span, result)
     end_span_safely(span)
     return result
 
 
+def _finish_plain(span: LiveSpan, result: Any) -> Any:
+    return _finish(span, result, _no_stream)
+
+
 def _finish_chat(span: LiveSpan, result: Any) -> Any:
-    if isinstance(result, _SYNC_STREAM):
-        return TracedStream(result, span, _openai_streams.ChatRecorder())
-    if isinstance(result, _ASYNC_STREAM):
-        return AsyncTracedStream(result, span, _openai_streams.ChatRecorder())
-    return _finish_plain(span, result)
+    return _finish(span, result, _chat_stream)
 
 
 def _finish_responses(span: LiveSpan, result: Any) -> Any:
-    if isinstance(result, _SYNC_STREAM):
-        return TracedStream(result, span, _openai_streams.ResponsesRecorder())
-    if isinstance(result, _ASYNC_STREAM):
-        return AsyncTracedStream(result, span, _openai_streams.ResponsesRecorder())
-    return _finish_plain(span, result)
+    return _finish(span, result, _responses_stream)

@@ -21,7 +21,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 
-from mlflow_trace_nb._internal.runtime import DEFAULT_EXPERIMENT_ID
+from mlflow_trace_nb.keys import DEFAULT_EXPERIMENT_ID
 
 DEFAULT_EXPERIMENT_NAME = "Default"
 

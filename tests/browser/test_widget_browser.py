@@ -249,3 +249,49 @@ def test_notebook7_renders_the_tree(page: Any, notebook7_server: JupyterServer) 
     assert several_view.locator(".tv-tracerow").count() == 3
     assert "3 traces" in several_view.locator(".tv-summary").inner_text()
     screenshot(several_view, "widget_three_traces")
+
+
+MANY = """\
+@mlflow.trace
+def step(i):
+    return {"i": i, "answer": "run " + RUN + " <img src=x onerror=\\"window.__xss=7\\">"}
+
+for i in range(13):
+    step(i)
+"""
+
+
+def test_show_more_and_compare_with_the_previous_run(
+    page: Any, jupyter_server: JupyterServer
+) -> None:
+    # the set-up runs once: set_destination("memory") again would start an empty store
+    indented = "".join("    " + line + "\n" for line in SETUP.splitlines())
+    once = "if 'NEXT' not in globals():\n" + indented
+    cells = [once, "RUN = globals().get('NEXT', 'one')", MANY, "NEXT = 'two'"]
+    write_notebook(jupyter_server.root_dir, "many.ipynb", cells)
+    run_notebook(page, jupyter_server, "many.ipynb")
+    run_all_cells(page, wait=True)  # again: cell 3 now has a previous run (RUN was 'one')
+    wait_cells_done(page)
+    view = _widget(page).first
+    footer = view.locator(".tv-footer")
+    assert "Showing 10 of 13 traces" in footer.inner_text()
+    footer.locator(".tv-more").click()
+    page.wait_for_function(
+        "() => document.querySelectorAll('.jp-OutputArea .tv-scroll .tv-tracerow').length === 13"
+    )
+    assert view.locator(".tv-footer").is_hidden()
+    screenshot(view, "widget_show_more")
+
+    view.locator(".tv-scroll .tv-tracerow").first.click()
+    compare = view.locator(".tv-detail .tv-cmp-btn")
+    compare.click()
+    page.wait_for_function(
+        "() => !document.querySelector('.tv-cmp-out').textContent.includes('Comparing')"
+    )
+    assert view.locator(".tv-cmp-table").count() == 1, view.locator(".tv-cmp-out").inner_text()
+    assert "1 of 1 span paths changed" in view.locator(".tv-cmp-head").inner_text()
+    view.locator(".tv-cmp-diff .tv-link").first.click()
+    diff = view.locator(".tv-cmp-pre").first.inner_text()
+    assert "run one" in diff and "run two" in diff
+    screenshot(view, "widget_compare")
+    assert page.evaluate("window.__xss") is None

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from mlflow_trace_nb._internal.runtime import RUNTIME
+from mlflow_trace_nb._internal.shutdown import threads_allowed
 from mlflow_trace_nb._internal.tracer.context import CURRENT_SPAN
 from mlflow_trace_nb._internal.tracer.live_span import LiveTrace, record_of
 from mlflow_trace_nb.tracing.provider import SpanStatus
@@ -127,9 +128,15 @@ def _write_abandoned(trace: LiveTrace) -> None:
                 records.append(record_of(span))
     trace.closed = True
     # A finalizer may run inside any code, the writer's own included: no locks, no thread
-    # start, no waiting. The next put or flush (cell end, exit, a query) writes it.
+    # start, no waiting. The next put or flush (cell end, exit, a query) writes it; once the
+    # interpreter exits there may be none, and the queue writes it on this thread.
     queue = RUNTIME.queue
-    queue.put_nowait([*records, trace.trace_record()])
+    items = [*records, trace.trace_record()]
+    if threads_allowed():
+        queue.put_nowait(items)
+    else:
+        for item in items:
+            queue.put(item, 1)
 
 
 def _end_at_exit() -> None:
