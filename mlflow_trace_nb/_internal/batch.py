@@ -256,7 +256,7 @@ class BatchWorker:
         Returns False: ``put`` must not append it."""
         self._next_check = 0  # every later put comes here too
         if _finalizing() or (self._busy and not self._inline):
-            self._drop_at_exit(spans)
+            self._drop_at_exit(spans, type(item) is TraceRecord)
             return False
         self._items.append(item)
         self._spans_in += spans
@@ -269,12 +269,13 @@ class BatchWorker:
             self._inline = False
         return False
 
-    def _drop_at_exit(self, spans: int, _sys: Any = sys) -> None:
+    def _drop_at_exit(self, spans: int, trace: bool, _sys: Any = sys) -> None:
         # ``_sys`` is bound now: at finalization this module's globals may be cleared
         self.dropped += 1
         self.dropped_spans += spans
         message = (
-            f"mlflow-trace-nb: {spans} spans ended while the interpreter was "
+            f"mlflow-trace-nb: {f'a trace of {spans} spans' if trace else 'a span'} ended "
+            "while the interpreter was "
             f"exiting and could not be written ({self.dropped} dropped)\n"
         )
         try:  # logging may be torn down by now: straight to stderr
