@@ -201,7 +201,10 @@ class SpanView(Protocol):
 
 
 class TraceView(Protocol):
-    """What the display reads of a trace that may still be running: its spans so far."""
+    """What the display reads of a trace that may still be running: its id and its spans
+    so far."""
 
+    @property
+    def request_id(self) -> str: ...
     @property
     def spans(self) -> Sequence[Any]: ...
