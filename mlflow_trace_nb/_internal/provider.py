@@ -29,7 +29,7 @@ from mlflow_trace_nb import keys
 from mlflow_trace_nb._internal import processes
 from mlflow_trace_nb._internal.batch import BatchWorker
 from mlflow_trace_nb._internal.processing import Exporter
-from mlflow_trace_nb._internal.records import SpanRecord, make_trace_record
+from mlflow_trace_nb._internal.records import NO_PAIRS, SpanRecord, TraceRecord
 from mlflow_trace_nb.errors import report_internal_error
 
 if TYPE_CHECKING:
@@ -171,9 +171,21 @@ class Provider:
         self.last_trace = trace
         if self.trace_end_hooks:
             self._run_trace_end_hooks(trace)
-        (self._queue or self.queue).put(
-            make_trace_record(root, trace.tags, trace.metadata, trace.span_count), 1
+        tags, metadata = trace.tags, trace.metadata
+        record = _new(  # records.make_trace_record, inlined: the end of every root runs this
+            TraceRecord,
+            (
+                root.trace_id,
+                root.experiment_id,
+                dict(tags) if tags else NO_PAIRS,
+                dict(metadata) if metadata else NO_PAIRS,
+                root.status_code,
+                root.remote_parent,
+                trace.span_count,
+                root,
+            ),
         )
+        (self._queue or self.queue).put(record, 1)
 
     def _run_trace_end_hooks(self, trace: LiveTrace) -> None:
         for hook in self.trace_end_hooks:
@@ -335,6 +347,7 @@ def _takes_timeout(method: Any) -> bool:
         return False
 
 
+_new = tuple.__new__
 DEFAULT_PROVIDER = Provider()
 RUNTIME = DEFAULT_PROVIDER
 atexit.register(DEFAULT_PROVIDER.shutdown)

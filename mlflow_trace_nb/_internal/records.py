@@ -18,10 +18,12 @@ This module imports nothing of the package above ``tracer.ids``: everything may 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
 __all__ = [
+    "NO_PAIRS",
     "SpanRecord",
     "SpanView",
     "TraceRecord",
@@ -64,21 +66,16 @@ class SpanRecord(NamedTuple):
 
 
 class TraceRecord(NamedTuple):
-    """A trace whose root span has ended: its summary, tags and metadata, and its root's
+    """A trace whose root span has ended: its tags, metadata and status, and its root's
     ``SpanRecord`` (``root``: one item in the pipeline for the root and its trace; the
-    other spans travel as ``SpanRecord`` s of their own)."""
+    other spans travel as ``SpanRecord`` s of their own). Name, times, request and response
+    are the root's (properties)."""
 
     trace_id: int
     experiment_id: str
-    root_span_id: int
-    name: str
-    start_time_ns: int
-    end_time_ns: int
-    status: str
-    request: Any  # the root's inputs
-    response: Any  # the root's outputs
-    tags: dict[str, str]
-    metadata: dict[str, str]
+    tags: Mapping[str, str]
+    metadata: Mapping[str, str]
+    status: str  # the root's status (IN_PROGRESS for a view of a running trace)
     fragment: bool  # continued from another process: merged into the trace, never replaces it
     span_count: int  # spans the trace recorded
     root: SpanRecord
@@ -88,7 +85,35 @@ class TraceRecord(NamedTuple):
         """The trace's public id, ``tr-`` + 32 hex digits."""
         return _request_id(self.trace_id)
 
+    @property
+    def root_span_id(self) -> int:
+        return self.root.span_id
 
+    @property
+    def name(self) -> str:
+        return self.root.name
+
+    @property
+    def start_time_ns(self) -> int:
+        return self.root.start_time_ns
+
+    @property
+    def end_time_ns(self) -> int:
+        return self.root.end_time_ns
+
+    @property
+    def request(self) -> Any:
+        """The root's inputs."""
+        return self.root.inputs
+
+    @property
+    def response(self) -> Any:
+        """The root's outputs."""
+        return self.root.outputs
+
+
+#: Tags or metadata of a trace that has none (shared, read-only).
+NO_PAIRS: Mapping[str, str] = MappingProxyType({})
 _new = tuple.__new__
 
 
@@ -144,15 +169,9 @@ def make_trace_record(
         (
             root.trace_id,
             root.experiment_id,
-            root.span_id,
-            root.name,
-            root.start_time_ns,
-            root.end_time_ns,
+            dict(tags) if tags else NO_PAIRS,
+            dict(metadata) if metadata else NO_PAIRS,
             root.status_code,
-            root.inputs,
-            root.outputs,
-            dict(tags) if tags else {},
-            dict(metadata) if metadata else {},
             root.remote_parent,
             span_count,
             root,
