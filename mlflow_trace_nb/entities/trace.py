@@ -12,6 +12,9 @@ from mlflow_trace_nb.entities.span import Span
 from mlflow_trace_nb.entities.trace_info import TraceInfo
 from mlflow_trace_nb.errors import MlflowException
 
+#: How Jupyter shows a ``Trace``: set by ``display.bundle`` (``[trace_bundle]``).
+MIMEBUNDLE_HOOKS: list[Any] = []
+
 __all__ = ["Trace", "TraceData", "TraceInfo"]
 
 
@@ -186,10 +189,14 @@ class Trace:
         return cls.from_dict(trace_dict)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        """Jupyter shows a ``Trace`` as the span-tree widget (static HTML fallback)."""
-        from mlflow_trace_nb.display.bundle import trace_bundle
-
-        return trace_bundle([self])
+        """Jupyter shows a ``Trace`` as the span-tree widget (static HTML fallback); the view
+        is registered by ``display.bundle`` (imported with the package), so entities import
+        nothing above them."""
+        hook = MIMEBUNDLE_HOOKS[0] if MIMEBUNDLE_HOOKS else None
+        if hook is None:
+            return {"text/plain": repr(self)}
+        bundle: dict[str, Any] = hook([self])
+        return bundle
 
     def __repr__(self) -> str:
         return (

@@ -72,13 +72,10 @@ class MlflowServerExporter(OtlpHttpExporter):
 
     def _after_send(self, entries: list[Entry]) -> None:
         """Set the trace tags OTLP cannot carry (only for traces that have tags)."""
-        seen: set[int] = set()
         for trace, _spans in entries:
-            tags = trace.tags
-            if not tags or id(trace) in seen or trace.root not in _spans:
+            if trace is None or not trace.tags:
                 continue
-            seen.add(id(trace))
-            for key, value in list(tags.items()):
+            for key, value in list(trace.tags.items()):
                 self._set_tag(trace.request_id, str(key), str(value))
 
     def _set_tag(self, request_id: str, key: str, value: str) -> None:

@@ -42,7 +42,7 @@ CHAT_TOOLS_ATTRIBUTE = keys.CHAT_TOOLS
 
 
 def _active(action: str) -> LiveSpan | None:
-    span = current_span()
+    span: LiveSpan | None = current_span()
     if span is None:
         _logger.debug("mlflow-trace-nb: %s ignored: no active span", action)
     return span
@@ -50,7 +50,8 @@ def _active(action: str) -> LiveSpan | None:
 
 def get_current_active_span() -> LiveSpan | None:
     """Return the span the calling code runs under, or None outside any (recorded) trace."""
-    return current_span()
+    span: LiveSpan | None = current_span()
+    return span
 
 
 def end_span() -> None:
