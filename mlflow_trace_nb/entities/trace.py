@@ -27,14 +27,17 @@ def _as_json_dumps(text: str) -> str | None:
         return text
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode  # one encoder, not one per call
+
+
 def _json_or_none(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False)
+    return None if value is None else _ENCODE(value)
 
 
 class TraceData:
     """A trace's spans, plus its request and response (the root span's inputs and outputs)."""
 
-    __slots__ = ("_request", "_response", "spans")
+    __slots__ = ("_request", "_request_json", "_response", "_response_json", "spans")
 
     def __init__(
         self, spans: list[Span], request: str | None = None, response: str | None = None
@@ -57,19 +60,29 @@ class TraceData:
     def request(self) -> str | None:
         """The root span's inputs as JSON text (None if it has none), as MLflow's
         ``TraceData.request``."""
-        if self._request is None:
+        try:
+            return self._request_json
+        except AttributeError:
+            pass
+        if self._request is None:  # from the spans, which may change: not cached
             root = self.root
             return None if root is None else _json_or_none(root.inputs)
-        return _as_json_dumps(self._request)
+        value = self._request_json = _as_json_dumps(self._request)  # stored text: read once
+        return value
 
     @property
     def response(self) -> str | None:
         """The root span's outputs as JSON text (None if it has none), as MLflow's
         ``TraceData.response``."""
-        if self._response is None:
+        try:
+            return self._response_json
+        except AttributeError:
+            pass
+        if self._response is None:  # from the spans, which may change: not cached
             root = self.root
             return None if root is None else _json_or_none(root.outputs)
-        return _as_json_dumps(self._response)
+        value = self._response_json = _as_json_dumps(self._response)  # stored text: read once
+        return value
 
     @property
     def intermediate_outputs(self) -> dict[str, Any] | None:
