@@ -39,6 +39,9 @@ class TraceData:
 
     __slots__ = ("_request", "_request_json", "_response", "_response_json", "spans")
 
+    _request_json: str | None  # the stored request/response as MLflow writes it, once read
+    _response_json: str | None
+
     def __init__(
         self, spans: list[Span], request: str | None = None, response: str | None = None
     ) -> None:
