@@ -1,8 +1,9 @@
 """The store writer's own cost per span: ``SqliteStore.export`` of ready-made traces.
 
 Traces are recorded first (3 spans each: a root and two children, small payloads) into a
-collecting exporter, then written to a fresh SQLite file in the writer's batch size (2,000
-traces). Only ``export`` is timed: serialisation, text checks, SQL. By hand:
+collecting exporter (their records: 2 span records and the trace's, with its root's), then
+written to a fresh SQLite file in batches of 2,000 traces' records. Only ``export`` is timed:
+serialisation, text checks, SQL. By hand:
 ``PYTHONPATH=. python benchmarks/bench_store_writer.py [traces] [rounds]``.
 """
 
@@ -17,14 +18,15 @@ import time
 from typing import Any
 
 import mlflow_trace_nb as mlflow
+from mlflow_trace_nb._internal.records import TraceRecord, record_spans
 from mlflow_trace_nb.store.sqlite import SqliteStore
 from mlflow_trace_nb.testing.collector import Collector as _Collect
 
-BATCH = 2_000
+BATCH = 2_000 * 3  # records: 2 spans + the trace's (with its root's) per trace
 
 
 def record(n_traces: int) -> list[Any]:
-    """``n_traces`` finished 3-span traces (``LiveTrace`` objects)."""
+    """The records of ``n_traces`` finished 3-span traces."""
     sink = _Collect()
     mlflow.set_destination(sink)
 
@@ -53,7 +55,7 @@ def write_once(items: list[Any], path: str) -> tuple[float, float]:
     for start in range(0, len(items), BATCH):
         store.export(items[start : start + BATCH])
     elapsed, cpu = time.perf_counter() - t0, time.thread_time() - c0
-    assert store.count_traces() == len(items)
+    assert store.count_traces() == sum(1 for i in items if type(i) is TraceRecord)
     store.close()
     return elapsed, cpu
 
@@ -62,7 +64,7 @@ def main() -> None:
     n_traces = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     items = record(n_traces)
-    spans = sum(len(t.spans) for t in items)
+    spans = sum(record_spans(i) for i in items)
     wall, cpu = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(rounds):

@@ -94,6 +94,11 @@ from mlflow_trace_nb.tracing.provider import SpanStatus, SpanStatusCode, SpanTyp
 
 #: Public names imported on first use: name -> module that defines it.
 LAZY: dict[str, str] = {
+    "openai": "mlflow_trace_nb._internal.autolog",  # mlflow.openai.autolog() & co.
+    "anthropic": "mlflow_trace_nb._internal.autolog",
+    "langchain": "mlflow_trace_nb._internal.autolog",
+    "transformers": "mlflow_trace_nb._internal.autolog",
+    "MlflowClient": "mlflow_trace_nb._internal.client",
     "compare_traces": "mlflow_trace_nb._internal.compare",
     "instrument_threading": "mlflow_trace_nb._internal.tracer.threading_context",
     "uninstrument_threading": "mlflow_trace_nb._internal.tracer.threading_context",

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 import mlflow_trace_nb as mlflow
+from mlflow_trace_nb._internal.records import TraceRecord
 from mlflow_trace_nb._internal.runtime import RUNTIME
 
 
@@ -108,7 +109,8 @@ def test_several_destinations_at_once(tmp_path: Path) -> None:
     mlflow.tracing.set_destination(["memory", Collector()])
     root(5)
     mlflow.flush()
-    assert len(received) == 1 and received[0].root.name == "root"
+    traces = [r for r in received if isinstance(r, TraceRecord)]  # after its span records
+    assert len(traces) == 1 and traces[0].root.name == "root" and received[-1] is traces[0]
     assert len(mlflow.search_traces()) == 1
 
 

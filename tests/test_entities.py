@@ -122,3 +122,22 @@ def test_trace_info_has_mlflow_3_fields_and_the_reference_spellings() -> None:
         status="TIMEOUT",
     )
     assert timed_out.state == TraceState.ERROR and timed_out.status == "TIMEOUT"
+
+
+def test_get_attribute_answers_mlflows_own_span_keys_from_the_fields() -> None:
+    import mlflow_trace_nb as mlflow
+
+    @mlflow.trace(span_type="LLM")
+    def double(x: int) -> int:
+        return x * 2
+
+    double(3)
+    trace = mlflow.get_last_active_trace()
+    assert trace is not None
+    (span,) = trace.data.spans
+    assert span.get_attribute("mlflow.spanType") == "LLM"
+    assert span.get_attribute("mlflow.spanInputs") == {"x": 3}
+    assert span.get_attribute("mlflow.spanOutputs") == 6
+    assert span.get_attribute("mlflow.traceRequestId") == trace.info.request_id
+    assert span.get_attribute("absent") is None
+    assert "mlflow.spanType" not in span.attributes  # not stored twice

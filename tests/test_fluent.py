@@ -170,8 +170,12 @@ def test_set_and_delete_trace_tag_on_the_running_trace() -> None:
             mlflow.delete_trace_tag(span.trace_id, "gone")
     assert last_trace().tags["team"] == "search"
     assert "gone" not in last_trace().tags
-    with pytest.raises(MlflowException, match="not running in this process"):
-        mlflow.set_trace_tag(span.trace_id, "late", "x")
+    mlflow.set_trace_tag(span.trace_id, "late", "x")  # the stored trace
+    assert last_trace().tags["late"] == "x"
+    mlflow.delete_trace_tag(span.trace_id, "late")
+    assert "late" not in last_trace().tags
+    with pytest.raises(MlflowException, match="not found"):
+        mlflow.set_trace_tag("tr-" + "0" * 32, "k", "v")
 
 
 def test_update_current_trace_takes_mlflow_3s_fields() -> None:

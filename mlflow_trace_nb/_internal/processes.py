@@ -38,12 +38,11 @@ import logging
 import os
 import sys
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mlflow_trace_nb._internal.tracer.context import CURRENT_SPAN
 
-if TYPE_CHECKING:
-    from mlflow_trace_nb._internal.runtime import Runtime
+Runtime = Any  # provider.Provider (not imported: the provider imports this module)
 
 __all__ = [
     "SEND_FLUSH_TIMEOUT_S",

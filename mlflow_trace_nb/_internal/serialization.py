@@ -127,6 +127,13 @@ def dumps(value: object) -> str:
             return int.__repr__(v)
         if t is str and len(v) <= _FLAT_CHARS and v.isascii():
             return _encode_str(v)
+        if t is dict and len(v) <= _FLAT_ITEMS and _C_ENCODER is not None:
+            flat = _flat_dict(v, None)  # a small dict of scalars: short, no walk needed
+            if flat is not None:
+                text = "".join(_C_ENCODER(flat, 0))
+                if not text.isascii():
+                    text = fix_surrogates(text)
+                return text if len(text) <= MAX_JSON_CHARS else _preview(text)
         text = _encode(to_jsonable(value))
         if not text.isascii():
             text = fix_surrogates(text)

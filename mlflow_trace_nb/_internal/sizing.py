@@ -56,13 +56,13 @@ def estimate_value(value: Any) -> int:
 
 def _span_bytes(span: Any) -> int:
     size = SPAN_BYTES
-    payload = span._inputs
+    payload = span.inputs
     if payload is not None:
         size += estimate_value(payload)
-    payload = span._outputs
+    payload = span.outputs
     if payload is not None:
         size += estimate_value(payload)
-    payload = span._attributes
+    payload = span.attributes
     if payload:
         size += _measure(payload, 1)
     return size
@@ -79,14 +79,14 @@ def estimate_spans(spans: list[Any] | tuple[Any, ...]) -> int:
 
 
 def estimate_item(item: Any) -> tuple[int, int]:
-    """``(spans, bytes)`` of a queued item: a finished trace, a late span, or anything else
+    """``(spans, bytes)`` of a queued item: a span record, a list of spans, or anything else
     (counted as one span of the constant size). Never raises."""
     try:
-        spans = getattr(item, "spans", None)
-        if type(spans) is list:  # a LiveTrace
-            return len(spans), estimate_spans(spans)
-        if hasattr(item, "_inputs"):  # a late LiveSpan
+        if hasattr(item, "inputs") and hasattr(item, "events"):  # a span (record)
             return 1, _span_bytes(item)
+        spans = getattr(item, "spans", None)
+        if type(spans) is list:  # a list of spans
+            return len(spans), estimate_spans(spans)
     except Exception:  # an odd payload must not break the queue
         pass
     return 1, SPAN_BYTES

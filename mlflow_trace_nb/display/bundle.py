@@ -211,3 +211,13 @@ def show_traces(obj: Any, *, limit: int = MAX_TRACES_SHOWN) -> None:
     traces = _as_traces(obj)
     shown, more = traces[:limit], max(0, len(traces) - limit)
     display(trace_bundle(shown, more=more), raw=True)  # type: ignore[no-untyped-call]
+
+
+def _register_hook() -> None:
+    # ``Trace._repr_mimebundle_`` calls this (entities import nothing above them)
+    from mlflow_trace_nb.entities import trace as trace_entity
+
+    trace_entity.MIMEBUNDLE_HOOKS[:] = [trace_bundle]
+
+
+_register_hook()

@@ -53,10 +53,10 @@ from mlflow_trace_nb.display.summary import MODEL_TYPES, model_name, trace_extra
 if TYPE_CHECKING:
     from typing import TypeAlias
 
-    from mlflow_trace_nb._internal.tracer.live_span import LiveTrace
+    from mlflow_trace_nb._internal.records import TraceView
     from mlflow_trace_nb.entities import Span, Trace
 
-    AnyTrace: TypeAlias = Trace | LiveTrace
+    AnyTrace: TypeAlias = Trace | TraceView  # stored, or still recorded (records' protocol)
 
 __all__ = [
     "FULL_VALUE_CHARS",

@@ -45,7 +45,7 @@ from mlflow_trace_nb.entities import Trace
 if TYPE_CHECKING:
     import jinja2
 
-    from mlflow_trace_nb._internal.tracer.live_span import LiveTrace
+    from mlflow_trace_nb._internal.records import TraceView as LiveTrace
     from mlflow_trace_nb.entities import Span
 
 __all__ = [

@@ -43,6 +43,15 @@ class SpanContext:
         return hash((self.span_id, self.trace_id))
 
 
+#: MLflow's span attribute keys that hold a span field (``get_attribute`` answers them).
+_RESERVED_FIELDS = {
+    keys.SPAN_TYPE: "span_type",
+    keys.SPAN_INPUTS: "inputs",
+    keys.SPAN_OUTPUTS: "outputs",
+    keys.TRACE_REQUEST_ID: "trace_id",
+}
+
+
 class Span:
     """One unit of work inside a trace, as recorded (read-only).
 
@@ -212,8 +221,13 @@ class Span:
         return events
 
     def get_attribute(self, key: str) -> Any:
-        """Return one attribute, or None."""
-        return self.attributes.get(key)
+        """Return one attribute, or None. MLflow's own span keys (``mlflow.spanType``,
+        ``mlflow.spanInputs``, ``mlflow.spanOutputs``, ``mlflow.traceRequestId``) answer
+        from the span's fields, as an MLflow span stores them, unless set explicitly."""
+        value = self.attributes.get(key)
+        if value is None and key in _RESERVED_FIELDS:
+            return getattr(self, _RESERVED_FIELDS[key])
+        return value
 
     @property
     def duration_ns(self) -> int | None:

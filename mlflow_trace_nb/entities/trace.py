@@ -12,6 +12,9 @@ from mlflow_trace_nb.entities.span import Span
 from mlflow_trace_nb.entities.trace_info import TraceInfo
 from mlflow_trace_nb.errors import MlflowException
 
+#: How Jupyter shows a ``Trace``: set by ``display.bundle`` (``[trace_bundle]``).
+MIMEBUNDLE_HOOKS: list[Any] = []
+
 __all__ = ["Trace", "TraceData", "TraceInfo"]
 
 
@@ -24,14 +27,20 @@ def _as_json_dumps(text: str) -> str | None:
         return text
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode  # one encoder, not one per call
+
+
 def _json_or_none(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False)
+    return None if value is None else _ENCODE(value)
 
 
 class TraceData:
     """A trace's spans, plus its request and response (the root span's inputs and outputs)."""
 
-    __slots__ = ("_request", "_response", "spans")
+    __slots__ = ("_request", "_request_json", "_response", "_response_json", "spans")
+
+    _request_json: str | None  # the stored request/response as MLflow writes it, once read
+    _response_json: str | None
 
     def __init__(
         self, spans: list[Span], request: str | None = None, response: str | None = None
@@ -54,19 +63,29 @@ class TraceData:
     def request(self) -> str | None:
         """The root span's inputs as JSON text (None if it has none), as MLflow's
         ``TraceData.request``."""
-        if self._request is None:
+        try:
+            return self._request_json
+        except AttributeError:
+            pass
+        if self._request is None:  # from the spans, which may change: not cached
             root = self.root
             return None if root is None else _json_or_none(root.inputs)
-        return _as_json_dumps(self._request)
+        value = self._request_json = _as_json_dumps(self._request)  # stored text: read once
+        return value
 
     @property
     def response(self) -> str | None:
         """The root span's outputs as JSON text (None if it has none), as MLflow's
         ``TraceData.response``."""
-        if self._response is None:
+        try:
+            return self._response_json
+        except AttributeError:
+            pass
+        if self._response is None:  # from the spans, which may change: not cached
             root = self.root
             return None if root is None else _json_or_none(root.outputs)
-        return _as_json_dumps(self._response)
+        value = self._response_json = _as_json_dumps(self._response)  # stored text: read once
+        return value
 
     @property
     def intermediate_outputs(self) -> dict[str, Any] | None:
@@ -186,10 +205,14 @@ class Trace:
         return cls.from_dict(trace_dict)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        """Jupyter shows a ``Trace`` as the span-tree widget (static HTML fallback)."""
-        from mlflow_trace_nb.display.bundle import trace_bundle
-
-        return trace_bundle([self])
+        """Jupyter shows a ``Trace`` as the span-tree widget (static HTML fallback); the view
+        is registered by ``display.bundle`` (imported with the package), so entities import
+        nothing above them."""
+        hook = MIMEBUNDLE_HOOKS[0] if MIMEBUNDLE_HOOKS else None
+        if hook is None:
+            return {"text/plain": repr(self)}
+        bundle: dict[str, Any] = hook([self])
+        return bundle
 
     def __repr__(self) -> str:
         return (

@@ -21,7 +21,6 @@ thread (it runs at exit, see ``Runtime.shutdown``), reporting what was not deliv
 from __future__ import annotations
 
 import logging
-import os
 import random
 import threading
 import time
@@ -29,6 +28,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from mlflow_trace_nb._internal.batch import register_fork_hook
 from mlflow_trace_nb._internal.sizing import estimate_spans
 from mlflow_trace_nb.exporters.otel_mapping import Entry, snapshot_items
 
@@ -96,8 +96,7 @@ class BackgroundSender:
         self.failed = 0  # spans the remote rejected for good
         self.retries = 0  # failed attempts that were retried
         self.last_error: str | None = None
-        if hasattr(os, "register_at_fork"):
-            os.register_at_fork(after_in_child=self._after_fork)
+        register_fork_hook(self._after_fork)  # weakly held: a retired sender can go
 
     # Producer side (local writer thread) ---------------------------------------------------
     def put(self, items: Sequence[Any]) -> None:

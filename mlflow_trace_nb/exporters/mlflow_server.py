@@ -88,12 +88,11 @@ class MlflowServerExporter(OtlpHttpExporter):
 
     def _after_send(self, entries: list[Entry]) -> None:
         """Set the trace tags OTLP cannot carry (only for traces that have tags), then send
-        the assessments logged while the trace was running."""
-        seen: set[int] = set()
+        the assessments logged while the trace was running (a trace record comes with the
+        batch its root ended in)."""
         for trace, _spans in entries:
-            if id(trace) in seen or trace.root not in _spans:
+            if trace is None:
                 continue
-            seen.add(id(trace))
             for key, value in list((trace.tags or {}).items()):
                 self._set_tag(trace.request_id, str(key), str(value))
             if self._deferred:

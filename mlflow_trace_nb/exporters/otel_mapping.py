@@ -1,4 +1,9 @@
-"""Our spans as OpenTelemetry ``ReadableSpan`` objects, readable by MLflow and OpenInference UIs.
+"""Our span records as OpenTelemetry ``ReadableSpan`` objects, readable by MLflow and
+OpenInference UIs.
+
+Everything here reads records (``_internal.records.SpanRecord``/``TraceRecord``), never live
+spans. The mapping is ``otel_attributes(span_record) -> dict`` (plus ``experiment_id``, to
+name a remote experiment instead of the record's own, and ``conventions``).
 
 Ids: the OTel trace id is our 128-bit trace id (so MLflow's ``tr-<hex>`` id of an ingested
 trace equals our ``request_id``) and span ids are our 64-bit span ids.
@@ -25,6 +30,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mlflow_trace_nb import keys
+from mlflow_trace_nb._internal.records import SpanRecord, TraceRecord
 from mlflow_trace_nb._internal.serialization import dumps
 from mlflow_trace_nb._internal.tracer.ids import format_span_id
 from mlflow_trace_nb.exporters.semconv_openinference import OPENINFERENCE_KINDS
@@ -32,8 +38,6 @@ from mlflow_trace_nb.exporters.semconv_select import ALL, MLFLOW, semconv_attrib
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
-
-    from mlflow_trace_nb._internal.tracer.live_span import LiveSpan, LiveTrace
 
 __all__ = [
     "OPENINFERENCE_KINDS",
@@ -48,26 +52,24 @@ SERVICE_NAME = "mlflow-trace-nb"
 
 _PRIMITIVES = (str, bool, int, float)
 
-Entry = tuple["LiveTrace", tuple["LiveSpan", ...]]
+#: The spans of one trace in a batch (its root's included when the root ended in it), with
+#: the trace's record when its root ended in this batch.
+Entry = tuple[TraceRecord | None, tuple[SpanRecord, ...]]
 
 
 def snapshot_items(items: Iterable[Any]) -> list[Entry]:
-    """Capture what to send from the writer's items, cheaply (no serialisation).
-
-    A finished trace (``LiveTrace``) contributes the spans that have ended by now: an
-    ended span never changes again, so the snapshot stays consistent while it waits in a
-    queue; a span still running comes later on its own as a late span (``LiveSpan``).
-    """
-    entries: list[Entry] = []
+    """Group the pipeline's records by trace: one entry per trace a batch touches, its span
+    records in order (a trace record gives its root's), with its ``TraceRecord`` if the root
+    ended in this batch. Records are immutable: nothing is copied."""
+    spans: dict[int, list[SpanRecord]] = {}  # by trace id
+    traces: dict[int, TraceRecord] = {}
     for item in items:
-        spans = getattr(item, "spans", None)
-        if isinstance(spans, list):  # a LiveTrace
-            ended = tuple(s for s in list(spans) if s.end_time_ns is not None)
-            if ended:
-                entries.append((item, ended))
-        elif getattr(item, "_state", None) is not None and item.end_time_ns is not None:
-            entries.append((item._state, (item,)))
-    return entries
+        if type(item) is TraceRecord:
+            traces[item.trace_id] = item
+            spans.setdefault(item.trace_id, []).append(item.root)
+        elif type(item) is SpanRecord:
+            spans.setdefault(item.trace_id, []).append(item)
+    return [(traces.get(trace_id), tuple(group)) for trace_id, group in spans.items()]
 
 
 def _value(value: Any) -> Any:
@@ -86,25 +88,32 @@ _TYPE_JSON = {kind: dumps(kind) for kind in OPENINFERENCE_KINDS}
 
 
 def otel_attributes(
-    span: LiveSpan, request_id: str, experiment_id: str, conventions: frozenset[str] = ALL
+    span: SpanRecord,
+    experiment_id: str | None = None,
+    conventions: frozenset[str] = ALL,
+    *,
+    ids: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The OTel attributes of ``span``: its own plus the key sets in ``conventions``
+    """The OTel attributes of a span record: its own plus the key sets in ``conventions``
     (``semconv_select``; ``mlflow.*`` ones only with ``"mlflow"``).
 
-    ``request_id`` and ``experiment_id`` are given as JSON text (shared by a trace's spans).
+    ``experiment_id`` names a remote experiment instead of the record's own; ``ids`` (the
+    JSON texts of request id and experiment id, shared by a trace's spans) saves encoding
+    them again for every span.
     """
+    request_id, experiment = ids if ids is not None else _trace_ids(span, experiment_id)
     attributes: dict[str, Any] = {}
-    own = span._attributes or {}
+    own = span.attributes or {}
     with_mlflow = MLFLOW in conventions
     for key, value in own.items():
         if value is not None and (with_mlflow or not str(key).startswith("mlflow.")):
             attributes[str(key)] = _value(value)
     span_type = span.span_type or "UNKNOWN"
-    inputs, outputs = span._inputs, span._outputs
+    inputs, outputs = span.inputs, span.outputs
     texts = (None if inputs is None else dumps(inputs), None if outputs is None else dumps(outputs))
     if with_mlflow:
         attributes[keys.TRACE_REQUEST_ID] = request_id
-        attributes[keys.EXPERIMENT_ID] = experiment_id
+        attributes[keys.EXPERIMENT_ID] = experiment
         attributes[keys.SPAN_TYPE] = _TYPE_JSON.get(span_type) or dumps(span_type)
         for value, text, key in (
             (inputs, texts[0], keys.SPAN_INPUTS),
@@ -120,7 +129,7 @@ def otel_attributes(
     return attributes
 
 
-def _status(span: LiveSpan) -> Any:
+def _status(span: SpanRecord) -> Any:
     from opentelemetry.trace import Status, StatusCode
 
     code = span.status_code
@@ -134,10 +143,10 @@ def _status(span: LiveSpan) -> Any:
     return Status(StatusCode.UNSET)
 
 
-def _events(span: LiveSpan) -> list[Any]:
+def _events(span: SpanRecord) -> list[Any]:
     from opentelemetry.sdk.trace import Event
 
-    events = span._events
+    events = span.events
     if not events:
         return []
     return [
@@ -179,34 +188,29 @@ def _context() -> _Context:
 
 
 def to_readable_span(
-    span: LiveSpan,
-    trace: LiveTrace | None = None,
+    span: SpanRecord,
     experiment_id: str | None = None,
     _ids: tuple[str, str] | None = None,
     conventions: frozenset[str] = ALL,
 ) -> ReadableSpan:
-    """One of our ended spans as an OTel ``ReadableSpan`` (``experiment_id`` overrides the
-    trace's own in ``mlflow.experimentId``, for a remote experiment)."""
+    """One span record as an OTel ``ReadableSpan`` (``experiment_id`` overrides the record's
+    own in ``mlflow.experimentId``, for a remote experiment)."""
     from opentelemetry.sdk.trace import ReadableSpan
 
-    state = trace if trace is not None else span._state
     if _ids is None:
-        _ids = _trace_ids(state, experiment_id)
+        _ids = _trace_ids(span, experiment_id)
     ctx = _context()
-    trace_id = state.trace_id_int
-    parent = span._parent
-    if parent is not None:
-        parent_context = ctx.make(trace_id, parent._span_id)
-    elif state.remote_parent_id:
-        parent_context = ctx.make(trace_id, int(state.remote_parent_id, 16), remote=True)
-    else:
-        parent_context = None
+    trace_id = span.trace_id
+    parent = span.parent_id
+    parent_context = (
+        None if parent is None else ctx.make(trace_id, parent, remote=span.remote_parent)
+    )
     return ReadableSpan(
         name=str(span.name),
-        context=ctx.make(trace_id, span._span_id),
+        context=ctx.make(trace_id, span.span_id),
         parent=parent_context,
         resource=ctx.resource,
-        attributes=otel_attributes(span, *_ids, conventions),
+        attributes=otel_attributes(span, experiment_id, conventions, ids=_ids),
         events=_events(span),
         status=_status(span),
         start_time=span.start_time_ns,
@@ -223,17 +227,19 @@ def to_readable_spans(
     """All spans of ``entries`` (from ``snapshot_items``) as OTel spans carrying the key
     sets in ``conventions``."""
     out: list[ReadableSpan] = []
-    for trace, spans in entries:
-        ids = _trace_ids(trace, experiment_id)
-        out.extend(to_readable_span(span, trace, experiment_id, ids, conventions) for span in spans)
+    for _trace, spans in entries:
+        if not spans:
+            continue
+        ids = _trace_ids(spans[0], experiment_id)
+        out.extend(to_readable_span(span, experiment_id, ids, conventions) for span in spans)
     return out
 
 
-def _trace_ids(trace: LiveTrace, experiment_id: str | None) -> tuple[str, str]:
-    """The JSON texts of a trace's request id and (remote or own) experiment id."""
-    return dumps(trace.request_id), dumps(experiment_id or str(trace.experiment_id))
+def _trace_ids(span: SpanRecord, experiment_id: str | None) -> tuple[str, str]:
+    """The JSON texts of a span's request id and (remote or own) experiment id."""
+    return dumps(span.request_id), dumps(experiment_id or str(span.experiment_id))
 
 
-def span_id_hex(span: LiveSpan) -> str:
+def span_id_hex(span: SpanRecord) -> str:
     """The span id as 16 hex digits (as OTel and MLflow print it)."""
-    return format_span_id(span._span_id)
+    return format_span_id(span.span_id)

@@ -1,4 +1,4 @@
-"""Turn live traces and spans into the tuples the SQLite tables take.
+"""Turn span and trace records (``_internal.records``) into the tuples the SQLite tables take.
 
 This is where payloads are serialised, on the writer thread, never on the caller's, and
 where every other text field is made safe and bounded (``store.limits``): a value SQLite
@@ -8,10 +8,12 @@ Column order matches ``SPAN_COLUMNS`` / ``TRACE_COLUMNS``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
+from mlflow_trace_nb._internal.records import SpanRecord, TraceRecord
 from mlflow_trace_nb._internal.serialization import dumps, dumps_dict
-from mlflow_trace_nb._internal.tracer.ids import format_span_id
+from mlflow_trace_nb._internal.tracer.ids import format_request_id, format_span_id
 from mlflow_trace_nb.store.limits import (
     MAX_MESSAGE_CHARS,
     MAX_NAME_CHARS,
@@ -20,10 +22,18 @@ from mlflow_trace_nb.store.limits import (
     clean_text,
 )
 
-if TYPE_CHECKING:
-    from mlflow_trace_nb._internal.tracer.live_span import LiveSpan, LiveTrace
+__all__ = [
+    "IN_PROGRESS",
+    "SPAN_COLUMNS",
+    "TRACE_COLUMNS",
+    "TraceRows",
+    "batch_rows",
+    "span_row",
+    "trace_row",
+]
 
-__all__ = ["SPAN_COLUMNS", "TRACE_COLUMNS", "TraceRows", "span_row", "trace_rows"]
+#: Status of a trace row whose root span has not ended yet.
+IN_PROGRESS = "IN_PROGRESS"
 
 SPAN_COLUMNS = (
     "request_id",
@@ -61,10 +71,12 @@ class TraceRows:
 
     ``fragment`` is True for the part of a trace recorded in a process that continued it
     from a ``traceparent`` header (its root's parent lives in another process): the store
-    merges a fragment into the trace instead of replacing the trace's row.
+    merges a fragment into the trace instead of replacing the trace's row. ``open`` is True
+    for spans of a trace whose root has not ended: its row is written IN_PROGRESS if the
+    trace has none yet, and replaced when the root ends.
     """
 
-    __slots__ = ("fragment", "metadata", "spans", "tags", "trace")
+    __slots__ = ("fragment", "metadata", "open", "spans", "tags", "trace")
 
     def __init__(
         self,
@@ -73,16 +85,17 @@ class TraceRows:
         metadata: list[tuple[str, str, str]],
         spans: list[SpanRow],
         fragment: bool = False,
+        open: bool = False,
     ) -> None:
         self.fragment = fragment
+        self.open = open
         self.trace = trace
         self.tags = tags
         self.metadata = metadata
         self.spans = spans
 
 
-def _events_json(span: LiveSpan) -> str:
-    events = span._events
+def _events_json(events: Sequence[Any]) -> str:
     if not events:
         return "[]"
     dicts = []
@@ -95,24 +108,20 @@ def _events_json(span: LiveSpan) -> str:
     return dumps(dicts)
 
 
-def span_row(span: LiveSpan) -> SpanRow:
-    """Serialise one span (its payloads as JSON text) into a ``spans`` row."""
-    parent = span._parent
-    name = span.name
-    span_type = span.span_type
-    message = span.status_message
-    start = span.start_time_ns
-    end = span.end_time_ns
-    if parent is None:
-        parent_id = span._state.remote_parent_id
-        if parent_id is not None:
-            parent_id = clean_text(parent_id, MAX_NAME_CHARS)
-    else:
-        parent_id = format_span_id(parent._span_id)
+def span_row(span: SpanRecord, request_id: str | None = None) -> SpanRow:
+    """Serialise one span record (its payloads as JSON text) into a ``spans`` row
+    (``request_id``: the record's, when the caller has formatted it already)."""
+    (trace_id, span_id, parent, _, name, span_type, start, end, status, message) = span[:10]
+    inputs, outputs, attributes, events = span[10:14]
+    if request_id is None:
+        request_id = format_request_id(trace_id)
+    parent_text = None
+    if parent is not None:
+        parent_text = f"{parent:016x}" if type(parent) is int else clean_text(parent, 64)
     return (
-        span._state.request_id,
-        format_span_id(span._span_id),
-        parent_id,
+        request_id,
+        f"{span_id:016x}" if type(span_id) is int else format_span_id(span_id),
+        parent_text,
         name
         if type(name) is str and len(name) <= MAX_NAME_CHARS and name.isascii()
         else clean_text(name, MAX_NAME_CHARS),
@@ -122,46 +131,118 @@ def span_row(span: LiveSpan) -> SpanRow:
         else clean_text(span_type, MAX_NAME_CHARS),
         start if type(start) is int else (clean_int(start) or 0),
         end if end is None or type(end) is int else clean_int(end),
-        span.status_code,
+        status,
         message
         if not message
         or (type(message) is str and len(message) <= MAX_MESSAGE_CHARS and message.isascii())
         else clean_text(message, MAX_MESSAGE_CHARS),
-        None if span._inputs is None else dumps(span._inputs),
-        None if span._outputs is None else dumps(span._outputs),
-        dumps_dict(span._attributes) if span._attributes else "{}",
-        _events_json(span),
+        None if inputs is None else dumps(inputs),
+        None if outputs is None else dumps(outputs),
+        dumps_dict(attributes) if attributes else "{}",
+        _events_json(events) if events else "[]",
     )
 
 
-def trace_rows(trace: LiveTrace) -> TraceRows:
-    """Serialise a trace whose root span has ended."""
-    root = trace.root
-    if root is None:
-        raise ValueError(f"trace {trace.request_id} has no root span")
-    live_spans = list(trace.spans)
-    spans = [span_row(s) for s in live_spans]
-    root_row = spans[live_spans.index(root)]
-    request_id = trace.request_id
-    tags = clean_pairs(trace.tags)
-    metadata = clean_pairs(trace.metadata)
+def trace_row(
+    trace: TraceRecord,
+    root_row: SpanRow | None = None,
+    tags: dict[str, str] | None = None,
+    metadata: dict[str, str] | None = None,
+) -> tuple[Any, ...]:
+    """The ``traces`` row of a trace record (``root_row``: its root's span row, if made
+    already, so the root's payloads are serialised once; ``tags``/``metadata``: cleaned
+    already)."""
+    if root_row is None:
+        root_row = span_row(trace.root)
+    if tags is None:
+        tags = clean_pairs(trace.tags)
+    if metadata is None:
+        metadata = clean_pairs(trace.metadata)
     start, end = root_row[5], root_row[6]
-    row = (
-        request_id,
-        clean_int(trace.experiment_id) or 0,  # not an integer: the default experiment, not a loss
+    experiment = trace.experiment_id
+    return (
+        root_row[0],
+        # not an integer: the default experiment
+        int(experiment)
+        if type(experiment) is str
+        and len(experiment) < 19
+        and experiment.isascii()
+        and experiment.isdigit()
+        else (clean_int(experiment) or 0),
         root_row[3],
         start // 1_000_000,
         None if end is None else (end - start) // 1_000_000,
-        root_row[7],
+        trace.status if trace.status == IN_PROGRESS else root_row[7],
         root_row[9],
         root_row[10],
-        dumps_dict(metadata),
-        dumps_dict(tags),
+        dumps_dict(metadata) if metadata else "{}",
+        dumps_dict(tags) if tags else "{}",
     )
+
+
+def _open_row(span: SpanRecord, row: SpanRow) -> tuple[Any, ...]:
+    """The IN_PROGRESS ``traces`` row written with a trace's first span (if it has none)."""
+    return (
+        row[0],
+        clean_int(span.experiment_id) or 0,
+        None,
+        row[5] // 1_000_000,
+        None,
+        IN_PROGRESS,
+        None,
+        None,
+        "{}",
+        "{}",
+    )
+
+
+def finished_rows(trace: TraceRecord, spans: list[SpanRow], root_row: SpanRow | None) -> TraceRows:
+    """The rows of a finished trace (with those of its spans in the same batch)."""
+    tags = clean_pairs(trace.tags) if trace.tags else {}
+    metadata = clean_pairs(trace.metadata) if trace.metadata else {}
+    row = trace_row(trace, root_row, tags, metadata)
+    request_id = row[0]
     return TraceRows(
         row,
-        [(request_id, k, v) for k, v in tags.items()],
-        [(request_id, k, v) for k, v in metadata.items()],
+        [(request_id, k, v) for k, v in tags.items()] if tags else [],
+        [(request_id, k, v) for k, v in metadata.items()] if metadata else [],
         spans,
-        root._parent is None and trace.remote_parent_id is not None,
+        trace.fragment,
     )
+
+
+def batch_rows(items: Sequence[Any], reject: Any) -> list[TraceRows]:
+    """Rows for a batch of records: one ``TraceRows`` per trace the batch touches (finished
+    ones with their trace row; others IN_PROGRESS). ``reject(spans, error)`` is called for
+    a record that cannot be serialised: it is left out, never its batch."""
+    # by trace id: (request id, span rows, first span record); traces arrive contiguous
+    traces: dict[int, tuple[str, list[SpanRow], SpanRecord]] = {}
+    finished: list[tuple[TraceRecord, SpanRow]] = []
+    for item in items:
+        try:
+            is_trace = type(item) is TraceRecord
+            span = item.root if is_trace else item
+            trace_id = span[0]
+            entry = traces.get(trace_id)
+            if entry is None:
+                request_id = format_request_id(trace_id)
+                row = span_row(span, request_id)
+                traces[trace_id] = (request_id, [row], span)
+            else:
+                row = span_row(span, entry[0])
+                entry[1].append(row)
+            if is_trace:
+                finished.append((item, row))
+        except Exception as error:  # one odd record must not cost its batch
+            reject(1, error)
+    out: list[TraceRows] = []
+    for trace, root_row in finished:
+        try:
+            # a fragment (continued elsewhere) shares its trace id: its rows go with the first
+            entry = traces.pop(trace.trace_id, None)
+            out.append(finished_rows(trace, [] if entry is None else entry[1], root_row))
+        except Exception as error:
+            reject(0, error)
+    for _request_id, rows, first in traces.values():
+        out.append(TraceRows(_open_row(first, rows[0]), [], [], rows, open=True))
+    return out

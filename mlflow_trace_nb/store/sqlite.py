@@ -124,6 +124,29 @@ class SqliteStore(WritePath, AssessmentStore):
         with self._reading() as conn:
             return int(conn.execute("SELECT count(*) FROM traces").fetchone()[0])
 
+    # Tags of stored traces ---------------------------------------------------------------
+    def set_trace_tag(self, request_id: str, key: str, value: str) -> bool:
+        """Set a tag of a stored trace; False if the store has no such trace."""
+        from mlflow_trace_nb.store.trace_tags import set_tag
+
+        return bool(self._tag_write(set_tag, request_id, key, value))
+
+    def delete_trace_tag(self, request_id: str, key: str) -> bool | None:
+        """Remove a tag: True if removed, False if the trace lacks it, None if no trace."""
+        from mlflow_trace_nb.store.trace_tags import delete_tag
+
+        return self._tag_write(delete_tag, request_id, key)  # type: ignore[no-any-return]
+
+    def _tag_write(self, change: Any, *args: Any) -> Any:
+        self._check_fork()
+        with self._write_lock:
+            try:
+                return change(self._writer(), *args)
+            except sqlite3.DatabaseError as error:
+                if classify(error) == CORRUPT:
+                    raise self._corrupted(error) from error
+                raise
+
     # Experiments ------------------------------------------------------------------------
     def get_or_create_experiment(self, name: str) -> Experiment:
         """Return the experiment called ``name``, creating it if needed (race-safe)."""

@@ -21,7 +21,7 @@ from mlflow_trace_nb.store.connection import file_identity
 from mlflow_trace_nb.store.faults import CORRUPT, DATA, classify, describe
 from mlflow_trace_nb.store.handles import StoreHandles
 from mlflow_trace_nb.store.recovery import RetryThread, confirm_damaged, move_aside
-from mlflow_trace_nb.store.rows import SpanRow, TraceRows, span_row, trace_rows
+from mlflow_trace_nb.store.rows import SpanRow, TraceRows, batch_rows
 from mlflow_trace_nb.store.writing import write_batch, write_items
 
 __all__ = ["RETRY_DELAYS_S", "SHUTDOWN_RETRY_S", "WritePath"]
@@ -34,11 +34,6 @@ RETRY_DELAYS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 #: How long ``shutdown()`` (process exit) keeps trying to write a waiting backlog.
 SHUTDOWN_RETRY_S = 2.0
 _CHUNK = 2_000  # backlog items per transaction
-
-
-def _span_count(item: Any) -> int:
-    spans = getattr(item, "spans", None)
-    return len(spans) if isinstance(spans, list) else 1
 
 
 class WritePath(StoreHandles):
@@ -107,23 +102,13 @@ class WritePath(StoreHandles):
 
     # Writing ----------------------------------------------------------------------------
     def export(self, items: Sequence[Any]) -> None:
-        """Write finished traces (``LiveTrace``) and late spans (``LiveSpan``); never raises
-        for a store fault (see the module docstring)."""
-        from mlflow_trace_nb._internal.tracer.live_span import LiveTrace
-
-        traces: list[TraceRows] = []
-        late: list[SpanRow] = []
-        for item in items:
-            try:
-                if isinstance(item, LiveTrace):
-                    traces.append(trace_rows(item))
-                else:
-                    late.append(span_row(item))
-            except Exception as error:  # one odd item must not cost its batch
-                self._reject(_span_count(item), error)
-        if traces or late:
+        """Write span and trace records (``SpanRecord``, ``TraceRecord``): spans as they come,
+        a trace's row IN_PROGRESS with its first spans and final with its ``TraceRecord``.
+        Never raises for a store fault (see the module docstring)."""
+        traces = batch_rows(items, self._reject)
+        if traces:
             self._check_fork()
-            self._submit(traces, late)
+            self._submit(traces, [])
 
     def _submit(self, traces: list[TraceRows], late: list[SpanRow]) -> None:
         with self._write_lock:
@@ -151,7 +136,7 @@ class WritePath(StoreHandles):
             # deleted or replaced while we wrote: the batch may sit in the old file
             self._file_changed()
             left_out = self._write_checked(self._writer(), traces, late, now_ms)
-        self.written_traces += len(traces) - left_out[0]
+        self.written_traces += max(0, sum(not r.open for r in traces) - left_out[0])
         self.written_spans += sum(len(r.spans) for r in traces) + len(late) - left_out[1]
         if self._failures:
             self._recovered()

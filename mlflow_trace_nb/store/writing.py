@@ -40,7 +40,15 @@ _INSERT_TRACE = _INSERT_TRACE_ROW + (
     "request_metadata = json_patch(traces.request_metadata, excluded.request_metadata), "
     "tags = json_patch(traces.tags, excluded.tags)"
 )
+# A row still IN_PROGRESS (written with the first spans, its root not ended anywhere yet)
+# takes the fragment's summary until the root's own row arrives.
+_FROM_FRAGMENT = ", ".join(
+    f"{c} = CASE WHEN traces.status = 'IN_PROGRESS' THEN excluded.{c} ELSE traces.{c} END"
+    for c in ("name", "timestamp_ms", "request", "response")
+)
 _INSERT_FRAGMENT = _INSERT_TRACE_ROW + (
+    _FROM_FRAGMENT + ", status = CASE WHEN traces.status = 'IN_PROGRESS' "
+    "THEN excluded.status ELSE traces.status END, "
     "execution_time_ms = CASE WHEN traces.execution_time_ms IS NULL "
     "OR excluded.execution_time_ms IS NULL THEN traces.execution_time_ms "
     "ELSE max(traces.execution_time_ms, "
@@ -60,9 +68,13 @@ _JSON_DEFAULTS = {11: "{}", 12: "[]"}  # spans.attributes / events are NOT NULL
 
 
 def _write_trace_rows(conn: sqlite3.Connection, traces: list[TraceRows]) -> None:
-    """Upsert the ``traces`` rows and their tag/metadata rows (fragments never override)."""
-    roots = [r for r in traces if not r.fragment]
-    fragments = [r for r in traces if r.fragment]
+    """Upsert the ``traces`` rows and their tag/metadata rows (fragments never override;
+    rows of traces still open are written only where the trace has none yet)."""
+    opened = [r.trace for r in traces if r.open]
+    if opened:
+        conn.executemany(_INSERT_NEW_TRACE, opened)
+    roots = [r for r in traces if not r.fragment and not r.open]
+    fragments = [r for r in traces if r.fragment and not r.open]
     if roots:
         values = [r.trace for r in roots]
         # Plain inserts in the common case; the merging upsert (a few % slower) only when
@@ -196,4 +208,5 @@ def scrub(rows: TraceRows) -> TraceRows:
         [tuple(_scrub_value(v) for v in m) for m in rows.metadata],
         [scrub_span(s) for s in rows.spans],
         rows.fragment,
+        rows.open,
     )

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from IPython.core.displaypub import CapturingDisplayPublisher
 from IPython.core.interactiveshell import InteractiveShell
 
 import mlflow_trace_nb as mlflow
@@ -17,16 +16,9 @@ from mlflow_trace_nb.display.bundle import WIDGET_MIME
 
 
 @pytest.fixture
-def shell() -> Iterator[Any]:
-    ipython = InteractiveShell.instance()
-    publisher = CapturingDisplayPublisher()
-    original = ipython.display_pub
-    ipython.display_pub = publisher
-    ipython.run_cell("import mlflow_trace_nb as mlflow")
-    yield ipython
+def shell(capturing_shell: Any) -> Iterator[Any]:
+    yield capturing_shell
     mlflow.disable_notebook_display()
-    ipython.display_pub = original
-    InteractiveShell.clear_instance()
 
 
 def outputs(shell: Any) -> list[dict[str, Any]]:

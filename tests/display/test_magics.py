@@ -6,8 +6,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from IPython.core.displaypub import CapturingDisplayPublisher
-from IPython.core.interactiveshell import InteractiveShell
 
 import mlflow_trace_nb as mlflow
 from mlflow_trace_nb.display import cell_tags
@@ -16,18 +14,11 @@ from mlflow_trace_nb.entities import Trace
 
 
 @pytest.fixture
-def shell() -> Iterator[Any]:
-    ipython = InteractiveShell.instance()
-    publisher = CapturingDisplayPublisher()
-    original = ipython.display_pub
-    ipython.display_pub = publisher
-    assert ipython.run_cell("import mlflow_trace_nb as mlflow").success
-    assert ipython.run_cell("%load_ext mlflow_trace_nb").success
-    yield ipython
-    ipython.run_cell("%unload_ext mlflow_trace_nb")
+def shell(capturing_shell: Any) -> Iterator[Any]:
+    assert capturing_shell.run_cell("%load_ext mlflow_trace_nb").success
+    yield capturing_shell
+    capturing_shell.run_cell("%unload_ext mlflow_trace_nb")
     cell_tags.unregister_cell_tags()
-    ipython.display_pub = original
-    InteractiveShell.clear_instance()
 
 
 def run(shell: Any, source: str, cell_id: str | None = None) -> Any:

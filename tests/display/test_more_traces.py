@@ -7,8 +7,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from IPython.core.displaypub import CapturingDisplayPublisher
-from IPython.core.interactiveshell import InteractiveShell
 
 import mlflow_trace_nb as mlflow
 from mlflow_trace_nb.display import MAX_TRACES_PER_CELL, cell_tags
@@ -21,18 +19,11 @@ from ipywidgets import Widget  # noqa: E402
 
 
 @pytest.fixture
-def shell() -> Iterator[Any]:
-    ipython = InteractiveShell.instance()
-    publisher = CapturingDisplayPublisher()
-    original = ipython.display_pub
-    ipython.display_pub = publisher
-    ipython.run_cell("import mlflow_trace_nb as mlflow")
+def shell(capturing_shell: Any) -> Iterator[Any]:
     assert cell_tags.register_cell_tags()  # as importing inside a kernel does
-    yield ipython
+    yield capturing_shell
     cell_tags.unregister_cell_tags()
     mlflow.disable_notebook_display()
-    ipython.display_pub = original
-    InteractiveShell.clear_instance()
 
 
 def _cell_widget(shell: Any, code: str) -> Any:

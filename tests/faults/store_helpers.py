@@ -12,19 +12,71 @@ from pathlib import Path
 from typing import Any
 
 import mlflow_trace_nb as mlflow
+from mlflow_trace_nb._internal.records import SpanRecord, TraceRecord
 from mlflow_trace_nb.testing.collector import Collector as Collect
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def record(make: Callable[[], object]) -> list[Any]:
+class Recorded:
+    """The records of one finished trace: its span records (in start order, the root's
+    included) and its trace record. Records are immutable: ``set_span``/``set_trace``/
+    ``set_all`` replace them, as a test does to feed the store values the tracer would never
+    make."""
+
+    def __init__(self, spans: list[SpanRecord], trace: TraceRecord) -> None:
+        self.spans = sorted([*spans, trace.root], key=lambda s: s.start_time_ns)
+        self.trace = trace
+
+    @property
+    def request_id(self) -> str:
+        return self.trace.request_id
+
+    def records(self) -> list[Any]:
+        """What the pipeline hands a sink for this trace: the spans, then the trace record
+        (which carries the root's span record)."""
+        root_id = self.trace.root_span_id
+        root = next(s for s in self.spans if s.span_id == root_id)
+        others = [s for s in self.spans if s.span_id != root_id]
+        return [*others, self.trace._replace(root=root)]
+
+    def set_span(self, index: int, **fields: Any) -> None:
+        self.spans[index] = self.spans[index]._replace(**fields)
+
+    def set_trace(self, **fields: Any) -> None:
+        self.trace = self.trace._replace(**fields)
+
+    def set_all(self, **fields: Any) -> None:
+        """Replace a field present in every record (``experiment_id``...)."""
+        self.spans = [s._replace(**fields) for s in self.spans]
+        self.set_trace(**fields)
+
+
+def group(items: Sequence[Any]) -> list[Recorded]:
+    """A pipeline's records grouped into finished traces, in the order they finished."""
+    spans: dict[int, list[SpanRecord]] = {}
+    out: list[Recorded] = []
+    for item in items:
+        if type(item) is TraceRecord:
+            out.append(Recorded(spans.pop(item.trace_id, []), item))
+        else:
+            spans.setdefault(item.trace_id, []).append(item)
+    return out
+
+
+def flat(traces: Sequence[Recorded]) -> list[Any]:
+    """The records of ``traces``, trace after trace, as one batch."""
+    return [record for trace in traces for record in trace.records()]
+
+
+def record(make: Callable[[], object]) -> list[Recorded]:
     """Run ``make`` with tracing into a ``Collect`` and return the traces it finished."""
     sink = Collect()
     mlflow.set_destination(sink)
     make()
     assert mlflow.flush(10)
     mlflow.set_destination("memory")
-    return sink.items
+    return group(sink.items)
 
 
 def traced(n: int, name: str = "t") -> None:

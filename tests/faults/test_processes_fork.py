@@ -129,7 +129,8 @@ def test_traces_the_parent_had_queued_are_written_once_by_the_parent(db_path: Pa
         assert RUNTIME.last_trace is None  # the parent's last trace is not this process's
         before = queue.exported if queue else 0
         _child_work(2)  # written through: a child of a plain fork may leave with os._exit
-        assert RUNTIME.queue.exported == before + 1 and RUNTIME.queue.pending() == 0
+        # one trace of two spans: a span record and the trace's (with its root's)
+        assert RUNTIME.queue.exported == before + 2 and RUNTIME.queue.pending() == 0
 
     _in_child(child)
     mlflow.flush()

@@ -28,7 +28,7 @@ OVERFLOW_CHILD = """
     _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
     resource.setrlimit(resource.RLIMIT_FSIZE, (os.path.getsize(sys.argv[1]) + 4096, hard))
     for item in items:  # one trace per batch, as a slow stream of traces would come
-        store.export([item])
+        store.export(item.records())
     during = store.health()
     resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
     flushed = store.flush()

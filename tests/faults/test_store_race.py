@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mlflow_trace_nb.store.sqlite import SqliteStore
-from tests.faults.store_helpers import record, rows, traced
+from tests.faults.store_helpers import flat, record, rows, traced
 
 ROUNDS = 30
 WRITERS = 4
@@ -27,7 +27,7 @@ def _race(folder: str, items: list[Any], barrier: Any, results: Any) -> None:
             store = SqliteStore(f"{folder}/round-{r}.db")
             barrier.wait(30)
             store.count_traces()  # a first read opens (and creates) the file
-            store.export(items)  # and so does the first write
+            store.export(flat(items))  # and so does the first write
             outcome: Any = (store.is_memory, store.health().written_traces, store.count_traces())
             store.close()
         except BaseException as error:  # reported to the parent, which fails the test

@@ -17,7 +17,7 @@ from mlflow_trace_nb.store.limits import (
     clean_text,
 )
 from mlflow_trace_nb.store.sqlite import SqliteStore
-from tests.faults.store_helpers import record, rows
+from tests.faults.store_helpers import flat, record, rows
 
 BAD = "x\ud800y"  # a lone surrogate: not encodable as UTF-8
 FILE_NAME = os.fsdecode(b"report-\xff.txt")  # a non-UTF-8 file name: '\udcff'
@@ -67,7 +67,7 @@ def test_one_batch_with_surrogates_in_every_text_field_keeps_all_its_neighbours(
     assert len(items) == 101
     db = tmp_path / "batch.db"
     store = SqliteStore(str(db))
-    store.export(items)  # one batch, one transaction
+    store.export(flat(items))  # one batch, one transaction
     assert store.count_traces() == 101
     health = store.health()
     assert (health.written_traces, health.dropped_spans, health.rejected_spans) == (101, 0, 0)
@@ -124,7 +124,7 @@ def test_huge_span_names_and_tag_values_are_bounded_and_the_store_stays_small(
 
     db = tmp_path / "big.db"
     store = SqliteStore(str(db))
-    store.export(record(make))
+    store.export(flat(record(make)))
     assert store.count_traces() == 40
     trace = store.search(experiment_ids=None, limit=1)[0]
     name = trace.info.name or ""
@@ -168,11 +168,11 @@ def test_out_of_range_numbers_and_odd_experiment_ids_fail_only_their_trace(
     tmp_path: Path,
 ) -> None:
     items = record(lambda: _goods(10))
-    items[3].experiment_id = "not-a-number"  # goes to the default experiment
-    items[5].spans[1].end_time_ns = 10**30  # cannot be an SQLite INTEGER
-    items[7].spans[0].end_time_ns = "garbage"
+    items[3].set_all(experiment_id="not-a-number")  # goes to the default experiment
+    items[5].set_span(1, end_time_ns=10**30)  # cannot be an SQLite INTEGER
+    items[7].set_span(0, end_time_ns="garbage")
     store = SqliteStore(str(tmp_path / "numbers.db"))
-    store.export(items)
+    store.export(flat(items))
     assert store.count_traces() == 10
     assert store.health().rejected_spans == 0
     trace = store.get_trace(items[3].request_id)
@@ -183,14 +183,16 @@ def test_out_of_range_numbers_and_odd_experiment_ids_fail_only_their_trace(
     assert root is not None and root.info.execution_time_ms is None
 
 
-def test_a_trace_that_cannot_be_serialised_is_left_out_alone(tmp_path: Path) -> None:
+def test_a_span_that_cannot_be_serialised_is_left_out_alone(tmp_path: Path) -> None:
     items = record(lambda: _goods(10))
-    items[4].root = None  # a broken trace object: serialising it raises
+    items[4].set_span(1, events=(object(),))  # not an event: serialising it raises
     store = SqliteStore(str(tmp_path / "broken.db"))
-    store.export(items)
-    assert store.count_traces() == 9
+    store.export(flat(items))
+    assert store.count_traces() == 10
     health = store.health()
-    assert health.rejected_spans == 2 and health.written_traces == 9
+    assert health.rejected_spans == 1 and health.written_traces == 10
+    kept = store.get_trace(items[4].request_id)
+    assert kept is not None and [s.name for s in kept.spans] == ["good-4"]
 
 
 def test_values_the_database_refuses_fail_only_their_own_trace(
@@ -199,11 +201,11 @@ def test_values_the_database_refuses_fail_only_their_own_trace(
     """Holes in the cleaning (fields it does not cover, set behind the API's back) still
     cost only their own trace: the batch is written again item by item, scrubbed."""
     items = record(lambda: _goods(20))
-    items[3].root.status_code = object()  # not bindable: scrubbed to its str()
-    items[7].spans[1].status_code = "OK\ud800"  # not encodable: scrubbed to U+FFFD
-    items[11].root.status_code = None  # NOT NULL: cannot be saved, left out alone
+    items[3].set_span(0, status_code=object())  # not bindable: scrubbed to its str()
+    items[7].set_span(1, status_code="OK\ud800")  # not encodable: scrubbed to U+FFFD
+    items[11].set_span(0, status_code=None)  # NOT NULL: cannot be saved, left out alone
     store = SqliteStore(str(tmp_path / "refused.db"))
-    store.export(items)
+    store.export(flat(items))
     assert store.count_traces() == 19
     assert store.get_trace(items[11].request_id) is None
     health = store.health()

@@ -9,10 +9,7 @@ start with an empty context; ``instrument_threading`` (in ``threading_context``)
 from __future__ import annotations
 
 from contextvars import ContextVar, Token
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from mlflow_trace_nb._internal.tracer.live_span import LiveSpan
+from typing import Any
 
 __all__ = ["CURRENT_SPAN", "attach", "current_span", "detach"]
 
@@ -21,8 +18,8 @@ __all__ = ["CURRENT_SPAN", "attach", "current_span", "detach"]
 CURRENT_SPAN: ContextVar[Any] = ContextVar("mlflow_trace_nb_current_span", default=None)
 
 
-def current_span() -> LiveSpan | None:
-    """Return the active recording span, or None."""
+def current_span() -> Any:
+    """Return the active recording span (a ``live_span.LiveSpan``), or None."""
     span = CURRENT_SPAN.get()
     return span if span is not None and span._recording else None
 

@@ -42,7 +42,7 @@ CHAT_TOOLS_ATTRIBUTE = keys.CHAT_TOOLS
 
 
 def _active(action: str) -> LiveSpan | None:
-    span = current_span()
+    span: LiveSpan | None = current_span()
     if span is None:
         _logger.debug("mlflow-trace-nb: %s ignored: no active span", action)
     return span
@@ -50,7 +50,8 @@ def _active(action: str) -> LiveSpan | None:
 
 def get_current_active_span() -> LiveSpan | None:
     """Return the span the calling code runs under, or None outside any (recorded) trace."""
-    return current_span()
+    span: LiveSpan | None = current_span()
+    return span
 
 
 def end_span() -> None:
@@ -190,28 +191,46 @@ def update_current_trace(
 
 
 def set_trace_tag(trace_id: str, key: str, value: str) -> None:
-    """Set a tag on a trace that is still running in this process (MLflow's signature)."""
-    _running(trace_id, "set_trace_tag").set_tag(key, value)
+    """Set a tag on a trace: a running one of this process, or a stored one (MLflow's
+    signature). ``MlflowException`` if there is no such trace."""
+    live = _running(trace_id)
+    if live is not None:
+        live.set_tag(key, value)
+        return
+    if not _stored_store().set_trace_tag(trace_id, key, value):
+        raise MlflowException(f"Trace with ID {trace_id} is not found.")
 
 
 def delete_trace_tag(trace_id: str, key: str) -> None:
-    """Remove a tag from a trace that is still running in this process."""
-    tags = _running(trace_id, "delete_trace_tag").tags
-    if tags is None or key not in tags:
+    """Remove a tag from a running or stored trace; ``MlflowException`` if it has none."""
+    live = _running(trace_id)
+    if live is not None:
+        tags = live.tags
+        if tags is None or key not in tags:
+            raise MlflowException(f"Tag with key {key} not found in trace with ID {trace_id}.")
+        del tags[key]
+        return
+    removed = _stored_store().delete_trace_tag(trace_id, key)
+    if removed is None:
+        raise MlflowException(f"Trace with ID {trace_id} is not found.")
+    if not removed:
         raise MlflowException(f"Tag with key {key} not found in trace with ID {trace_id}.")
-    del tags[key]
 
 
-def _running(trace_id: str, action: str) -> Any:
+def _stored_store() -> Any:
+    """The local store, with everything pending written (so a just-ended trace is there)."""
+    from mlflow_trace_nb._internal.runtime import RUNTIME
+
+    RUNTIME.flush()
+    return RUNTIME.store
+
+
+def _running(trace_id: str) -> Any:
+    """The running trace ``trace_id`` of this context, or None."""
     span = current_span()
     while span is not None and span.trace_id != trace_id:
         span = span._parent
-    if span is None:
-        raise MlflowException(
-            f"{action}: trace {trace_id} is not running in this process (changing the tags "
-            "of a stored trace is not supported yet)"
-        )
-    return span._state
+    return None if span is None else span._state
 
 
 def start_span_no_context(

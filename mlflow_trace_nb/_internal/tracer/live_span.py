@@ -1,6 +1,7 @@
 """Spans while they run: ``LiveSpan`` (recording), ``NoOpSpan`` (tracing off or unsampled),
-and ``LiveTrace`` (re-exported from ``live_trace``: the spans of one trace, kept in memory
-until the root ends).
+and ``LiveTrace`` (re-exported from ``live_trace``: one trace while it is recorded).
+
+A span leaves the tracer only as its ``SpanRecord`` (``record_of``), made when it ends.
 
 Creating and ending a span is the hot path: both only store references and read the
 clock. Payloads are kept as the Python objects the user passed (small containers copied,
@@ -11,6 +12,7 @@ on the writer thread.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from mlflow_trace_nb._internal.tracer import ids
@@ -20,19 +22,24 @@ from mlflow_trace_nb._internal.tracer.capture import (
     exception_event,
     snapshot,
 )
-from mlflow_trace_nb._internal.tracer.live_trace import LiveTrace
+from mlflow_trace_nb._internal.tracer.live_trace import LIVE_SPANS_KEPT, LiveTrace, record_of
 from mlflow_trace_nb.entities import Span, SpanEvent
 from mlflow_trace_nb.entities.span_status import parse_status_code
 from mlflow_trace_nb.tracing.provider import SpanStatus, SpanStatusCode
 
 __all__ = [
+    "LIVE_SPANS_KEPT",
     "NO_OP_SPAN",
     "LiveSpan",
     "LiveTrace",
     "NoOpSpan",
+    "record_of",
 ]
 
 _time_ns = time.time_ns
+#: ``span_lifecycle.finish_span``, registered by that module when it is imported (it imports
+#: this one; the tracer is always imported with it).
+_FINISH: list[Callable[..., None]] = []
 
 
 class LiveSpan(Span):
@@ -93,7 +100,9 @@ class LiveSpan(Span):
         self.status_code = SpanStatusCode.UNSET
         self.status_message = ""
         self.end_time_ns = None
-        state.spans.append(self)
+        count = state.span_count = state.span_count + 1
+        if count <= LIVE_SPANS_KEPT:
+            state.spans.append(self)
         if parent is None:
             state.root = self
         self.start_time_ns = _time_ns()
@@ -222,8 +231,6 @@ class LiveSpan(Span):
         end_time_ns: int | None = None,
     ) -> None:
         """End the span (idempotent); restores its parent as the active span."""
-        from mlflow_trace_nb._internal.tracer.span_lifecycle import finish_span
-
         if self.end_time_ns is not None:
             return
         if outputs is not None:
@@ -232,15 +239,13 @@ class LiveSpan(Span):
             self.set_attributes(attributes)
         if status is not None:
             self.set_status(status)
-        finish_span(self, None, end_time_ns)
+        _FINISH[0](self, None, end_time_ns)
 
     def __enter__(self) -> LiveSpan:
         return self
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        from mlflow_trace_nb._internal.tracer.span_lifecycle import finish_span
-
-        finish_span(self, exc)
+        _FINISH[0](self, exc)
 
 
 class NoOpSpan(LiveSpan):

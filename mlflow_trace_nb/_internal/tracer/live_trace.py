@@ -1,18 +1,67 @@
-"""``LiveTrace``: the spans of one trace, collected in memory while it is recorded (until its
-root span ends and it is handed to the write-behind queue)."""
+"""``LiveTrace``: one trace while it is recorded. Each span is handed to the pipeline as a
+record when it ends; the trace keeps only its first ``LIVE_SPANS_KEPT`` live spans (for the
+notebook's live view and for ending spans left open) and counts the rest."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from mlflow_trace_nb._internal.records import (
+    SpanRecord,
+    TraceRecord,
+    make_trace_record,
+)
 from mlflow_trace_nb._internal.tracer import ids
 
 if TYPE_CHECKING:
     from mlflow_trace_nb._internal.tracer.capture import ExceptionRecord
-    from mlflow_trace_nb._internal.tracer.live_span import LiveSpan
     from mlflow_trace_nb.entities import Trace
 
-__all__ = ["LiveTrace"]
+__all__ = ["LIVE_SPANS_KEPT", "LiveTrace", "record_of"]
+
+#: Live spans a running trace keeps for the notebook's live view and for ending spans left
+#: open; later ones are only counted (their records are in the pipeline, then the store).
+LIVE_SPANS_KEPT = 2_000
+_new = tuple.__new__
+
+
+def record_of(span: Any) -> SpanRecord:
+    """The immutable record of ``span`` (ended: the tracer calls this once, at its end).
+
+    Payloads were snapshotted when set and an ended span refuses changes, so the record
+    shares them instead of copying."""
+    state = span._state
+    parent = span._parent
+    remote = False
+    if parent is None:
+        parent_id = state.remote_parent_span_id() if state.remote_parent_id else None
+        remote = parent_id is not None
+    else:
+        parent_id = parent._span_id
+    events = span._events
+    trace_id = state._trace_id
+    if trace_id is None:  # drawn from the root's start (the only span that can be first)
+        trace_id = state._trace_id = ids.new_trace_id(state.root.start_time_ns)
+    return _new(
+        SpanRecord,
+        (
+            trace_id,
+            span._span_id,
+            parent_id,
+            state.experiment_id,
+            span.name,
+            span.span_type,
+            span.start_time_ns,
+            span.end_time_ns,
+            span.status_code,
+            span.status_message,
+            span._inputs,
+            span._outputs,
+            span._attributes or None,
+            tuple(events) if events else (),
+            remote,
+        ),
+    )
 
 
 class LiveTrace:
@@ -30,6 +79,7 @@ class LiveTrace:
         "metadata",
         "remote_parent_id",
         "root",
+        "span_count",
         "spans",
         "tags",
     )
@@ -46,8 +96,10 @@ class LiveTrace:
         self._trace_id = trace_id  # drawn on first read, from the root's start time
         self._request_id: str | None = None
         self.experiment_id = experiment_id
-        self.spans: list[LiveSpan] = []
-        self.root: LiveSpan | None = None
+        # live_span.LiveSpan objects (not imported: live_span imports this module)
+        self.spans: list[Any] = []  # the first LIVE_SPANS_KEPT spans
+        self.span_count = 0  # spans recorded (kept or not)
+        self.root: Any = None
         self.tags: dict[str, str] | None = None  # created on first use: fewer GC objects
         self.metadata: dict[str, str] | None = None
         self.closed = False
@@ -78,6 +130,16 @@ class LiveTrace:
             trace_id = self._trace_id = ids.new_trace_id(start_ns)
         return trace_id
 
+    def remote_parent_span_id(self) -> int | None:
+        """The remote parent's span id as an int (a trace continued from another process)."""
+        text = self.remote_parent_id
+        if text is None:
+            return None
+        try:
+            return int(text, 16)
+        except (TypeError, ValueError):
+            return None
+
     def set_tag(self, key: str, value: str) -> None:
         """Set a trace tag (string to string)."""
         if self.tags is None:
@@ -90,10 +152,22 @@ class LiveTrace:
             self.metadata = {}
         self.metadata[str(key)] = str(value)
 
+    def trace_record(self) -> TraceRecord:
+        """The record of this trace (its root's summary, tags, metadata); a trace whose root
+        is still running is IN_PROGRESS."""
+        root = self.root
+        if root is None:
+            raise ValueError("a trace without a root span")
+        record = make_trace_record(record_of(root), self.tags, self.metadata, self.span_count)
+        if root.end_time_ns is None:
+            record = record._replace(status="IN_PROGRESS")
+        return record
+
     def to_trace(self) -> Trace:
-        """Build a read-only ``Trace`` from the spans recorded so far (payloads JSON-safe)."""
-        from mlflow_trace_nb.store.rows import trace_rows
+        """Build a read-only ``Trace`` from the kept spans (payloads JSON-safe); spans still
+        running show without an end time."""
+        from mlflow_trace_nb.store.rows import span_row, trace_row
         from mlflow_trace_nb.store.trace_builder import build_trace, pack_span_row
 
-        rows = trace_rows(self)
-        return build_trace(rows.trace, [pack_span_row(r) for r in rows.spans])
+        spans = [span_row(record_of(s)) for s in list(self.spans)]
+        return build_trace(trace_row(self.trace_record()), [pack_span_row(r) for r in spans])

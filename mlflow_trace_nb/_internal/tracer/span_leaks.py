@@ -24,12 +24,13 @@ from __future__ import annotations
 import atexit
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from mlflow_trace_nb._internal.runtime import RUNTIME
 from mlflow_trace_nb._internal.shutdown import threads_allowed
 from mlflow_trace_nb._internal.tracer.context import CURRENT_SPAN
-from mlflow_trace_nb._internal.tracer.live_span import LiveTrace
+from mlflow_trace_nb._internal.tracer.live_span import LiveTrace, record_of
 from mlflow_trace_nb.tracing.provider import SpanStatus
 
 if TYPE_CHECKING:
@@ -52,6 +53,8 @@ EXIT_MESSAGE = "span was still open at interpreter exit"
 #: Status message of a span ended because its trace was garbage collected.
 COLLECTED_MESSAGE = "span was never ended (garbage collected while open)"
 _warned = False
+#: ``span_lifecycle._close``, registered by that module (it imports this one).
+_CLOSE: list[Callable[..., None]] = []
 
 
 def end_spans_left_open(reason: str, error: BaseException | None = None) -> int:
@@ -79,8 +82,7 @@ def end_spans_left_open(reason: str, error: BaseException | None = None) -> int:
 
 
 def _end_chain(span: LiveSpan | None, reason: str, error: BaseException | None) -> int:
-    from mlflow_trace_nb._internal.tracer.span_lifecycle import _close
-
+    close = _CLOSE[0]
     ended = 0
     while span is not None and span._recording:  # a RemoteParent/no-op ends nothing
         if span.end_time_ns is None:
@@ -89,7 +91,7 @@ def _end_chain(span: LiveSpan | None, reason: str, error: BaseException | None) 
             span.status_code = SpanStatus.ERROR
             span.status_message = reason
             span._token = None
-            _close(span)
+            close(span)
             ended += 1
         span = span._parent
     return ended
@@ -116,20 +118,25 @@ def _write_abandoned(trace: LiveTrace) -> None:
     if trace.generation != trace.process_generation:
         return  # begun before fork(): the parent process writes it
     now = time.time_ns()
+    records = []
     for span in reversed(trace.spans):
         if span.end_time_ns is None:
             span.status_code = SpanStatus.ERROR
             span.status_message = COLLECTED_MESSAGE
             span.end_time_ns = now
+            if span is not trace.root:  # the root travels in the trace's record
+                records.append(record_of(span))
     trace.closed = True
     # A finalizer may run inside any code, the writer's own included: no locks, no thread
     # start, no waiting. The next put or flush (cell end, exit, a query) writes it; once the
     # interpreter exits there may be none, and the queue writes it on this thread.
     queue = RUNTIME.queue
+    items = [*records, trace.trace_record()]
     if threads_allowed():
-        queue._items.append(trace)
+        queue.put_nowait(items)
     else:
-        queue.put(trace, len(trace.spans))
+        for item in items:
+            queue.put(item, 1)
 
 
 def _end_at_exit() -> None:

@@ -1,9 +1,10 @@
 """A span's life: open under the active span, start as the active span, end.
 
 Hot-path rules: opening a span reads the context, the clock and the sampling rate and stores
-references; ending it reads the clock, sets the status and, for a root span, appends the
-trace to the write-behind queue. Nothing is serialised or written here. Every step is
-guarded: a failure is logged once and never reaches the user's code.
+references; ending it reads the clock, sets the status and appends the span's record (for a
+root span also the trace's) to the pipeline's queue: spans are durable as they end. Nothing
+is serialised or written here. Every step is guarded: a failure is logged once and never
+reaches the user's code.
 
 How an exception ends a span (``finish_span``): ``KeyboardInterrupt``,
 ``asyncio.CancelledError`` and an exception group made only of those: CANCELLED;
@@ -29,11 +30,18 @@ from typing import Any
 from mlflow_trace_nb import keys
 from mlflow_trace_nb._internal.propagation import RemoteParent
 from mlflow_trace_nb._internal.runtime import RUNTIME
+from mlflow_trace_nb._internal.tracer import live_span, span_leaks
 from mlflow_trace_nb._internal.tracer.arguments import optional_mapping, optional_str
 from mlflow_trace_nb._internal.tracer.capture import snapshot
 from mlflow_trace_nb._internal.tracer.context import CURRENT_SPAN, detach
 from mlflow_trace_nb._internal.tracer.ids import format_span_id
-from mlflow_trace_nb._internal.tracer.live_span import NO_OP_SPAN, LiveSpan, LiveTrace, NoOpSpan
+from mlflow_trace_nb._internal.tracer.live_span import (
+    NO_OP_SPAN,
+    LiveSpan,
+    LiveTrace,
+    NoOpSpan,
+    record_of,
+)
 from mlflow_trace_nb._internal.tracer.span_leaks import ManualTrace
 from mlflow_trace_nb.errors import report_internal_error
 from mlflow_trace_nb.tracing.provider import SpanStatus, SpanStatusCode, SpanType
@@ -89,7 +97,7 @@ def open_span(
             return _open_continued(parent, name, span_type, inputs, attributes)
         return NO_OP_SPAN
     state = parent._state
-    if len(state.spans) < MAX_SPANS_PER_TRACE and state.generation == state.process_generation:
+    if state.span_count < MAX_SPANS_PER_TRACE and state.generation == state.process_generation:
         return LiveSpan(name, span_type, state, parent, inputs, attributes)
     if state.generation != state.process_generation:
         return _open_forked(parent, name, span_type, inputs, attributes)
@@ -194,7 +202,8 @@ def _exit_ok(exc: SystemExit) -> bool:
 
 
 def _close(span: LiveSpan, end_time_ns: int | None = None) -> None:
-    """Stamp the end (status OK unless set), run hooks, hand a finished trace on."""
+    """Stamp the end (status OK unless set), run hooks, hand the span's record on (and the
+    trace's, for a root)."""
     if span.status_code == SpanStatusCode.UNSET:
         span.status_code = SpanStatus.OK
     span.end_time_ns = end_time_ns or _time_ns()
@@ -207,11 +216,11 @@ def _close(span: LiveSpan, end_time_ns: int | None = None) -> None:
         state.last_exception = None  # let the exception (and its frames) go
         if state.generation != state.process_generation:
             return  # begun before fork(): the parent process writes it
-        _RT.submit_trace(state)
+        _RT.submit_trace(state, record_of(span))
         if _RT.write_through:  # a forked child may end with os._exit(): write it now
             _RT.flush()
-    elif state.closed and state.generation == state.process_generation:
-        _RT.submit_late_span(span)
+    elif state.generation == state.process_generation:
+        _RT.submit_span(record_of(span))
 
 
 def end_with_result(span: LiveSpan, result: Any) -> None:
@@ -300,3 +309,7 @@ def start_span(
     except Exception:
         report_internal_error("starting a span")
         return NO_OP_SPAN
+
+
+live_span._FINISH[:] = [finish_span]  # LiveSpan.end()/__exit__ (live_span cannot import us)
+span_leaks._CLOSE[:] = [_close]  # ending spans left open
