@@ -90,10 +90,32 @@ class CellView:
         """The traces to draw and how many more there are."""
         return list(self.traces), self.extra
 
+    def complete(self) -> None:
+        """Swap each ended trace that kept only part of its spans in memory (a running trace
+        keeps its first ``LIVE_SPANS_KEPT``; the rest went to the store as they ended) for
+        its stored copy, so the settled view shows every span."""
+        partial = [
+            i
+            for i, t in enumerate(self.traces)
+            if getattr(t, "closed", False) and getattr(t, "span_count", 0) > len(t.spans)
+        ]
+        if not partial:
+            return
+        from mlflow_trace_nb._internal.runtime import RUNTIME
+
+        try:
+            RUNTIME.flush()  # the local store only: never waits for a remote
+            for i in partial:
+                stored = RUNTIME.store.get_trace(self.traces[i].request_id)
+                if stored is not None:
+                    self.traces[i] = stored
+        except Exception:
+            report_internal_error("notebook display: reading a large trace back")
+
     @property
     def running(self) -> bool:
         """True while a shown trace of the view is still being recorded."""
-        return any(not t.closed for t in self.traces)
+        return any(not getattr(t, "closed", True) for t in self.traces)
 
     def show_live(self) -> None:
         """Show the view while the cell runs (from the timer thread). The static HTML is
@@ -125,6 +147,7 @@ class CellView:
 
         with self.lock:
             self.ended_at = time.monotonic()
+            self.complete()
             traces, more = self.shown()
             if not self.displayed and self.completed == 0:
                 return
@@ -135,7 +158,7 @@ class CellView:
                     self.widget = make_widget(traces, more=more)
                 except Exception:
                     report_internal_error("trace widget")
-            self.settled_running = any(not t.closed for t in traces)
+            self.settled_running = any(not getattr(t, "closed", True) for t in traces)
             bundle = trace_bundle(
                 traces, more=more, widget=self.widget, html=_final_html(traces, more)
             )
@@ -151,6 +174,7 @@ class CellView:
             from mlflow_trace_nb.display.bundle import trace_bundle
 
             self.settled_running = False
+            self.complete()
             traces, more = self.shown()
             if self.widget is not None:
                 self.widget.set_traces(traces, more)

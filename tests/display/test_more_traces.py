@@ -122,3 +122,20 @@ def test_compare_answers_with_a_reason_not_an_exception(shell: Any) -> None:
     assert "no earlier run" in reply["reason"]
     other = _ask(widget, {"kind": "compare", "id": "tr-0000"})  # not in this view
     assert other["reason"] == "This trace is not in the view."
+
+
+def test_a_trace_larger_than_memory_keeps_is_shown_whole(
+    shell: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlflow_trace_nb._internal.tracer import live_span
+
+    monkeypatch.setattr(live_span, "LIVE_SPANS_KEPT", 5)  # live traces keep their first 5
+    mlflow.enable_notebook_display()
+    code = "with mlflow.start_span('big'):\n    for i in range(19):\n"
+    code += "        mlflow.trace(len)('ab')"
+    widget = _cell_widget(shell, code)
+    (shown,) = json.loads(widget.payload)["traces"]
+    assert shown["count"] == 20  # the stored copy, not the 5 spans kept in memory
+    assert len(shown["cols"]["name"]) == 20
+    (output,) = [o for o in shell.display_pub.outputs]
+    assert output["data"]["text/plain"] == "Trace 'big': OK, 20 spans"
