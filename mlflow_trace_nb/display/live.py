@@ -16,12 +16,16 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from mlflow_trace_nb.errors import report_internal_error
 
 if TYPE_CHECKING:
     from mlflow_trace_nb._internal.tracer.live_span import LiveTrace
+    from mlflow_trace_nb.entities import Trace
+
+#: What a cell view shows: live traces, and stored ones for traces too big to keep live.
+ShownTrace: TypeAlias = "LiveTrace | Trace"
 
 __all__ = ["LIVE_DELAY_S", "MAX_TRACES_PER_CELL", "UPDATE_INTERVAL_S", "CellView", "LiveUpdater"]
 
@@ -48,7 +52,7 @@ class CellView:
     """The traces one cell started or completed, and the output showing them."""
 
     def __init__(self) -> None:
-        self.traces: list[LiveTrace] = []  # the first MAX_TRACES_PER_CELL traces (shown)
+        self.traces: list[ShownTrace] = []  # the first MAX_TRACES_PER_CELL traces (shown)
         self.extra = 0  # further traces of the cell, counted only
         self._extra_running: dict[int, LiveTrace] = {}  # by id(); held so ids stay unique
         self.completed = 0
@@ -86,7 +90,7 @@ class CellView:
             return
         self.started(trace)
 
-    def shown(self) -> tuple[list[LiveTrace], int]:
+    def shown(self) -> tuple[list[ShownTrace], int]:
         """The traces to draw and how many more there are."""
         return list(self.traces), self.extra
 
@@ -184,7 +188,7 @@ class CellView:
             _display(bundle, self.display_id, True)
 
 
-def _final_html(traces: list[LiveTrace], more: int) -> str | bool:
+def _final_html(traces: list[ShownTrace], more: int) -> str | bool:
     from mlflow_trace_nb.display.bundle import static_html
 
     return static_html(traces, more=more) or False
