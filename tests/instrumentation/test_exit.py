@@ -76,7 +76,7 @@ def _run(
 ) -> subprocess.CompletedProcess[str]:
     base = "" if server is None else server.openai_base_url.removesuffix("/v1")
     prelude = f"{before}import mlflow_trace_nb as mlflow\nBASE = {base!r}\n"
-    env = {**os.environ, DESTINATION_ENV: str(db), "PYTHONPATH": str(_ROOT)}
+    env = {**os.environ, DESTINATION_ENV: str(db), "PYTHONPATH": str(_ROOT), "_MTN_BASE": base}
     done = subprocess.run(
         [sys.executable, "-c", prelude + textwrap.dedent(script) + "\nprint('end')\n"],
         env=env,
@@ -84,9 +84,33 @@ def _run(
         text=True,
         timeout=_HANG,
     )
+    if done.returncode < 0 and _bare_sdk_crashes(script, env):
+        pytest.skip(
+            f"the interpreter itself dies at exit (signal {-done.returncode}) running this "
+            "script with the bare SDK, without mlflow_trace_nb (seen with CPython 3.13.0 and an "
+            "OpenAI stream left open): nothing of ours to test here"
+        )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "end"
     return done
+
+
+def _bare_sdk_crashes(script: str, env: dict[str, str]) -> bool:
+    """The control: does the same script, with this package left out, die of a signal?"""
+    bare = "\n".join(
+        line
+        for line in textwrap.dedent(script).splitlines()
+        if "mlflow.instrument_" not in line and "mlflow.uninstrument_" not in line
+    )
+    base = f"BASE = {env.get('_MTN_BASE', '')!r}\n"
+    done = subprocess.run(
+        [sys.executable, "-c", base + bare + "\nprint('end')\n"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=_HANG,
+    )
+    return done.returncode < 0
 
 
 def _stored(db: Path) -> list[Trace]:
