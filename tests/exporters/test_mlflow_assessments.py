@@ -24,6 +24,22 @@ def _server_assessment(uri: str, trace_id: str, assessment_id: str) -> Any:
     return TracingClient(uri).get_assessment(trace_id, assessment_id)
 
 
+def _server_search(uri: str, experiment: str) -> Any:
+    """The server's traces whose valid ``correct`` feedback is 1.0: numerically where the
+    server compares feedback values as numbers (MLflow 3.17), else as the quoted text older
+    servers require (3.13: "Expected a quoted string value for feedback")."""
+    import mlflow
+    from mlflow.exceptions import RestException
+
+    client = mlflow.MlflowClient(uri)
+    try:
+        return client.search_traces(locations=[experiment], filter_string="feedback.correct > 0.5")
+    except RestException as error:
+        if "quoted string" not in str(error):
+            raise
+    return client.search_traces(locations=[experiment], filter_string="feedback.correct = '1.0'")
+
+
 def test_assessment_changes_reach_the_server(mlflow_server: MlflowServer, tmp_path: Path) -> None:
     import mlflow
 
@@ -52,10 +68,7 @@ def test_assessment_changes_reach_the_server(mlflow_server: MlflowServer, tmp_pa
     assert _server_assessment(mlflow_server.uri, trace_id, new.assessment_id).overrides == (
         fb.assessment_id
     )
-    found = mlflow.MlflowClient(mlflow_server.uri).search_traces(
-        locations=[experiment], filter_string="feedback.correct > 0.5"
-    )
-    assert [t.info.trace_id for t in found] == [trace_id]
+    assert [t.info.trace_id for t in _server_search(mlflow_server.uri, experiment)] == [trace_id]
 
     tracing.update_assessment(trace_id, ex.assessment_id, Expectation(name="gt", value="Paris"))
     assert _server_assessment(mlflow_server.uri, trace_id, ex.assessment_id).value == "Paris"
