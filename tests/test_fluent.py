@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 import mlflow_trace_nb as mlflow
-from mlflow_trace_nb._internal.tracer.fluent import CHAT_TOOLS_ATTRIBUTE
+from mlflow_trace_nb import keys
 from mlflow_trace_nb.errors import MlflowException
 from mlflow_trace_nb.tracing import SpanType
 from tests.helpers import by_name, last_trace
@@ -27,7 +27,7 @@ def test_setters_act_on_the_active_span() -> None:
     trace = last_trace()
     span = trace.spans[0]
     assert span.attributes == {
-        CHAT_TOOLS_ATTRIBUTE: TOOLS,
+        keys.CHAT_TOOLS: TOOLS,
         "model_name": "gpt-4-turbo",
         "temperature": 0.7,
         "tokens_used": 150,
@@ -103,9 +103,9 @@ def test_set_span_chat_tools_takes_mlflows_two_argument_form() -> None:
         mlflow.set_span_chat_tools(span, TOOLS)
     with mlflow.start_span("chat-active"):
         mlflow.set_span_chat_tools(TOOLS)  # the one-argument form: the active span
-    assert last_trace().spans[0].attributes[CHAT_TOOLS_ATTRIBUTE] == TOOLS
+    assert last_trace().spans[0].attributes[keys.CHAT_TOOLS] == TOOLS
     spans = mlflow.search_traces(return_type="list")
-    assert [t.spans[0].attributes[CHAT_TOOLS_ATTRIBUTE] for t in spans] == [TOOLS, TOOLS]
+    assert [t.spans[0].attributes[keys.CHAT_TOOLS] for t in spans] == [TOOLS, TOOLS]
     with pytest.raises(TypeError, match="tools must be a list"):
         mlflow.set_span_chat_tools(span, "calculator")
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mlflow_trace_nb.display.cell_tags import CELL_ID_TAG, CELL_RUN_TAG, EXECUTION_COUNT_TAG
+from mlflow_trace_nb import keys
 
 if TYPE_CHECKING:
     from mlflow_trace_nb.entities import Trace
@@ -29,7 +29,7 @@ MAX_CANDIDATES = 500
 def run_key(trace: Trace) -> tuple[str | None, str | None]:
     """Which run of its cell a trace belongs to: (cell_run, execution_count) tags."""
     tags = trace.tags or {}
-    return tags.get(CELL_RUN_TAG), tags.get(EXECUTION_COUNT_TAG)
+    return tags.get(keys.CELL_RUN), tags.get(keys.EXECUTION_COUNT)
 
 
 def cell_traces(trace: Trace) -> list[Trace]:
@@ -37,7 +37,7 @@ def cell_traces(trace: Trace) -> list[Trace]:
     (empty when ``trace`` has no cell id tag)."""
     from mlflow_trace_nb._internal.search import flush, search_traces
 
-    cell_id = (trace.tags or {}).get(CELL_ID_TAG)
+    cell_id = (trace.tags or {}).get(keys.CELL_ID)
     if not cell_id:
         return []
     flush()  # this process's own recent traces must be searchable
@@ -45,7 +45,7 @@ def cell_traces(trace: Trace) -> list[Trace]:
     found = search_traces(
         experiment_ids=[trace.experiment_id],
         filter_string=(
-            f"tags.`{CELL_ID_TAG}` = '{quoted}' AND timestamp_ms <= {int(trace.timestamp_ms)}"
+            f"tags.`{keys.CELL_ID}` = '{quoted}' AND timestamp_ms <= {int(trace.timestamp_ms)}"
         ),
         max_results=MAX_CANDIDATES,
         return_type="list",

@@ -49,10 +49,6 @@ __all__ = [
     "trace_cost",
 ]
 
-TOKEN_USAGE = keys.TOKEN_USAGE
-MODEL = keys.MODEL
-PROVIDER = keys.PROVIDER
-MESSAGE_FORMAT = keys.MESSAGE_FORMAT
 _MODEL_KEYS = ("model", "model_name", "model_id")
 #: Providers whose models run on the user's own hardware: no list price exists.
 _SELF_HOSTED = frozenset({"transformers", "huggingface", "llamacpp", "ollama", "vllm", "local"})
@@ -175,10 +171,10 @@ def span_tokens(span: Any) -> TokenUsage | None:
     if row is None:
         if getattr(span, "_attributes", True) is None:  # a live span without attributes
             return None
-    elif len(row) > 9 and isinstance(row[9], str) and TOKEN_USAGE not in row[9]:
+    elif len(row) > 9 and isinstance(row[9], str) and keys.TOKEN_USAGE not in row[9]:
         return None
     try:
-        usage = span.attributes.get(TOKEN_USAGE)
+        usage = span.attributes.get(keys.TOKEN_USAGE)
     except Exception:
         return None
     if isinstance(usage, str):
@@ -214,8 +210,8 @@ def span_model(span: Any) -> tuple[str | None, str | None]:
         attributes = span.attributes
     except Exception:
         return None, None
-    provider = _text(attributes.get(PROVIDER)) or _text(attributes.get(MESSAGE_FORMAT))
-    model = _text(attributes.get(MODEL))
+    provider = _text(attributes.get(keys.PROVIDER)) or _text(attributes.get(keys.MESSAGE_FORMAT))
+    model = _text(attributes.get(keys.MODEL))
     if model is None:
         for key in _MODEL_KEYS:
             model = _text(attributes.get(key))

@@ -34,17 +34,11 @@ if TYPE_CHECKING:
     from mlflow_trace_nb._internal.tracer.live_span import LiveTrace
 
 __all__ = [
-    "CELL_ID_TAG",
-    "CELL_RUN_TAG",
-    "EXECUTION_COUNT_TAG",
     "current_cell_tags",
     "register_cell_tags",
     "unregister_cell_tags",
 ]
 
-EXECUTION_COUNT_TAG = keys.EXECUTION_COUNT
-CELL_ID_TAG = keys.CELL_ID
-CELL_RUN_TAG = keys.CELL_RUN
 
 _current: dict[str, str] = {}  # the tags of the cell running now (replaced, never mutated)
 _registered_shells: dict[int, Any] = {}
@@ -70,16 +64,16 @@ def _pre_run_cell(info: Any = None) -> None:
     global _current, _runs, _count_at_start
     try:
         _runs += 1
-        tags: dict[str, str] = {CELL_RUN_TAG: str(_runs)}
+        tags: dict[str, str] = {keys.CELL_RUN: str(_runs)}
         from IPython.core.getipython import get_ipython
 
         shell = get_ipython()  # type: ignore[no-untyped-call, unused-ignore]
         _count_at_start = None if shell is None else int(shell.execution_count)
         if shell is not None and getattr(info, "store_history", True):
-            tags[EXECUTION_COUNT_TAG] = str(running_cell_number(shell))
+            tags[keys.EXECUTION_COUNT] = str(running_cell_number(shell))
         cell_id = getattr(info, "cell_id", None)
         if cell_id:
-            tags[CELL_ID_TAG] = str(cell_id)
+            tags[keys.CELL_ID] = str(cell_id)
         _current = tags
     except Exception:
         _current = {}  # never break the user's cell
@@ -104,7 +98,7 @@ def register_cell_tags() -> bool:
             _registered_shells[id(shell)] = shell
             if not _current:  # the cell importing us started before the hook existed
                 _runs += 1
-                _current = {CELL_RUN_TAG: str(_runs)}  # its count may not be stored
+                _current = {keys.CELL_RUN: str(_runs)}  # its count may not be stored
         if _tag_trace not in RUNTIME.trace_start_hooks:
             RUNTIME.trace_start_hooks.append(_tag_trace)
         return True

@@ -82,9 +82,6 @@ MAX_SPANS = 50_000
 #: Longest full value sent on request.
 FULL_VALUE_CHARS = 5_000_000
 
-TOKEN_USAGE = keys.TOKEN_USAGE
-CHAT_TOOLS = keys.CHAT_TOOLS
-MODEL = keys.MODEL
 _CHAT_TYPES = frozenset({"CHAT_MODEL", "LLM"})
 
 
@@ -174,7 +171,7 @@ def span_detail(trace: AnyTrace, index: int, spans: Sequence[Span] | None = None
         "cost": cost.cost if cost is not None else None,
         "tokens": _tokens(span),
         "chat": None,
-        "tools": chat_tools(_jsonable(attributes.get(CHAT_TOOLS), live)),
+        "tools": chat_tools(_jsonable(attributes.get(keys.CHAT_TOOLS), live)),
     }
     if (span.span_type or "") in _CHAT_TYPES:
         detail["chat"] = chat_messages(_jsonable(span.inputs, live), _jsonable(span.outputs, live))

@@ -63,7 +63,6 @@ MAX_NESTING = 32
 #: Payload characters drawn per call; past it, spans show their header line only.
 PAYLOAD_BUDGET = 400_000
 
-_TOKEN_USAGE = keys.TOKEN_USAGE
 _CHAT_TYPES = frozenset({"CHAT_MODEL", "LLM"})
 _STATUS_STYLE = {  # status -> (css class, icon); anything else is "unset"
     "OK": ("ok", "\u2713"),
@@ -189,7 +188,7 @@ def _span_view(
             sections.append(SimpleNamespace(docs=docs))
         elif outputs is not None:
             sections.append(_section("outputs", "mtn-outputs", value_blocks(outputs, budget)))
-    attributes = {k: v for k, v in dict(span.attributes or {}).items() if k != _TOKEN_USAGE}
+    attributes = {k: v for k, v in dict(span.attributes or {}).items() if k != keys.TOKEN_USAGE}
     if attributes and not budget.exhausted:
         blocks = value_blocks(_jsonable(attributes, live), budget)
         sections.append(_section("attributes", "mtn-attributes", blocks, folded=True))

@@ -24,19 +24,13 @@ from uuid import UUID
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.outputs import LLMResult
 
+from mlflow_trace_nb import keys
 from mlflow_trace_nb._internal.runtime import RUNTIME
 from mlflow_trace_nb._internal.tracer.context import CURRENT_SPAN
 from mlflow_trace_nb._internal.tracer.live_span import LiveSpan
 from mlflow_trace_nb._internal.tracer.span_lifecycle import finish_span, open_span
 from mlflow_trace_nb.errors import report_internal_error
 from mlflow_trace_nb.instrumentation import _langchain_convert as convert
-from mlflow_trace_nb.instrumentation._schema import (
-    CHAT_TOOLS_ATTRIBUTE,
-    MESSAGE_FORMAT_ATTRIBUTE,
-    MODEL_ATTRIBUTE,
-    PROVIDER_ATTRIBUTE,
-    TOKEN_USAGE_ATTRIBUTE,
-)
 from mlflow_trace_nb.tracing.provider import SpanType
 
 __all__ = ["RunSpans", "SpanCallbackHandler"]
@@ -202,13 +196,13 @@ class SpanCallbackHandler(BaseCallbackHandler):
         raw = kwargs.get("invocation_params") or {}
         params = {k: v for k, v in raw.items() if v is not None and k != "_type"}
         metadata = kwargs.get("metadata") or {}
-        attributes: dict[str, Any] = {PROVIDER_ATTRIBUTE: "langchain"}
+        attributes: dict[str, Any] = {keys.PROVIDER: "langchain"}
         model = params.get("model") or params.get("model_name") or metadata.get("ls_model_name")
         if model:
-            attributes[MODEL_ATTRIBUTE] = str(model)
+            attributes[keys.MODEL] = str(model)
         tools = convert.chat_tools(params.pop("tools", None))
         if tools:
-            attributes[CHAT_TOOLS_ATTRIBUTE] = tools
+            attributes[keys.CHAT_TOOLS] = tools
         if params:
             attributes["invocation_params"] = params
         return attributes
@@ -226,7 +220,7 @@ class SpanCallbackHandler(BaseCallbackHandler):
         rows = [[convert.message_dict(m) for m in row] for row in messages]
         inputs = {"messages": rows[0] if len(rows) == 1 else rows}
         attributes = self._model_attributes(kwargs)
-        attributes[MESSAGE_FORMAT_ATTRIBUTE] = "openai"
+        attributes[keys.MESSAGE_FORMAT] = "openai"
         name = _span_name(serialized, kwargs, SpanType.CHAT_MODEL)
         self._open(run_id, parent_run_id, name, SpanType.CHAT_MODEL, inputs, attributes)
 
@@ -251,10 +245,10 @@ class SpanCallbackHandler(BaseCallbackHandler):
         if span is not None and span._recording:
             usage = convert.result_usage(response)
             if usage is not None:
-                span.set_attribute(TOKEN_USAGE_ATTRIBUTE, usage)
+                span.set_attribute(keys.TOKEN_USAGE, usage)
             model = convert.model_name(response)
             if model:
-                span.set_attribute(MODEL_ATTRIBUTE, model)
+                span.set_attribute(keys.MODEL, model)
         self._end(run_id, convert.llm_outputs(response))
 
     @_guarded("on_llm_error")

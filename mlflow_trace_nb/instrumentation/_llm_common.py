@@ -7,6 +7,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from mlflow_trace_nb import keys
 from mlflow_trace_nb._internal.tracer.live_span import LiveSpan
 from mlflow_trace_nb.instrumentation._patching import (
     Describe,
@@ -14,13 +15,6 @@ from mlflow_trace_nb.instrumentation._patching import (
     Instrumentation,
     traced_call,
     traced_call_async,
-)
-from mlflow_trace_nb.instrumentation._schema import (
-    CHAT_TOOLS_ATTRIBUTE,
-    MESSAGE_FORMAT_ATTRIBUTE,
-    MODEL_ATTRIBUTE,
-    PROVIDER_ATTRIBUTE,
-    TOKEN_USAGE_ATTRIBUTE,
 )
 
 __all__ = [
@@ -109,13 +103,13 @@ def request_inputs(kwargs: dict[str, Any], skip_types: tuple[type, ...]) -> dict
 
 def request_attributes(provider: str, inputs: dict[str, Any]) -> dict[str, Any]:
     """Provider, message format, requested model and offered tools of a chat request."""
-    attributes: dict[str, Any] = {PROVIDER_ATTRIBUTE: provider, MESSAGE_FORMAT_ATTRIBUTE: provider}
+    attributes: dict[str, Any] = {keys.PROVIDER: provider, keys.MESSAGE_FORMAT: provider}
     model = inputs.get("model")
     if model is not None:
-        attributes[MODEL_ATTRIBUTE] = str(model)
+        attributes[keys.MODEL] = str(model)
     tools = inputs.get("tools")
     if tools:
-        attributes[CHAT_TOOLS_ATTRIBUTE] = chat_tools(tools)
+        attributes[keys.CHAT_TOOLS] = chat_tools(tools)
     return attributes
 
 
@@ -157,6 +151,6 @@ def finish_attributes(span: LiveSpan, model: Any, usage: dict[str, Any] | None) 
     """Record the model the vendor answered with and the token usage (when reported)."""
     attributes = span.attributes
     if model:
-        attributes[MODEL_ATTRIBUTE] = str(model)
+        attributes[keys.MODEL] = str(model)
     if usage is not None:
-        attributes[TOKEN_USAGE_ATTRIBUTE] = usage
+        attributes[keys.TOKEN_USAGE] = usage

@@ -15,22 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlflow_trace_nb import keys
-from mlflow_trace_nb._internal.tracer.fluent import CHAT_TOOLS_ATTRIBUTE
-
 __all__ = [
-    "CHAT_TOOLS_ATTRIBUTE",
-    "MESSAGE_FORMAT_ATTRIBUTE",
-    "MODEL_ATTRIBUTE",
-    "PROVIDER_ATTRIBUTE",
-    "TOKEN_USAGE_ATTRIBUTE",
     "token_usage",
 ]
-
-TOKEN_USAGE_ATTRIBUTE = keys.TOKEN_USAGE
-MODEL_ATTRIBUTE = keys.MODEL
-PROVIDER_ATTRIBUTE = keys.PROVIDER
-MESSAGE_FORMAT_ATTRIBUTE = keys.MESSAGE_FORMAT
 
 
 def token_usage(

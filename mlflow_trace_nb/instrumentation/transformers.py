@@ -25,6 +25,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from mlflow_trace_nb import keys
 from mlflow_trace_nb._internal.tracer.live_span import LiveSpan
 from mlflow_trace_nb.instrumentation._patching import (
     Instrumentation,
@@ -33,9 +34,6 @@ from mlflow_trace_nb.instrumentation._patching import (
     traced_call,
 )
 from mlflow_trace_nb.instrumentation._schema import (
-    MODEL_ATTRIBUTE,
-    PROVIDER_ATTRIBUTE,
-    TOKEN_USAGE_ATTRIBUTE,
     token_usage,
 )
 from mlflow_trace_nb.tracing.provider import SpanType
@@ -142,10 +140,10 @@ def _call_params(kwargs: dict[str, Any]) -> dict[str, Any]:
 
 
 def _attributes(model: Any, task: str | None, params: dict[str, Any]) -> dict[str, Any]:
-    attributes: dict[str, Any] = {PROVIDER_ATTRIBUTE: "transformers"}
+    attributes: dict[str, Any] = {keys.PROVIDER: "transformers"}
     model_id = _model_id(model)
     if model_id:
-        attributes[MODEL_ATTRIBUTE] = model_id
+        attributes[keys.MODEL] = model_id
     if task:
         attributes[TASK_ATTRIBUTE] = task
     if params:
@@ -253,7 +251,7 @@ def _finish_generate(span: LiveSpan, result: Any, counts: dict[str, Any]) -> Any
         outputs["new_token_ids"] = new[0][: _FIRST_IDS * 2].tolist()
         usage = token_usage(counts.get("input_tokens"), output_tokens)
         if usage is not None:
-            span.set_attribute(TOKEN_USAGE_ATTRIBUTE, usage)
+            span.set_attribute(keys.TOKEN_USAGE, usage)
     span.set_outputs(outputs)
     span.end()
     return result

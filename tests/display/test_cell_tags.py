@@ -9,9 +9,9 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 import mlflow_trace_nb as mlflow
+from mlflow_trace_nb import keys
 from mlflow_trace_nb._internal.runtime import RUNTIME
 from mlflow_trace_nb.display import cell_tags
-from mlflow_trace_nb.display.cell_tags import CELL_ID_TAG, CELL_RUN_TAG, EXECUTION_COUNT_TAG
 
 
 @pytest.fixture
@@ -35,23 +35,23 @@ def test_traces_are_tagged_with_their_cell(shell: Any) -> None:
     run(shell, "@mlflow.trace\ndef f(x):\n    return x\n\nf(1)\nf(2)", cell_id="cell-a")
     run(shell, "f(3)", cell_id="cell-b")
     mlflow.flush()
-    df = mlflow.search_traces(filter_string=f"tags.`{CELL_ID_TAG}` = 'cell-a'")
+    df = mlflow.search_traces(filter_string=f"tags.`{keys.CELL_ID}` = 'cell-a'")
     assert len(df) == 2
-    assert {tags[EXECUTION_COUNT_TAG] for tags in df["tags"]} == {str(count)}
+    assert {tags[keys.EXECUTION_COUNT] for tags in df["tags"]} == {str(count)}
     (other,) = mlflow.search_traces(
-        filter_string=f"tags.`{CELL_ID_TAG}` = 'cell-b'", return_type="list"
+        filter_string=f"tags.`{keys.CELL_ID}` = 'cell-b'", return_type="list"
     )
-    assert other.tags[EXECUTION_COUNT_TAG] == str(count + 1)
-    assert other.tags[CELL_ID_TAG] == "cell-b"
-    assert int(other.tags[CELL_RUN_TAG]) == int(df["tags"][0][CELL_RUN_TAG]) + 1
+    assert other.tags[keys.EXECUTION_COUNT] == str(count + 1)
+    assert other.tags[keys.CELL_ID] == "cell-b"
+    assert int(other.tags[keys.CELL_RUN]) == int(df["tags"][0][keys.CELL_RUN]) + 1
 
 
 def test_two_runs_of_one_cell_share_the_id(shell: Any) -> None:
     source = "with mlflow.start_span('step'):\n    pass"
     first, second = run(shell, source, "same"), run(shell, source, "same")
     mlflow.flush()
-    df = mlflow.search_traces(filter_string=f"tags.`{CELL_ID_TAG}` = 'same'")
-    counts = sorted(int(tags[EXECUTION_COUNT_TAG]) for tags in df["tags"])
+    df = mlflow.search_traces(filter_string=f"tags.`{keys.CELL_ID}` = 'same'")
+    counts = sorted(int(tags[keys.EXECUTION_COUNT]) for tags in df["tags"])
     assert counts == [first.execution_count, second.execution_count]
     assert counts[0] < counts[1]
 
@@ -61,10 +61,10 @@ def test_cells_run_without_history_are_told_apart_by_cell_run(shell: Any) -> Non
         assert shell.run_cell("mlflow.trace(len)('ab')", store_history=False).success
     mlflow.flush()
     newer, older = mlflow.search_traces(return_type="list")
-    assert EXECUTION_COUNT_TAG not in newer.tags and EXECUTION_COUNT_TAG not in older.tags
-    assert int(newer.tags[CELL_RUN_TAG]) == int(older.tags[CELL_RUN_TAG]) + 1
+    assert keys.EXECUTION_COUNT not in newer.tags and keys.EXECUTION_COUNT not in older.tags
+    assert int(newer.tags[keys.CELL_RUN]) == int(older.tags[keys.CELL_RUN]) + 1
     (one,) = mlflow.search_traces(
-        filter_string=f"tags.`{CELL_RUN_TAG}` = '{older.tags[CELL_RUN_TAG]}'", return_type="list"
+        filter_string=f"tags.`{keys.CELL_RUN}` = '{older.tags[keys.CELL_RUN]}'", return_type="list"
     )
     assert one.request_id == older.request_id
 
@@ -74,8 +74,8 @@ def test_user_tags_are_kept_and_no_cell_id_outside_notebooks(shell: Any) -> None
     mlflow.flush()
     (trace,) = mlflow.search_traces(return_type="list")
     assert trace.tags["k"] == "v"
-    assert EXECUTION_COUNT_TAG in trace.tags
-    assert CELL_ID_TAG not in trace.tags  # a terminal IPython sends no cell id
+    assert keys.EXECUTION_COUNT in trace.tags
+    assert keys.CELL_ID not in trace.tags  # a terminal IPython sends no cell id
 
 
 def test_unregistered_adds_no_tags(shell: Any) -> None:
@@ -93,7 +93,7 @@ def test_registering_twice_hooks_once(shell: Any) -> None:
     assert RUNTIME.trace_start_hooks.count(cell_tags._tag_trace) == 1
     run(shell, "mlflow.trace(len)('ab')", "x")
     run(shell, "x = 1", "y")  # a cell without traces changes the current tags only
-    assert cell_tags.current_cell_tags()[CELL_ID_TAG] == "y"
+    assert cell_tags.current_cell_tags()[keys.CELL_ID] == "y"
 
 
 def test_package_import_inside_ipython_registers(shell: Any) -> None:
@@ -103,4 +103,4 @@ def test_package_import_inside_ipython_registers(shell: Any) -> None:
     run(shell, "mlflow_trace_nb.trace(len)('ab')", "after-import")
     mlflow.flush()
     (trace,) = mlflow.search_traces(return_type="list")
-    assert trace.tags[CELL_ID_TAG] == "after-import"
+    assert trace.tags[keys.CELL_ID] == "after-import"

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 import mlflow_trace_nb as mlflow
+from mlflow_trace_nb import keys
 from mlflow_trace_nb.display import cell_tags
-from mlflow_trace_nb.display.cell_tags import CELL_ID_TAG, EXECUTION_COUNT_TAG
 from mlflow_trace_nb.entities import Trace
 
 
@@ -43,7 +43,7 @@ def test_cell_becomes_one_root_span(shell: Any, capsys: pytest.CaptureFixture[st
     assert root.inputs == {"cell": source.split("\n", 1)[1] + "\n"}
     assert root.outputs == {"result": 42, "stdout": "hello\n"}
     assert child.name == "f" and child.parent_id == root.span_id
-    assert trace.tags[CELL_ID_TAG] == "c1" and trace.tags[EXECUTION_COUNT_TAG] == str(count)
+    assert trace.tags[keys.CELL_ID] == "c1" and trace.tags[keys.EXECUTION_COUNT] == str(count)
     assert shell.user_ns["f"](1) == 2  # definitions land in the user namespace
 
 

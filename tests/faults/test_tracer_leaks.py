@@ -20,6 +20,7 @@ from IPython.core.displaypub import CapturingDisplayPublisher
 from IPython.core.interactiveshell import InteractiveShell
 
 import mlflow_trace_nb as mlflow
+from mlflow_trace_nb import keys
 from mlflow_trace_nb._internal.runtime import DESTINATION_ENV, RUNTIME
 from mlflow_trace_nb._internal.tracer import span_lifecycle
 from mlflow_trace_nb._internal.tracer.span_leaks import (
@@ -151,7 +152,7 @@ def test_spans_per_trace_are_bounded_with_a_count_and_one_warning(
     traces = _traces()
     for name in ("first", "second"):
         assert len(traces[name].spans) == 50
-        assert traces[name].request_metadata[span_lifecycle.DROPPED_SPANS_KEY] == "451"
+        assert traces[name].request_metadata[keys.DROPPED_SPANS] == "451"
     warnings = [r for r in caplog.records if "reached 50 spans" in r.getMessage()]
     assert len(warnings) == 1
     assert RUNTIME.flush()

@@ -20,7 +20,6 @@ _INTERNAL_ATTRIBUTES = frozenset(
         keys.SPAN_LOG_LEVEL,
     }
 )
-_TRACE_NAME_TAG = keys.TRACE_NAME
 
 
 def _value(enum_or_str: Any) -> str:
@@ -63,7 +62,7 @@ def to_trace(trace: Any) -> Trace:
     metadata = {str(k): str(v) for k, v in dict(info.trace_metadata or {}).items()}
     data = TraceData(spans)
     root = data.root
-    name = tags.get(_TRACE_NAME_TAG) or (root.name if root is not None else None)
+    name = tags.get(keys.TRACE_NAME) or (root.name if root is not None else None)
     our_info = TraceInfo(
         request_id=request_id,
         experiment_id=str(info.experiment_id),

@@ -18,7 +18,6 @@ from mlflow_trace_nb.entities import SpanEvent, TraceState
 from mlflow_trace_nb.errors import MlflowException
 
 __all__ = [
-    "CHAT_TOOLS_ATTRIBUTE",
     "add_span_exception",
     "delete_trace_tag",
     "end_span",
@@ -38,7 +37,6 @@ __all__ = [
 _logger = logging.getLogger(__name__)
 
 #: The attribute chat tools are stored under (MLflow's name).
-CHAT_TOOLS_ATTRIBUTE = keys.CHAT_TOOLS
 
 
 def _active(action: str) -> LiveSpan | None:
@@ -140,7 +138,7 @@ def set_span_chat_tools(span: Any, tools: Any = None) -> None:
             raise TypeError(f"tool #{index} must be a dict, got {type(tool).__name__}")
     target = span if span is not None else _active("set_span_chat_tools")
     if target is not None:
-        target.set_attribute(CHAT_TOOLS_ATTRIBUTE, [_tool_dict(t) for t in tools])
+        target.set_attribute(keys.CHAT_TOOLS, [_tool_dict(t) for t in tools])
 
 
 def _tool_dict(tool: Any) -> Any:

@@ -48,7 +48,6 @@ from mlflow_trace_nb.tracing.provider import SpanStatus, SpanStatusCode, SpanTyp
 
 __all__ = [
     "DEFAULT_SPAN_TYPE",
-    "DROPPED_SPANS_KEY",
     "MAX_SPANS_PER_TRACE",
     "end_with_result",
     "finish_span",
@@ -70,7 +69,6 @@ DEFAULT_SPAN_TYPE = SpanType.UNKNOWN
 MAX_SPANS_PER_TRACE = 100_000
 #: Trace metadata key counting the spans a trace did not record (span limit reached; spans
 #: opened under an unrecorded one are not counted).
-DROPPED_SPANS_KEY = keys.DROPPED_SPANS
 _BaseExceptionGroup: Any = getattr(builtins, "BaseExceptionGroup", None)  # Python >= 3.11
 _warned_span_limit = False
 
@@ -125,7 +123,7 @@ def _over_limit(state: LiveTrace) -> LiveSpan:
     """A span past the trace's span limit: not recorded, counted, warned about once."""
     global _warned_span_limit
     dropped = state.dropped_spans = getattr(state, "dropped_spans", 0) + 1
-    state.set_metadata(DROPPED_SPANS_KEY, str(dropped))
+    state.set_metadata(keys.DROPPED_SPANS, str(dropped))
     if not _warned_span_limit:
         _warned_span_limit = True
         _logger.warning(
@@ -134,7 +132,7 @@ def _over_limit(state: LiveTrace) -> LiveSpan:
             "every later call its child: end spans, or use `with` blocks",
             state.request_id,
             MAX_SPANS_PER_TRACE,
-            DROPPED_SPANS_KEY,
+            keys.DROPPED_SPANS,
         )
     return NO_OP_SPAN
 
