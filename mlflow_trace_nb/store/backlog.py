@@ -51,14 +51,26 @@ class StoreHealth:
 
 def _size(item: TraceRows | SpanRow) -> tuple[int, int]:
     """(spans, chars) of one waiting item."""
-    rows = item.spans if isinstance(item, TraceRows) else [item]
-    chars = 0
+    if isinstance(item, TraceRows):
+        rows = item.spans
+        chars = _root_chars(item.trace) if item.root else 0
+    else:
+        rows, chars = [item], 0
     for row in rows:
         chars += _ROW_OVERHEAD
         for value in row[9:13]:
             if type(value) is str:
                 chars += len(value)
-    return len(rows), chars
+    return len(rows) + (isinstance(item, TraceRows) and item.root), chars
+
+
+def _root_chars(row: tuple[Any, ...]) -> int:
+    """Characters of the root span's payloads in a ``traces`` row (see ``ROOT_COLUMNS``)."""
+    chars = _ROW_OVERHEAD
+    for value in (row[6], row[7], row[15], row[16]):
+        if type(value) is str:
+            chars += len(value)
+    return chars
 
 
 class Backlog:

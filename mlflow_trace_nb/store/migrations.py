@@ -13,6 +13,10 @@ Schema overview:
   ``tags.k = 'v'`` filters use an index instead of scanning JSON.
 - ``spans``: one row per span, keyed by (request_id, span_id) so a span that ends after its
   trace was written replaces its earlier row.
+- Migration 3: a trace's root span lives in its ``traces`` row (``root_*`` columns, with
+  ``name``, ``status``, ``request``, ``response``), the other spans in ``span_rows`` (the
+  table ``spans`` was); ``spans`` is now a view of both, so a one-span trace is one row and
+  reads (and older versions of this package, through its INSTEAD OF trigger) see one table.
 - ``assessments`` (migration 2): MLflow 3's feedback and expectations, one row each; ``value``,
   ``error`` and ``metadata`` JSON, ``valid`` 0 once another feedback overrides the row.
 """
@@ -119,6 +123,40 @@ def m002_assessments(conn: sqlite3.Connection) -> None:
     )
 
 
+_ROOT_COLUMN_TYPES = (
+    ("root_span_id", "TEXT"),
+    ("root_span_type", "TEXT"),
+    ("root_start_ns", "INTEGER"),
+    ("root_end_ns", "INTEGER"),
+    ("root_status_message", "TEXT"),
+    ("root_attributes", "TEXT"),
+    ("root_events", "TEXT"),
+)
+_SPAN_VIEW_COLUMNS = (
+    "request_id, span_id, parent_id, name, span_type, start_time_ns, end_time_ns, "
+    "status_code, status_message, inputs, outputs, attributes, events"
+)
+
+
+def m003_roots_in_trace_rows(conn: sqlite3.Connection) -> None:
+    """Store each trace's root span in its ``traces`` row; ``spans`` becomes a view."""
+    conn.execute("ALTER TABLE spans RENAME TO span_rows")
+    for column, kind in _ROOT_COLUMN_TYPES:
+        conn.execute(f"ALTER TABLE traces ADD COLUMN {column} {kind}")
+    conn.execute(
+        f"CREATE VIEW spans ({_SPAN_VIEW_COLUMNS}) AS "
+        f"SELECT {_SPAN_VIEW_COLUMNS} FROM span_rows "
+        "UNION ALL SELECT request_id, root_span_id, NULL, name, root_span_type, "
+        "root_start_ns, root_end_ns, status, root_status_message, request, response, "
+        "root_attributes, root_events FROM traces WHERE root_span_id IS NOT NULL"
+    )
+    new_values = ", ".join(f"NEW.{c.strip()}" for c in _SPAN_VIEW_COLUMNS.split(","))
+    conn.execute(
+        "CREATE TRIGGER spans_insert INSTEAD OF INSERT ON spans BEGIN "
+        f"INSERT OR REPLACE INTO span_rows ({_SPAN_VIEW_COLUMNS}) VALUES ({new_values}); END"
+    )
+
+
 def _execute_script(conn: sqlite3.Connection, script: str) -> None:
     # executescript() would COMMIT the caller's transaction first; run statement by statement.
     for statement in script.split(";"):
@@ -126,7 +164,11 @@ def _execute_script(conn: sqlite3.Connection, script: str) -> None:
             conn.execute(statement)
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [m001_initial, m002_assessments]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    m001_initial,
+    m002_assessments,
+    m003_roots_in_trace_rows,
+]
 
 
 def _applied(conn: sqlite3.Connection) -> set[str]:

@@ -24,8 +24,10 @@ from mlflow_trace_nb.store.limits import (
 
 __all__ = [
     "IN_PROGRESS",
+    "ROOT_COLUMNS",
     "SPAN_COLUMNS",
     "TRACE_COLUMNS",
+    "TRACE_WRITE_COLUMNS",
     "TraceRows",
     "batch_rows",
     "span_row",
@@ -63,6 +65,23 @@ TRACE_COLUMNS = (
     "tags",
 )
 
+#: The root span's own columns in its trace's ``traces`` row: a trace's root is stored
+#: there, not in ``span_rows`` (its name, status, inputs and outputs are the trace's
+#: ``name``, ``status``, ``request`` and ``response``), so a one-span trace is one row.
+#: The ``spans`` view (migration 3) shows ``span_rows`` and these roots as one table.
+ROOT_COLUMNS = (
+    "root_span_id",
+    "root_span_type",
+    "root_start_ns",
+    "root_end_ns",
+    "root_status_message",
+    "root_attributes",
+    "root_events",
+)
+#: A ``traces`` row as written: ``TRACE_COLUMNS`` (what reads select), then ``ROOT_COLUMNS``.
+TRACE_WRITE_COLUMNS = TRACE_COLUMNS + ROOT_COLUMNS
+_NO_ROOT = (None,) * len(ROOT_COLUMNS)
+
 SpanRow = tuple[Any, ...]
 
 
@@ -76,7 +95,7 @@ class TraceRows:
     trace has none yet, and replaced when the root ends.
     """
 
-    __slots__ = ("fragment", "metadata", "open", "spans", "tags", "trace")
+    __slots__ = ("fragment", "metadata", "open", "root", "spans", "tags", "trace")
 
     def __init__(
         self,
@@ -86,6 +105,7 @@ class TraceRows:
         spans: list[SpanRow],
         fragment: bool = False,
         open: bool = False,
+        root: bool = False,
     ) -> None:
         self.fragment = fragment
         self.open = open
@@ -93,6 +113,12 @@ class TraceRows:
         self.tags = tags
         self.metadata = metadata
         self.spans = spans
+        self.root = root  # the root span is in ``trace`` (its ROOT_COLUMNS), not in ``spans``
+
+    @property
+    def span_count(self) -> int:
+        """Spans these rows hold: ``spans`` and, when it is in the trace row, the root."""
+        return len(self.spans) + self.root
 
 
 def _events_json(events: Sequence[Any]) -> str:
@@ -193,14 +219,36 @@ def _open_row(span: SpanRecord, row: SpanRow) -> tuple[Any, ...]:
         None,
         "{}",
         "{}",
+        *_NO_ROOT,
     )
 
 
-def finished_rows(trace: TraceRecord, spans: list[SpanRow], root_row: SpanRow | None) -> TraceRows:
-    """The rows of a finished trace (with those of its spans in the same batch)."""
+def _stores_root(trace: TraceRecord) -> bool:
+    """Whether the trace's root goes in its ``traces`` row: not for a fragment (its local
+    root has a parent in another process and the trace row belongs to the real root)."""
+    return not trace.fragment and trace.root.parent_id is None
+
+
+def finished_rows(trace: TraceRecord, spans: list[SpanRow], root_row: SpanRow) -> TraceRows:
+    """The rows of a finished trace (with those of its spans in the same batch; the root's
+    ``root_row`` goes in the trace row, or, for a fragment, with the spans)."""
     tags = clean_pairs(trace.tags) if trace.tags else {}
     metadata = clean_pairs(trace.metadata) if trace.metadata else {}
     row = trace_row(trace, root_row, tags, metadata)
+    embed = _stores_root(trace)
+    if embed:
+        row += (
+            root_row[1],
+            root_row[4],
+            root_row[5],
+            root_row[6],
+            root_row[8],
+            root_row[11],
+            root_row[12],
+        )
+    else:
+        row += _NO_ROOT
+        spans.append(root_row)
     request_id = row[0]
     return TraceRows(
         row,
@@ -208,6 +256,7 @@ def finished_rows(trace: TraceRecord, spans: list[SpanRow], root_row: SpanRow | 
         [(request_id, k, v) for k, v in metadata.items()] if metadata else [],
         spans,
         trace.fragment,
+        root=embed,
     )
 
 
@@ -215,24 +264,30 @@ def batch_rows(items: Sequence[Any], reject: Any) -> list[TraceRows]:
     """Rows for a batch of records: one ``TraceRows`` per trace the batch touches (finished
     ones with their trace row; others IN_PROGRESS). ``reject(spans, error)`` is called for
     a record that cannot be serialised: it is left out, never its batch."""
-    # by trace id: (request id, span rows, first span record); traces arrive contiguous
-    traces: dict[int, tuple[str, list[SpanRow], SpanRecord]] = {}
+    # by trace id: (request id, span rows); traces arrive contiguous
+    traces: dict[int, tuple[str, list[SpanRow]]] = {}
+    firsts: dict[int, SpanRecord] = {}  # first span record of a trace not finished here
     finished: list[tuple[TraceRecord, SpanRow]] = []
     for item in items:
         try:
-            is_trace = type(item) is TraceRecord
-            span = item.root if is_trace else item
-            trace_id = span[0]
+            if type(item) is TraceRecord:
+                span = item.root
+                entry = traces.get(span[0])
+                if entry is None:
+                    request_id = format_request_id(span[0])
+                    traces[span[0]] = (request_id, [])
+                    finished.append((item, span_row(span, request_id)))
+                else:
+                    finished.append((item, span_row(span, entry[0])))
+                continue
+            trace_id = item[0]
             entry = traces.get(trace_id)
             if entry is None:
                 request_id = format_request_id(trace_id)
-                row = span_row(span, request_id)
-                traces[trace_id] = (request_id, [row], span)
+                traces[trace_id] = (request_id, [span_row(item, request_id)])
+                firsts[trace_id] = item
             else:
-                row = span_row(span, entry[0])
-                entry[1].append(row)
-            if is_trace:
-                finished.append((item, row))
+                entry[1].append(span_row(item, entry[0]))
         except Exception as error:  # one odd record must not cost its batch
             reject(1, error)
     out: list[TraceRows] = []
@@ -242,7 +297,8 @@ def batch_rows(items: Sequence[Any], reject: Any) -> list[TraceRows]:
             entry = traces.pop(trace.trace_id, None)
             out.append(finished_rows(trace, [] if entry is None else entry[1], root_row))
         except Exception as error:
-            reject(0, error)
-    for _request_id, rows, first in traces.values():
-        out.append(TraceRows(_open_row(first, rows[0]), [], [], rows, open=True))
+            reject(1 + (0 if entry is None else len(entry[1])), error)
+    for trace_id, (_request_id, rows) in traces.items():
+        if rows:
+            out.append(TraceRows(_open_row(firsts[trace_id], rows[0]), [], [], rows, open=True))
     return out

@@ -137,7 +137,7 @@ class WritePath(StoreHandles):
             self._file_changed()
             left_out = self._write_checked(self._writer(), traces, late, now_ms)
         self.written_traces += max(0, sum(not r.open for r in traces) - left_out[0])
-        self.written_spans += sum(len(r.spans) for r in traces) + len(late) - left_out[1]
+        self.written_spans += sum(r.span_count for r in traces) + len(late) - left_out[1]
         if self._failures:
             self._recovered()
 

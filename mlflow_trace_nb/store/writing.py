@@ -14,23 +14,31 @@ from typing import Any
 
 from mlflow_trace_nb.store.faults import DATA, classify
 from mlflow_trace_nb.store.limits import MAX_VALUE_CHARS, clean_int, clean_text
-from mlflow_trace_nb.store.rows import SPAN_COLUMNS, TRACE_COLUMNS, SpanRow, TraceRows
+from mlflow_trace_nb.store.rows import (
+    ROOT_COLUMNS,
+    SPAN_COLUMNS,
+    TRACE_WRITE_COLUMNS,
+    SpanRow,
+    TraceRows,
+)
 
 __all__ = ["scrub", "write_batch", "write_items"]
 
 _INSERT_TRACE_ROW = (
-    f"INSERT INTO traces ({', '.join(TRACE_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(TRACE_COLUMNS))}) ON CONFLICT (request_id) DO UPDATE SET "
+    f"INSERT INTO traces ({', '.join(TRACE_WRITE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(TRACE_WRITE_COLUMNS))}) ON CONFLICT (request_id) DO UPDATE SET "
 )
 _INSERT_NEW_TRACE = (
-    f"INSERT OR IGNORE INTO traces ({', '.join(TRACE_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(TRACE_COLUMNS))})"
+    f"INSERT OR IGNORE INTO traces ({', '.join(TRACE_WRITE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(TRACE_WRITE_COLUMNS))})"
 )
 # A trace's parts can arrive in any order when it crosses processes (W3C traceparent): the
 # root's row wins (name, status, request, response, start), a fragment continued elsewhere
-# only merges tags/metadata (the root's values win) and may extend the end time.
+# only merges tags/metadata (the root's values win) and may extend the end time. A fragment
+# never writes the root's own columns (ROOT_COLUMNS: NULL in its row, its root is a span row).
 _INSERT_TRACE = _INSERT_TRACE_ROW + (
-    "experiment_id = excluded.experiment_id, name = excluded.name, "
+    "".join(f"{c} = excluded.{c}, " for c in ROOT_COLUMNS)
+    + "experiment_id = excluded.experiment_id, name = excluded.name, "
     "timestamp_ms = excluded.timestamp_ms, status = excluded.status, "
     "request = excluded.request, response = excluded.response, "
     "execution_time_ms = CASE WHEN traces.execution_time_ms IS NULL "
@@ -57,7 +65,7 @@ _INSERT_FRAGMENT = _INSERT_TRACE_ROW + (
     "tags = json_patch(excluded.tags, traces.tags)"
 )
 _INSERT_SPAN = (
-    f"INSERT OR REPLACE INTO spans ({', '.join(SPAN_COLUMNS)}) "
+    f"INSERT OR REPLACE INTO span_rows ({', '.join(SPAN_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(SPAN_COLUMNS))})"
 )
 _INSERT_EXPERIMENT = (
@@ -65,6 +73,8 @@ _INSERT_EXPERIMENT = (
 )
 _NOT_NULL_INTS = {5}  # spans.start_time_ns
 _JSON_DEFAULTS = {11: "{}", 12: "[]"}  # spans.attributes / events are NOT NULL
+# traces.root_attributes / root_events of a row holding its root (the spans view needs text)
+_ROOT_JSON_DEFAULTS = {15: "{}", 16: "[]"}
 
 
 def _write_trace_rows(conn: sqlite3.Connection, traces: list[TraceRows]) -> None:
@@ -131,7 +141,7 @@ def write_items(
     whole transaction back and propagates, like ``write_batch``.
     """
     items: list[tuple[list[TraceRows], list[SpanRow], int]] = [
-        ([t], [], len(t.spans)) for t in traces
+        ([t], [], t.span_count) for t in traces
     ]
     items += [([], [s], 1) for s in late]
     rejected = rejected_traces = 0
@@ -202,6 +212,10 @@ def scrub(rows: TraceRows) -> TraceRows:
     trace = [_scrub_value(v) for v in rows.trace]
     trace[1] = trace[1] or 0
     trace[3] = trace[3] or 0
+    if rows.root:
+        for index, default in _ROOT_JSON_DEFAULTS.items():
+            if not isinstance(trace[index], str):
+                trace[index] = default
     return TraceRows(
         tuple(trace),
         [tuple(_scrub_value(v) for v in tag) for tag in rows.tags],
@@ -209,4 +223,5 @@ def scrub(rows: TraceRows) -> TraceRows:
         [scrub_span(s) for s in rows.spans],
         rows.fragment,
         rows.open,
+        rows.root,
     )

@@ -19,7 +19,9 @@ def test_migrations_are_recorded_and_idempotent(tmp_path: Path) -> None:
     assert migrate(conn) == [m.__name__ for m in MIGRATIONS]
     assert migrate(conn) == []
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {"experiments", "traces", "spans", "trace_tags", "trace_metadata"} <= tables
+    assert {"experiments", "traces", "span_rows", "trace_tags", "trace_metadata"} <= tables
+    views = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='view'")}
+    assert views == {"spans"}  # span_rows and the roots kept in trace rows, as one table
     assert conn.execute("SELECT name FROM experiments WHERE experiment_id = 0").fetchone() == (
         "Default",
     )

@@ -26,6 +26,7 @@ from mlflow_trace_nb._internal.tracer.live_span import NO_OP_SPAN, LiveSpan
 from mlflow_trace_nb._internal.tracer.span_lifecycle import (
     DEFAULT_SPAN_TYPE,
     check_span_arguments,
+    close_span,
     end_with_result,
     finish_span,
     open_span,
@@ -211,7 +212,12 @@ def _sync_wrapper(
             raise
         _reset_current(token)
         if span._recording:
-            end_with_result(span, result)
+            try:  # end_with_result, inlined: the end of every traced call runs this
+                if result is not None or span._outputs is None:
+                    span._outputs = snapshot(result) if type(result) in SNAPSHOT_TYPES else result
+                close_span(span)
+            except Exception:
+                report_internal_error("ending a span")
         return result
 
     return wrapper

@@ -49,6 +49,7 @@ from mlflow_trace_nb.tracing.provider import SpanStatus, SpanStatusCode, SpanTyp
 __all__ = [
     "DEFAULT_SPAN_TYPE",
     "MAX_SPANS_PER_TRACE",
+    "close_span",
     "end_with_result",
     "finish_span",
     "check_span_arguments",
@@ -88,7 +89,9 @@ def open_span(
         rate = _RT.sampling_rate
         if rate < 1.0 and (rate <= 0.0 or _random() >= rate):
             return NoOpSpan()
-        state = _started(LiveTrace(_RT.experiment_id))
+        state = LiveTrace(_RT.experiment_id)
+        if _RT.trace_start_hooks:
+            _started(state)
         return LiveSpan(name, span_type, state, None, inputs, attributes)
     if not parent._recording:
         if isinstance(parent, RemoteParent):  # continuing another process's trace
@@ -175,7 +178,7 @@ def finish_span(span: LiveSpan, exc: BaseException | None, end_time_ns: int | No
     try:
         if exc is not None:
             _record_outcome(span, exc)
-        _close(span, end_time_ns)
+        close_span(span, end_time_ns)
     except RecursionError:  # too near the stack limit (a runaway recursion): leave it out
         pass
     except Exception:
@@ -199,7 +202,7 @@ def _exit_ok(exc: SystemExit) -> bool:
     return code is None or (type(code) in (int, bool) and not code)
 
 
-def _close(span: LiveSpan, end_time_ns: int | None = None) -> None:
+def close_span(span: LiveSpan, end_time_ns: int | None = None) -> None:
     """Stamp the end (status OK unless set), run hooks, hand the span's record on (and the
     trace's, for a root)."""
     if span.status_code == SpanStatusCode.UNSET:
@@ -226,7 +229,7 @@ def end_with_result(span: LiveSpan, result: Any) -> None:
     try:
         if result is not None or span._outputs is None:
             span._outputs = snapshot(result)
-        _close(span)
+        close_span(span)
     except Exception:
         report_internal_error("ending a span")
 
@@ -310,4 +313,4 @@ def start_span(
 
 
 live_span._FINISH[:] = [finish_span]  # LiveSpan.end()/__exit__ (live_span cannot import us)
-span_leaks._CLOSE[:] = [_close]  # ending spans left open
+span_leaks._CLOSE[:] = [close_span]  # ending spans left open

@@ -1,0 +1,124 @@
+"""Migration 3: a trace's root span lives in its ``traces`` row, the other spans in
+``span_rows``, and the ``spans`` view shows both as one table (for reads, for filters, and
+for an older version of the package still writing ``INSERT INTO spans``)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import mlflow_trace_nb as mlflow
+from mlflow_trace_nb.store.migrations import m001_initial, m002_assessments, migrate
+from mlflow_trace_nb.store.sqlite import SqliteStore
+
+
+def _count(db: Path, sql: str) -> int:
+    conn = sqlite3.connect(db)
+    try:
+        return int(conn.execute(sql).fetchone()[0])
+    finally:
+        conn.close()
+
+
+def _trace_through(db: Path, nested: bool) -> str:
+    mlflow.set_destination(f"sqlite:///{db}")
+
+    @mlflow.trace
+    def child(x: int) -> int:
+        return x * 2
+
+    @mlflow.trace(span_type="CHAIN", attributes={"team": "a"})
+    def root(x: int) -> int:
+        return child(x) + 1 if nested else x + 1
+
+    root(20)
+    trace_id = mlflow.get_last_active_trace_id()
+    assert trace_id is not None
+    mlflow.flush()
+    return trace_id
+
+
+def test_a_one_span_trace_is_one_row_and_reads_back_whole(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    trace_id = _trace_through(db, nested=False)
+    assert _count(db, "SELECT count(*) FROM span_rows") == 0
+    assert _count(db, "SELECT count(*) FROM traces") == 1
+    assert _count(db, "SELECT count(*) FROM spans") == 1  # the view shows the root
+    trace = mlflow.get_trace(trace_id)
+    assert trace is not None
+    (span,) = trace.data.spans
+    assert span.name == "root"
+    assert span.span_type == "CHAIN"
+    assert span.parent_id is None
+    assert span.inputs == {"x": 20}
+    assert span.outputs == 21
+    assert span.attributes["team"] == "a"
+    assert span.status.status_code == "OK"
+    assert span.end_time_ns is not None and span.end_time_ns >= span.start_time_ns
+
+
+def test_children_in_span_rows_root_in_trace_row_filters_see_both(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    trace_id = _trace_through(db, nested=True)
+    assert _count(db, "SELECT count(*) FROM span_rows") == 1
+    assert _count(db, "SELECT count(*) FROM spans") == 2
+    trace = mlflow.get_trace(trace_id)
+    assert trace is not None
+    assert [s.name for s in trace.data.spans] == ["root", "child"]
+    assert trace.data.spans[1].parent_id == trace.data.spans[0].span_id
+    for name in ("root", "child"):
+        found = mlflow.search_traces(filter_string=f"span.name = '{name}'", return_type="list")
+        assert [t.info.trace_id for t in found] == [trace_id]
+    found = mlflow.search_traces(filter_string="span.type = 'CHAIN'", return_type="list")
+    assert [t.info.trace_id for t in found] == [trace_id]
+
+
+def test_an_older_database_is_migrated_and_keeps_its_spans(tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    conn = sqlite3.connect(db, isolation_level=None)
+    # the layout before migration 3: every span, root included, in the ``spans`` table
+    conn.execute("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_ms INTEGER)")
+    for migration in (m001_initial, m002_assessments):
+        migration(conn)
+        conn.execute("INSERT INTO _migrations VALUES (?, 0)", (migration.__name__,))
+    request_id = "tr-" + "0" * 31 + "1"
+    conn.execute(
+        "INSERT INTO traces (request_id, experiment_id, name, timestamp_ms, "
+        "execution_time_ms, status, request, response) VALUES (?, 0, 'old', 1, 1, 'OK', "
+        "'{\"q\": 1}', '2')",
+        (request_id,),
+    )
+    for span_id, parent in (("a" * 16, None), ("b" * 16, "a" * 16)):
+        conn.execute(
+            "INSERT INTO spans (request_id, span_id, parent_id, name, start_time_ns, "
+            "end_time_ns, status_code, inputs, outputs) VALUES (?, ?, ?, ?, ?, ?, 'OK', "
+            "'{\"q\": 1}', '2')",
+            (request_id, span_id, parent, f"span-{span_id[0]}", 1_000_000, 2_000_000),
+        )
+    conn.close()
+
+    store = SqliteStore(str(db))
+    trace = store.get_trace(request_id)
+    assert trace is not None
+    assert sorted(s.name for s in trace.data.spans) == ["span-a", "span-b"]  # once each
+    assert _count(db, "SELECT count(*) FROM spans") == 2
+    store.close()
+
+
+def test_an_older_writer_inserting_into_spans_lands_in_span_rows(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    conn = sqlite3.connect(db, isolation_level=None)
+    migrate(conn)
+    row = ("tr-" + "0" * 31 + "2", "c" * 16, None, "n", None, 5, 6, "OK", "", None, None)
+    for _ in range(2):  # the old writer's INSERT OR REPLACE: replaced, not duplicated
+        conn.execute(
+            "INSERT OR REPLACE INTO spans (request_id, span_id, parent_id, name, span_type, "
+            "start_time_ns, end_time_ns, status_code, status_message, inputs, outputs) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            row,
+        )
+    assert conn.execute("SELECT count(*) FROM span_rows").fetchone()[0] == 1
+    assert conn.execute("SELECT name, attributes, events FROM spans").fetchall() == [
+        ("n", "{}", "[]")
+    ]
+    conn.close()
