@@ -9,7 +9,7 @@ Column order matches ``SPAN_COLUMNS`` / ``TRACE_COLUMNS``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from mlflow_trace_nb._internal.records import SpanRecord, TraceRecord
 from mlflow_trace_nb._internal.serialization import dumps, dumps_dict
@@ -83,37 +83,29 @@ TRACE_WRITE_COLUMNS = TRACE_COLUMNS + ROOT_COLUMNS
 _NO_ROOT = (None,) * len(ROOT_COLUMNS)
 
 SpanRow = tuple[Any, ...]
+#: No rows (shared and immutable: an empty list per trace would be one more GC object).
+NO_ROWS: Sequence[Any] = ()
 
 
-class TraceRows:
+class TraceRows(NamedTuple):
     """Rows for one trace: the ``traces`` row, its tag and metadata rows, its span rows.
 
     ``fragment`` is True for the part of a trace recorded in a process that continued it
     from a ``traceparent`` header (its root's parent lives in another process): the store
     merges a fragment into the trace instead of replacing the trace's row. ``open`` is True
     for spans of a trace whose root has not ended: its row is written IN_PROGRESS if the
-    trace has none yet, and replaced when the root ends.
+    trace has none yet, and replaced when the root ends. ``root`` is True when the root
+    span is in ``trace`` (its ``ROOT_COLUMNS``), not in ``spans``. (A tuple: made once per
+    trace on the writer, it costs a third of a class instance.)
     """
 
-    __slots__ = ("fragment", "metadata", "open", "root", "spans", "tags", "trace")
-
-    def __init__(
-        self,
-        trace: tuple[Any, ...],
-        tags: list[tuple[str, str, str]],
-        metadata: list[tuple[str, str, str]],
-        spans: list[SpanRow],
-        fragment: bool = False,
-        open: bool = False,
-        root: bool = False,
-    ) -> None:
-        self.fragment = fragment
-        self.open = open
-        self.trace = trace
-        self.tags = tags
-        self.metadata = metadata
-        self.spans = spans
-        self.root = root  # the root span is in ``trace`` (its ROOT_COLUMNS), not in ``spans``
+    trace: tuple[Any, ...]
+    tags: Sequence[tuple[str, str, str]]
+    metadata: Sequence[tuple[str, str, str]]
+    spans: Sequence[SpanRow]
+    fragment: bool = False
+    open: bool = False
+    root: bool = False
 
     @property
     def span_count(self) -> int:
@@ -175,9 +167,9 @@ def trace_row(
     tags: dict[str, str] | None = None,
     metadata: dict[str, str] | None = None,
 ) -> tuple[Any, ...]:
-    """The ``traces`` row of a trace record (``root_row``: its root's span row, if made
-    already, so the root's payloads are serialised once; ``tags``/``metadata``: cleaned
-    already)."""
+    """The ``traces`` row of a trace record, its ``TRACE_COLUMNS`` only (``root_row``: its
+    root's span row, if made already, so the root's payloads are serialised once;
+    ``tags``/``metadata``: cleaned already)."""
     if root_row is None:
         root_row = span_row(trace.root)
     if tags is None:
@@ -185,16 +177,9 @@ def trace_row(
     if metadata is None:
         metadata = clean_pairs(trace.metadata)
     start, end = root_row[5], root_row[6]
-    experiment = trace.experiment_id
     return (
         root_row[0],
-        # not an integer: the default experiment
-        int(experiment)
-        if type(experiment) is str
-        and len(experiment) < 19
-        and experiment.isascii()
-        and experiment.isdigit()
-        else (clean_int(experiment) or 0),
+        experiment_key(trace.experiment_id),
         root_row[3],
         start // 1_000_000,
         None if end is None else (end - start) // 1_000_000,
@@ -206,11 +191,33 @@ def trace_row(
     )
 
 
+_EXPERIMENT_KEYS: dict[str, int] = {}
+
+
+def experiment_key(experiment: Any) -> int:
+    """The ``experiment_id`` column value of an experiment id (a digit string; anything
+    else is the default experiment, 0). Remembered for the few ids a process uses."""
+    key = _EXPERIMENT_KEYS.get(experiment) if type(experiment) is str else None
+    if key is not None:
+        return key
+    key = (
+        int(experiment)
+        if type(experiment) is str
+        and len(experiment) < 19
+        and experiment.isascii()
+        and experiment.isdigit()
+        else (clean_int(experiment) or 0)
+    )
+    if type(experiment) is str and len(_EXPERIMENT_KEYS) < 1_000:
+        _EXPERIMENT_KEYS[experiment] = key
+    return key
+
+
 def _open_row(span: SpanRecord, row: SpanRow) -> tuple[Any, ...]:
     """The IN_PROGRESS ``traces`` row written with a trace's first span (if it has none)."""
     return (
         row[0],
-        clean_int(span.experiment_id) or 0,
+        experiment_key(span.experiment_id),
         None,
         row[5] // 1_000_000,
         None,
@@ -223,82 +230,97 @@ def _open_row(span: SpanRecord, row: SpanRow) -> tuple[Any, ...]:
     )
 
 
-def _stores_root(trace: TraceRecord) -> bool:
-    """Whether the trace's root goes in its ``traces`` row: not for a fragment (its local
-    root has a parent in another process and the trace row belongs to the real root)."""
-    return not trace.fragment and trace.root.parent_id is None
-
-
-def finished_rows(trace: TraceRecord, spans: list[SpanRow], root_row: SpanRow) -> TraceRows:
+def finished_rows(trace: TraceRecord, spans: Sequence[SpanRow], root_row: SpanRow) -> TraceRows:
     """The rows of a finished trace (with those of its spans in the same batch; the root's
     ``root_row`` goes in the trace row, or, for a fragment, with the spans)."""
-    tags = clean_pairs(trace.tags) if trace.tags else {}
-    metadata = clean_pairs(trace.metadata) if trace.metadata else {}
-    row = trace_row(trace, root_row, tags, metadata)
-    embed = _stores_root(trace)
-    if embed:
-        row += (
-            root_row[1],
-            root_row[4],
-            root_row[5],
-            root_row[6],
-            root_row[8],
-            root_row[11],
-            root_row[12],
-        )
-    else:
-        row += _NO_ROOT
-        spans.append(root_row)
-    request_id = row[0]
-    return TraceRows(
-        row,
-        [(request_id, k, v) for k, v in tags.items()] if tags else [],
-        [(request_id, k, v) for k, v in metadata.items()] if metadata else [],
-        spans,
-        trace.fragment,
-        root=embed,
+    tags = clean_pairs(trace.tags) if trace.tags else None
+    metadata = clean_pairs(trace.metadata) if trace.metadata else None
+    request_id, start, end = root_row[0], root_row[5], root_row[6]
+    # the root goes in its trace row, except a fragment's (its parent is in another process)
+    embed = not trace.fragment and trace.root.parent_id is None
+    if not embed:
+        spans = [*spans, root_row]
+    row = (
+        request_id,
+        experiment_key(trace.experiment_id),
+        root_row[3],
+        start // 1_000_000,
+        None if end is None else (end - start) // 1_000_000,
+        trace.status if trace.status == IN_PROGRESS else root_row[7],
+        root_row[9],
+        root_row[10],
+        dumps_dict(metadata) if metadata else "{}",
+        dumps_dict(tags) if tags else "{}",
+        # ROOT_COLUMNS
+        root_row[1] if embed else None,
+        root_row[4] if embed else None,
+        start if embed else None,
+        end if embed else None,
+        root_row[8] if embed else None,
+        root_row[11] if embed else None,
+        root_row[12] if embed else None,
     )
+    return _new_rows(
+        TraceRows,
+        (
+            row,
+            [(request_id, k, v) for k, v in tags.items()] if tags else NO_ROWS,
+            [(request_id, k, v) for k, v in metadata.items()] if metadata else NO_ROWS,
+            spans,
+            trace.fragment,
+            False,
+            embed,
+        ),
+    )
+
+
+_new_rows = tuple.__new__
 
 
 def batch_rows(items: Sequence[Any], reject: Any) -> list[TraceRows]:
     """Rows for a batch of records: one ``TraceRows`` per trace the batch touches (finished
     ones with their trace row; others IN_PROGRESS). ``reject(spans, error)`` is called for
     a record that cannot be serialised: it is left out, never its batch."""
-    # by trace id: (request id, span rows); traces arrive contiguous
-    traces: dict[int, tuple[str, list[SpanRow]]] = {}
-    firsts: dict[int, SpanRecord] = {}  # first span record of a trace not finished here
-    finished: list[tuple[TraceRecord, SpanRow]] = []
+    # Few tracked objects per trace (the GC's young passes run every ~700 of them and
+    # traverse the pending records): parallel lists, no per-trace tuples or empty lists.
+    request_ids: dict[int, str] = {}  # trace id -> request id
+    span_lists: dict[int, list[SpanRow]] = {}  # span rows by trace id (traces arrive contiguous)
+    firsts: dict[int, SpanRecord] = {}  # the first span record of each of span_lists' traces
+    done: list[TraceRecord] = []
+    done_rows: list[SpanRow] = []  # their roots' rows
     for item in items:
         try:
             if type(item) is TraceRecord:
                 span = item.root
-                entry = traces.get(span[0])
-                if entry is None:
-                    request_id = format_request_id(span[0])
-                    traces[span[0]] = (request_id, [])
-                    finished.append((item, span_row(span, request_id)))
-                else:
-                    finished.append((item, span_row(span, entry[0])))
+                request_id = request_ids.get(span[0])
+                if request_id is None:
+                    request_id = request_ids[span[0]] = format_request_id(span[0])
+                done_rows.append(span_row(span, request_id))
+                done.append(item)
                 continue
             trace_id = item[0]
-            entry = traces.get(trace_id)
-            if entry is None:
-                request_id = format_request_id(trace_id)
-                traces[trace_id] = (request_id, [span_row(item, request_id)])
+            request_id = request_ids.get(trace_id)
+            if request_id is None:
+                request_id = request_ids[trace_id] = format_request_id(trace_id)
+            row = span_row(item, request_id)
+            rows = span_lists.get(trace_id)
+            if rows is None:
+                span_lists[trace_id] = [row]
                 firsts[trace_id] = item
             else:
-                entry[1].append(span_row(item, entry[0]))
+                rows.append(row)
         except Exception as error:  # one odd record must not cost its batch
             reject(1, error)
     out: list[TraceRows] = []
-    for trace, root_row in finished:
+    take = span_lists.pop
+    for trace, root_row in zip(done, done_rows, strict=True):
+        # a fragment (continued elsewhere) shares its trace id: its rows go with the first
+        rows = take(trace[0], None)
         try:
-            # a fragment (continued elsewhere) shares its trace id: its rows go with the first
-            entry = traces.pop(trace.trace_id, None)
-            out.append(finished_rows(trace, [] if entry is None else entry[1], root_row))
+            out.append(finished_rows(trace, NO_ROWS if rows is None else rows, root_row))
         except Exception as error:
-            reject(1 + (0 if entry is None else len(entry[1])), error)
-    for trace_id, (_request_id, rows) in traces.items():
-        if rows:
-            out.append(TraceRows(_open_row(firsts[trace_id], rows[0]), [], [], rows, open=True))
+            reject(1 + (0 if rows is None else len(rows)), error)
+    for trace_id, rows in span_lists.items():
+        opened = _open_row(firsts[trace_id], rows[0])
+        out.append(TraceRows(opened, NO_ROWS, NO_ROWS, rows, open=True))
     return out
