@@ -38,7 +38,7 @@ from mlflow_trace_nb.entities.assessment import (
     Feedback,
 )
 from mlflow_trace_nb.errors import MlflowException
-from mlflow_trace_nb.store.assessments import new_id
+from mlflow_trace_nb.store.assessments import new_id, updated_assessment
 from mlflow_trace_nb.store.limits import MAX_KEY_CHARS, clean_text
 
 __all__ = [
@@ -72,6 +72,21 @@ def _forward(call: Callable[[Any], None]) -> None:
             )
 
 
+def _send_change(call: Callable[[Any], None]) -> None:
+    """Make a change on every MLflow server destination when they are the only ones: a
+    failure raises (nothing else keeps the change)."""
+    remotes = _remotes()
+    if not remotes:
+        raise _no_destination()
+    for remote in remotes:
+        try:
+            call(remote)
+        except Exception as error:
+            raise MlflowException(
+                f"Could not send the assessment change to {remote!r}: {error}", "INTERNAL_ERROR"
+            ) from error
+
+
 def _id(value: Any, what: str) -> str:
     if not isinstance(value, str):
         raise MlflowException(f"`{what}` must be a string, got {type(value).__name__}")
@@ -88,10 +103,49 @@ def _check(assessment: Any) -> Assessment:
     return assessment
 
 
+def _remote_only() -> bool:
+    """True when no local store is among the destinations (only MLflow servers keep the
+    traces, and their assessments)."""
+    return RUNTIME.store not in RUNTIME.exporters
+
+
+def _no_destination() -> MlflowException:
+    return MlflowException(
+        "Assessments are stored in the local trace store or sent to an MLflow server; "
+        "set_destination() names neither"
+    )
+
+
+def _get_remotely(trace_id: str, assessment_id: str) -> Assessment:
+    """The assessment as the first MLflow server destination that has the trace keeps it."""
+    from mlflow_trace_nb._internal.remote.client import get_remote_trace
+    from mlflow_trace_nb.exporters.mlflow_server import ASSESSMENT_FLUSH_S
+
+    remotes = _remotes()
+    if not remotes:
+        raise _no_destination()
+    for remote in remotes:
+        remote.flush(ASSESSMENT_FLUSH_S)  # the trace may still be on its way
+        trace = get_remote_trace(remote.tracking_uri, trace_id)
+        if trace is None:
+            continue
+        for assessment in trace.info.assessments or []:
+            if isinstance(assessment, Assessment) and assessment.assessment_id == assessment_id:
+                return assessment
+        break
+    raise MlflowException(
+        f"Assessment with ID '{assessment_id}' not found for trace '{trace_id}'",
+        "RESOURCE_DOES_NOT_EXIST",
+    )
+
+
 def get_assessment(trace_id: str, assessment_id: str) -> Assessment:
-    """The assessment with this id on the trace (``Feedback`` or ``Expectation``)."""
+    """The assessment with this id on the trace (``Feedback`` or ``Expectation``); read from
+    the MLflow server when it is the only destination."""
     trace_id, assessment_id = _id(trace_id, "trace_id"), _id(assessment_id, "assessment_id")
     RUNTIME.flush()
+    if _remote_only():
+        return _get_remotely(trace_id, assessment_id)
     return RUNTIME.store.get_assessment(trace_id, assessment_id)
 
 
@@ -118,10 +172,7 @@ def log_assessment(trace_id: str, assessment: Assessment) -> Assessment:
 def _log_remotely(assessment: Assessment, running: bool) -> Assessment:
     remotes = _remotes()
     if not remotes:
-        raise MlflowException(
-            "Assessments are stored in the local trace store or sent to an MLflow server; "
-            "set_destination() names neither"
-        )
+        raise _no_destination()
     assessment.assessment_id = assessment.assessment_id or new_id()
     for remote in remotes:
         if running:
@@ -184,6 +235,18 @@ def update_assessment(trace_id: str, assessment_id: str, assessment: Assessment)
     trace_id, assessment_id = _id(trace_id, "trace_id"), _id(assessment_id, "assessment_id")
     _check(assessment)
     RUNTIME.flush()
+    if _remote_only():
+        updated = updated_assessment(
+            _get_remotely(trace_id, assessment_id),
+            trace_id,
+            assessment.name,
+            assessment.expectation,
+            assessment.feedback,
+            assessment.rationale,
+            assessment.metadata,
+        )
+        _send_change(lambda remote: remote.update_assessment(updated))
+        return updated
     updated = RUNTIME.store.update_assessment(
         trace_id=trace_id,
         assessment_id=assessment_id,
@@ -230,5 +293,8 @@ def delete_assessment(trace_id: str, assessment_id: str) -> None:
     valid again."""
     trace_id, assessment_id = _id(trace_id, "trace_id"), _id(assessment_id, "assessment_id")
     RUNTIME.flush()
+    if _remote_only():
+        _send_change(lambda remote: remote.delete_assessment(trace_id, assessment_id))
+        return
     RUNTIME.store.delete_assessment(trace_id=trace_id, assessment_id=assessment_id)
     _forward(lambda remote: remote.delete_assessment(trace_id, assessment_id))

@@ -35,7 +35,13 @@ from mlflow_trace_nb.store.faults import CORRUPT, classify, describe
 from mlflow_trace_nb.store.handles import StoreHandles
 from mlflow_trace_nb.store.limits import MAX_KEY_CHARS, MAX_NAME_CHARS, clean_text
 
-__all__ = ["ASSESSMENT_COLUMNS", "MAX_ASSESSMENT_VALUE_CHARS", "AssessmentStore", "new_id"]
+__all__ = [
+    "ASSESSMENT_COLUMNS",
+    "MAX_ASSESSMENT_VALUE_CHARS",
+    "AssessmentStore",
+    "new_id",
+    "updated_assessment",
+]
 
 ASSESSMENT_COLUMNS = (
     "assessment_id",
@@ -66,6 +72,60 @@ _T = TypeVar("_T")
 def new_id() -> str:
     """An assessment id as MLflow makes them: ``a-`` + 32 hex digits."""
     return f"a-{uuid.uuid4().hex}"
+
+
+def updated_assessment(
+    existing: Assessment,
+    trace_id: str,
+    name: str | None,
+    expectation: ExpectationValue | None,
+    feedback: FeedbackValue | None,
+    rationale: str | None,
+    metadata: dict[str, Any] | None,
+) -> Assessment:
+    """``existing`` changed as MLflow's ``update_assessment`` does: source and span stay,
+    metadata is merged, ``last_update_time_ms`` becomes now (wherever it is stored)."""
+    if expectation is not None and feedback is not None:
+        raise MlflowException("Cannot specify both `expectation` and `feedback` parameters.")
+    if expectation is not None and not isinstance(existing, Expectation):
+        raise MlflowException("Cannot update expectation value on a Feedback assessment.")
+    if feedback is not None and not isinstance(existing, Feedback):
+        raise MlflowException("Cannot update feedback value on an Expectation assessment.")
+    merged = None
+    if existing.metadata or metadata:
+        merged = dict(existing.metadata or {})
+        merged.update(metadata or {})
+    now = int(time.time() * 1000)
+    updated: Assessment
+    if isinstance(existing, Expectation):
+        updated = Expectation(
+            name=name if name is not None else existing.name,
+            value=expectation.value if expectation is not None else existing.value,
+            source=existing.source,
+            trace_id=trace_id,
+            metadata=merged,
+            span_id=existing.span_id,
+            create_time_ms=existing.create_time_ms,
+            last_update_time_ms=now,
+        )
+    else:
+        assert isinstance(existing, Feedback)
+        updated = Feedback(
+            name=name if name is not None else existing.name,
+            value=feedback.value if feedback is not None else existing.value,
+            error=feedback.error if feedback is not None else existing.error,
+            source=existing.source,
+            trace_id=trace_id,
+            metadata=merged,
+            span_id=existing.span_id,
+            create_time_ms=existing.create_time_ms,
+            last_update_time_ms=now,
+            rationale=rationale if rationale is not None else existing.rationale,
+        )
+    updated.assessment_id = existing.assessment_id
+    updated.valid = existing.valid
+    updated.overrides = existing.overrides
+    return updated
 
 
 def _json(value: Any, what: str) -> str:
@@ -241,49 +301,14 @@ class AssessmentStore(StoreHandles):
     ) -> Assessment:
         """Change an assessment in place, as MLflow's store does: source and span stay,
         metadata is merged, ``last_update_time_ms`` becomes now."""
-        if expectation is not None and feedback is not None:
+        if expectation is not None and feedback is not None:  # before touching the file
             raise MlflowException("Cannot specify both `expectation` and `feedback` parameters.")
 
         def work(conn: sqlite3.Connection) -> Assessment:
             existing = _one(conn, trace_id, assessment_id)
-            if expectation is not None and not isinstance(existing, Expectation):
-                raise MlflowException("Cannot update expectation value on a Feedback assessment.")
-            if feedback is not None and not isinstance(existing, Feedback):
-                raise MlflowException("Cannot update feedback value on an Expectation assessment.")
-            merged = None
-            if existing.metadata or metadata:
-                merged = dict(existing.metadata or {})
-                merged.update(metadata or {})
-            now = int(time.time() * 1000)
-            updated: Assessment
-            if isinstance(existing, Expectation):
-                updated = Expectation(
-                    name=name if name is not None else existing.name,
-                    value=expectation.value if expectation is not None else existing.value,
-                    source=existing.source,
-                    trace_id=trace_id,
-                    metadata=merged,
-                    span_id=existing.span_id,
-                    create_time_ms=existing.create_time_ms,
-                    last_update_time_ms=now,
-                )
-            else:
-                assert isinstance(existing, Feedback)
-                updated = Feedback(
-                    name=name if name is not None else existing.name,
-                    value=feedback.value if feedback is not None else existing.value,
-                    error=feedback.error if feedback is not None else existing.error,
-                    source=existing.source,
-                    trace_id=trace_id,
-                    metadata=merged,
-                    span_id=existing.span_id,
-                    create_time_ms=existing.create_time_ms,
-                    last_update_time_ms=now,
-                    rationale=rationale if rationale is not None else existing.rationale,
-                )
-            updated.assessment_id = existing.assessment_id
-            updated.valid = existing.valid
-            updated.overrides = existing.overrides
+            updated = updated_assessment(
+                existing, trace_id, name, expectation, feedback, rationale, metadata
+            )
             row = to_row(updated)
             conn.execute(
                 "UPDATE assessments SET name = ?, value = ?, rationale = ?, error = ?, "

@@ -138,3 +138,38 @@ def test_a_running_trace_is_assessed_on_the_server_after_it_is_sent(
     assert _server_assessment(mlflow_server.uri, trace_id, assessment_id).value is True
     remaining = mlflow.MlflowClient(mlflow_server.uri).get_trace(trace_id).info.assessments
     assert [a.assessment_id for a in remaining] == [assessment_id]
+
+
+def test_every_assessment_call_works_with_only_a_server(mlflow_server: MlflowServer) -> None:
+    """No local store: get/update/override/delete read and change the server's copy."""
+    import pytest
+
+    from mlflow_trace_nb.entities import Feedback
+    from mlflow_trace_nb.errors import MlflowException
+
+    experiment = new_experiment(mlflow_server.uri)
+    tracing.set_destination(
+        [MlflowExperiment(experiment_id=experiment, tracking_uri=mlflow_server.uri)]
+    )
+    answer("q")
+    trace_id = tracing.get_last_active_trace_id()
+    assert trace_id is not None
+    fb = tracing.log_feedback(trace_id=trace_id, name="score", value=0.2, metadata={"a": "1"})
+    mine = tracing.get_assessment(trace_id, fb.assessment_id)
+    assert isinstance(mine, Feedback) and (mine.name, mine.value) == ("score", 0.2)
+
+    updated = tracing.update_assessment(
+        trace_id, fb.assessment_id, Feedback(name="score", value=0.3, metadata={"b": "2"})
+    )
+    assert updated.value == 0.3 and updated.metadata == {"a": "1", "b": "2"}
+    theirs = _server_assessment(mlflow_server.uri, trace_id, fb.assessment_id)
+    assert (theirs.value, theirs.metadata) == (0.3, {"a": "1", "b": "2"})
+
+    new = tracing.override_feedback(trace_id=trace_id, assessment_id=fb.assessment_id, value=0.9)
+    assert _server_assessment(mlflow_server.uri, trace_id, fb.assessment_id).valid is False
+    assert tracing.get_assessment(trace_id, new.assessment_id).overrides == fb.assessment_id
+
+    tracing.delete_assessment(trace_id, new.assessment_id)
+    assert _server_assessment(mlflow_server.uri, trace_id, fb.assessment_id).valid is True
+    with pytest.raises(MlflowException, match="not found"):
+        tracing.get_assessment(trace_id, new.assessment_id)
