@@ -31,7 +31,6 @@ from mlflow_trace_nb.entities.assessment import (
     proto_value,
 )
 from mlflow_trace_nb.errors import MlflowException
-from mlflow_trace_nb.store.faults import CORRUPT, classify, describe
 from mlflow_trace_nb.store.handles import StoreHandles
 from mlflow_trace_nb.store.limits import MAX_KEY_CHARS, MAX_NAME_CHARS, clean_text
 
@@ -231,29 +230,8 @@ class AssessmentStore(StoreHandles):
     """Assessment storage (a base of ``SqliteStore``)."""
 
     def _write_assessments(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
-        """Run ``work`` in one IMMEDIATE transaction on the write connection, under the
-        writer's lock (committed, or rolled back if it raises)."""
-        self._check_fork()
-        with self._write_lock:
-            try:
-                conn = self._writer()
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    result = work(conn)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
-            except sqlite3.DatabaseError as error:
-                if classify(error) == CORRUPT:
-                    raise self._corrupted(error) from error
-                raise MlflowException(
-                    f"Could not write the assessment to the trace store {self.path}: "
-                    f"{describe(error)}",
-                    "INTERNAL_ERROR",
-                ) from error
-        return result
+        """Run ``work`` in one transaction on the write connection (see ``_write_for_user``)."""
+        return self._write_for_user(work, "assessment")
 
     def create_assessment(
         self, assessment: Assessment, *, trace_must_exist: bool = True

@@ -18,11 +18,11 @@ import os
 import sqlite3
 import threading
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from typing import Any
+from typing import Any, TypeVar
 
-from mlflow_trace_nb.errors import StoreCorruptedError
+from mlflow_trace_nb.errors import MlflowException, StoreCorruptedError
 from mlflow_trace_nb.query.functions import register_functions
 from mlflow_trace_nb.store.backlog import MAX_BACKLOG_CHARS, MAX_BACKLOG_SPANS, Backlog
 from mlflow_trace_nb.store.connection import FileIdentity, file_identity, open_connection
@@ -34,6 +34,7 @@ __all__ = ["MEMORY", "StoreHandles"]
 _logger = logging.getLogger("mlflow_trace_nb.store.sqlite")
 
 MEMORY = ":memory:"
+_T = TypeVar("_T")
 
 
 @contextmanager
@@ -255,6 +256,32 @@ class StoreHandles:
                 if classify(error) == CORRUPT:
                     raise self._corrupted(error) from error
                 raise
+
+    def _write_for_user(self, work: Callable[[sqlite3.Connection], _T], what: str) -> _T:
+        """Run ``work`` in one IMMEDIATE transaction on the write connection, under the
+        writer's lock (committed, or rolled back if it raises), for a call the user made
+        (an assessment, an attachment): a store fault raises ``MlflowException`` naming
+        ``what`` and the file, a damaged file ``StoreCorruptedError``."""
+        self._check_fork()
+        with self._write_lock:
+            try:
+                conn = self._writer()
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    result = work(conn)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.DatabaseError as error:
+                if classify(error) == CORRUPT:
+                    raise self._corrupted(error) from error
+                raise MlflowException(
+                    f"Could not write the {what} to the trace store {self.path}: {describe(error)}",
+                    "INTERNAL_ERROR",
+                ) from error
+        return result
 
     def close(self) -> None:
         """Close both connections (the next use reopens them; a backlog stays waiting)."""

@@ -17,6 +17,8 @@ Schema overview:
   ``name``, ``status``, ``request``, ``response``), the other spans in ``span_rows`` (the
   table ``spans`` was); ``spans`` is now a view of both, so a one-span trace is one row and
   reads (and older versions of this package, through its INSTEAD OF trigger) see one table.
+- ``attachments`` (migration 4): bytes referenced from span inputs/outputs by
+  ``mlflow-attachment://`` URIs (``tracing.attachments``).
 - ``assessments`` (migration 2): MLflow 3's feedback and expectations, one row each; ``value``,
   ``error`` and ``metadata`` JSON, ``valid`` 0 once another feedback overrides the row.
 """
@@ -157,6 +159,24 @@ def m003_roots_in_trace_rows(conn: sqlite3.Connection) -> None:
     )
 
 
+def m004_attachments(conn: sqlite3.Connection) -> None:
+    """Add the attachments table (binary content referenced from span inputs/outputs)."""
+    _execute_script(
+        conn,
+        """
+        CREATE TABLE IF NOT EXISTS attachments (
+            attachment_id TEXT PRIMARY KEY,
+            request_id TEXT NOT NULL,
+            content_type TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            content BLOB NOT NULL,
+            create_time_ms INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS attachments_request ON attachments (request_id);
+        """,
+    )
+
+
 def _execute_script(conn: sqlite3.Connection, script: str) -> None:
     # executescript() would COMMIT the caller's transaction first; run statement by statement.
     for statement in script.split(";"):
@@ -168,6 +188,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_initial,
     m002_assessments,
     m003_roots_in_trace_rows,
+    m004_attachments,
 ]
 
 

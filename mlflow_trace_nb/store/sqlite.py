@@ -38,6 +38,7 @@ from typing import Any
 
 from mlflow_trace_nb.entities import Experiment, Trace
 from mlflow_trace_nb.store.assessments import AssessmentStore, attach_assessments
+from mlflow_trace_nb.store.attachments import AttachmentStore
 from mlflow_trace_nb.store.faults import CORRUPT, classify
 from mlflow_trace_nb.store.handles import MEMORY
 from mlflow_trace_nb.store.limits import MAX_NAME_CHARS, clean_text
@@ -57,7 +58,7 @@ _SPAN_SELECT = ", ".join(f"s.{c}" for c in SPAN_COLUMNS[:9]) + (
 )
 
 
-class SqliteStore(WritePath, AssessmentStore):
+class SqliteStore(WritePath, AssessmentStore, AttachmentStore):
     """Trace storage and queries over one SQLite database (see the module docstring for
     what it does when the file cannot be written; ``health()`` for its counters)."""
 

@@ -25,6 +25,7 @@ from mlflow_trace_nb._internal.tracer.capture import (
 from mlflow_trace_nb._internal.tracer.live_trace import LIVE_SPANS_KEPT, LiveTrace, record_of
 from mlflow_trace_nb.entities import Span, SpanEvent
 from mlflow_trace_nb.entities.span_status import parse_status_code
+from mlflow_trace_nb.tracing import attachments
 from mlflow_trace_nb.tracing.provider import SpanStatus, SpanStatusCode
 
 __all__ = [
@@ -147,13 +148,18 @@ class LiveSpan(Span):
 
     # Setters ----------------------------------------------------------------------------
     def set_inputs(self, inputs: Any) -> None:
-        """Replace the span's inputs."""
+        """Replace the span's inputs (``Attachment`` s in them stored, see
+        ``tracing.attachments``)."""
         if self.end_time_ns is None:
+            if attachments.IN_USE:
+                inputs = attachments.extract_attachments(inputs, self._state.request_id)
             self._inputs = snapshot(inputs)
 
     def set_outputs(self, outputs: Any) -> None:
-        """Replace the span's outputs."""
+        """Replace the span's outputs (``Attachment`` s in them stored)."""
         if self.end_time_ns is None:
+            if attachments.IN_USE:
+                outputs = attachments.extract_attachments(outputs, self._state.request_id)
             self._outputs = snapshot(outputs)
 
     def set_attribute(self, key: str, value: Any) -> None:
