@@ -20,7 +20,7 @@ import datetime as dt
 import gc
 import json
 import operator
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -28,12 +28,12 @@ from mlflow_trace_nb import keys
 from mlflow_trace_nb.entities import Trace
 from mlflow_trace_nb.entities.trace_info import PREVIEW_CHARS
 from mlflow_trace_nb.entities.trace_state import TraceLocation, state_of
-from mlflow_trace_nb.query.span_rows import ENCODE as _ENCODE
+from mlflow_trace_nb.query.span_common import ENCODE as _ENCODE
+from mlflow_trace_nb.query.span_common import encode as _encode
+from mlflow_trace_nb.query.span_common import quote as _quote
 from mlflow_trace_nb.query.span_rows import OddRow as _Odd
 from mlflow_trace_nb.query.span_rows import Root as _Root
 from mlflow_trace_nb.query.span_rows import SpanRows
-from mlflow_trace_nb.query.span_rows import encode as _encode
-from mlflow_trace_nb.query.span_rows import quote as _quote
 from mlflow_trace_nb.store.decoding import decode_object
 
 __all__ = ["TraceValues", "frame_values", "gc_paused", "trace_values"]
@@ -69,7 +69,7 @@ def trace_values(trace: Trace) -> TraceValues:
 
 def frame_values(
     trace_rows: list[tuple[Any, ...]],
-    span_rows: Iterable[tuple[Any, ...]],
+    span_rows: list[tuple[Any, ...]],
     assessed: set[Any],
     load: Callable[[list[tuple[Any, ...]]], list[Trace]],
 ) -> list[TraceValues]:
@@ -116,32 +116,15 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-_INFO_KEYS = {
-    key: _quote(key)
-    for key in (
-        "trace_id",
-        "client_request_id",
-        "trace_location",
-        "request_time",
-        "state",
-        "trace_metadata",
-        "tags",
-        "request_preview",
-        "response_preview",
-        "execution_duration_ms",
-    )
-}
-
-
 class _Builder:
     """Makes frame rows; caches what repeats across traces (timestamps' seconds, states,
     span types)."""
 
     def __init__(self) -> None:
         self._seconds: dict[int, str] = {}
+        self._span_rows = SpanRows()
         self._states: dict[Any, str] = {}
         self._locations: dict[Any, str] = {}
-        self._span_rows = SpanRows()
 
     def _request_time(self, ms: Any) -> str:
         """``mlflow_format.format_request_time``, its date and time cached per second."""
@@ -160,8 +143,8 @@ class _Builder:
         if type(request_id) is not str:
             raise _Odd
         span_dicts, spans_json, root = self._span_rows.convert(request_id, spans)
-        info = self._info_dict(row, root)
-        trace_json = f'{{"info": {self._info_json(info)}, "data": {{"spans": {spans_json}}}}}'
+        info, info_json = self._info(row, root)
+        trace_json = f'{{"info": {info_json}, "data": {{"spans": {spans_json}}}}}'
         return (
             request_id,
             trace_json,
@@ -177,27 +160,11 @@ class _Builder:
             [],
         )
 
-    def _info_json(self, info: dict[str, Any]) -> str:
-        """``json.dumps(info)`` with the keys and the trace location made once."""
-        parts = []
-        for key, value in info.items():
-            kind = type(value)
-            if kind is str:
-                text = _quote(value)
-            elif kind is int:
-                text = int.__repr__(value)
-            elif key == "trace_location":
-                experiment = value["mlflow_experiment"]["experiment_id"]
-                text = self._locations.get(experiment)
-                if text is None:
-                    text = self._locations[experiment] = _encode(value)
-            else:
-                text = _encode(value)
-            parts.append(f"{_INFO_KEYS.get(key) or _quote(key)}: {text}")
-        return f"{{{', '.join(parts)}}}"
-
-    def _info_dict(self, row: tuple[Any, ...], root: _Root | None) -> dict[str, Any]:
-        """``TraceInfo.to_dict()`` of a stored trace without assessments."""
+    def _info(self, row: tuple[Any, ...], root: _Root | None) -> tuple[dict[str, Any], str]:
+        """The fields of ``TraceInfo.to_dict()`` the frame shows (``client_request_id``,
+        ``state``, ``trace_metadata``, ``tags``, when not empty) of a stored trace without
+        assessments, and the JSON text of the whole ``to_dict()`` as ``json.dumps`` writes
+        it (empty fields left out)."""
         request_id, experiment, name, timestamp, duration, status = row[:6]
         if type(status) is not str:
             raise _Odd
@@ -208,34 +175,48 @@ class _Builder:
         state = self._states.get(status)
         if state is None:
             state = self._states[status] = state_of(status).value
-        request_preview = metadata.get(keys.REQUEST_PREVIEW)
-        if request_preview is None:
-            request_preview = _request_json(row[6], root, 0)
-        response_preview = metadata.get(keys.RESPONSE_PREVIEW)
-        if response_preview is None:
-            response_preview = _request_json(row[7], root, 1)
-        result: dict[str, Any] = {
-            "trace_id": request_id,
-            "client_request_id": metadata.get(keys.CLIENT_REQUEST_ID),
-            "trace_location": {
-                "type": TraceLocation.type,
-                "mlflow_experiment": {"experiment_id": str(experiment)},
-            },
-            "request_time": self._request_time(timestamp),
-            "state": state,
-            "trace_metadata": {k: v for k, v in metadata.items() if k not in _FIELD_KEYS}
-            if metadata
-            else {},
-            "tags": tags,
-            "request_preview": None
-            if request_preview is None
-            else str(request_preview)[:PREVIEW_CHARS],
-            "response_preview": None
-            if response_preview is None
-            else str(response_preview)[:PREVIEW_CHARS],
-            "execution_duration_ms": duration,
-        }
-        return {k: v for k, v in result.items() if v is not None and v != {} and v != []}
+        experiment = str(experiment)
+        location = self._locations.get(experiment)
+        if location is None:
+            location = self._locations[experiment] = _encode(TraceLocation(experiment).to_dict())
+        request_time = self._request_time(timestamp)
+        info: dict[str, Any] = {"trace_id": request_id}
+        parts = [f'{{"trace_id": {_quote(request_id)}']
+        client_request_id = metadata.get(keys.CLIENT_REQUEST_ID)
+        if client_request_id is not None and client_request_id != {} and client_request_id != []:
+            info["client_request_id"] = client_request_id
+            parts.append(f', "client_request_id": {_encode(client_request_id)}')
+        info["state"] = state
+        parts.append(
+            f', "trace_location": {location}, "request_time": "{request_time}", '
+            f'"state": {_quote(state)}'
+        )
+        if metadata:
+            trace_metadata = {k: v for k, v in metadata.items() if k not in _FIELD_KEYS}
+            if trace_metadata:
+                info["trace_metadata"] = trace_metadata
+                parts.append(f', "trace_metadata": {_encode(trace_metadata)}')
+        if tags:
+            info["tags"] = tags
+            parts.append(f', "tags": {_encode(tags)}')
+        preview = metadata.get(keys.REQUEST_PREVIEW) if metadata else None
+        if preview is None:
+            preview = _request_json(row[6], root, 0)
+        if preview is not None:
+            preview = str(preview)[:PREVIEW_CHARS]
+            parts.append(f', "request_preview": {_quote(preview)}')
+        preview = metadata.get(keys.RESPONSE_PREVIEW) if metadata else None
+        if preview is None:
+            preview = _request_json(row[7], root, 1)
+        if preview is not None:
+            preview = str(preview)[:PREVIEW_CHARS]
+            parts.append(f', "response_preview": {_quote(preview)}')
+        if duration is not None and duration != {} and duration != []:
+            text = int.__repr__(duration) if type(duration) is int else _encode(duration)
+            parts.append(f', "execution_duration_ms": {text}}}')
+        else:
+            parts.append("}")
+        return info, "".join(parts)
 
 
 #: Metadata keys holding fields of their own (``TraceInfo``'s ``_FIELD_KEYS``).

@@ -9,48 +9,18 @@ and the trace is then made as ``Trace`` entities instead.
 from __future__ import annotations
 
 import binascii
-import json
-import json.scanner
-from collections.abc import Callable
 from typing import Any
 
 from mlflow_trace_nb import keys
 from mlflow_trace_nb.entities.span_event import SpanEvent
 from mlflow_trace_nb.entities.span_status import SpanStatus
+from mlflow_trace_nb.query.span_common import ENCODE, encode, quote
+from mlflow_trace_nb.query.span_common import dump as _dump
+from mlflow_trace_nb.query.span_common import scan as _scan
 
 __all__ = ["ENCODE", "OddRow", "Root", "SpanRows", "encode", "quote"]
 
-#: ``json.dumps(value, ensure_ascii=False)``.
-ENCODE = json.JSONEncoder(ensure_ascii=False).encode
-quote = json.encoder.encode_basestring  # type: ignore[attr-defined]
-_scan = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
 _b64 = binascii.b2a_base64
-
-quote = json.encoder.encode_basestring  # type: ignore[attr-defined]
-_scan = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
-_b64 = binascii.b2a_base64
-
-
-def _makeencoder() -> Callable[[Any], str]:
-    """``json.dumps(value, ensure_ascii=False)`` for decoded JSON values (no cycles, no
-    objects to default), with the C encoder built once instead of per call."""
-    make = getattr(json.encoder, "c_makeencoder", None)
-    if make is None:
-        return ENCODE
-    cencode = make(None, None, quote, None, ": ", ", ", False, False, True)
-    join = "".join
-
-    def encode(value: Any) -> str:
-        return join(cencode(value, 0))
-
-    return (
-        encode
-        if encode({"a": [1, 2.5, None, "é"]}) == ENCODE({"a": [1, 2.5, None, "é"]})
-        else ENCODE
-    )
-
-
-encode = _makeencoder()
 
 
 class OddRow(Exception):
@@ -75,18 +45,6 @@ def _decode(text: Any) -> Any:
     if end != len(text):
         raise OddRow
     return value
-
-
-def _dump(value: Any) -> str:
-    """``mlflow_format.dump_attribute`` for a decoded JSON value."""
-    kind = type(value)
-    if kind is str:
-        return str(quote(value))
-    if kind is int:
-        return int.__repr__(value)
-    if value is None:
-        return "null"
-    return encode(value)
 
 
 def _b64_id(hex_id: str) -> str:
