@@ -123,7 +123,7 @@ class _Builder:
     def __init__(self) -> None:
         self._seconds: dict[int, str] = {}
         self._span_rows = SpanRows()
-        self._states: dict[Any, str] = {}
+        self._states: dict[Any, tuple[str, str]] = {}
         self._locations: dict[Any, str] = {}
 
     def _request_time(self, ms: Any) -> str:
@@ -168,13 +168,15 @@ class _Builder:
         request_id, experiment, name, timestamp, duration, status = row[:6]
         if type(status) is not str:
             raise _Odd
-        metadata = decode_object(row[8])
+        metadata = {} if row[8] == "{}" else decode_object(row[8])
         tags = decode_object(row[9])
         if name and keys.TRACE_NAME not in tags:
             tags[keys.TRACE_NAME] = name
-        state = self._states.get(status)
-        if state is None:
-            state = self._states[status] = state_of(status).value
+        states = self._states.get(status)
+        if states is None:
+            value = state_of(status).value
+            states = self._states[status] = (value, _quote(value))
+        state, state_json = states
         experiment = str(experiment)
         location = self._locations.get(experiment)
         if location is None:
@@ -189,7 +191,7 @@ class _Builder:
         info["state"] = state
         parts.append(
             f', "trace_location": {location}, "request_time": "{request_time}", '
-            f'"state": {_quote(state)}'
+            f'"state": {state_json}'
         )
         if metadata:
             trace_metadata = {k: v for k, v in metadata.items() if k not in _FIELD_KEYS}
@@ -201,13 +203,19 @@ class _Builder:
             parts.append(f', "tags": {_encode(tags)}')
         preview = metadata.get(keys.REQUEST_PREVIEW) if metadata else None
         if preview is None:
-            preview = _request_json(row[6], root, 0)
+            if root is not None and row[6] == root[2] and row[6] is not None:
+                preview = root[3]  # the root's inputs, re-encoded already
+            else:
+                preview = _request_json(row[6], root, 0)
         if preview is not None:
             preview = str(preview)[:PREVIEW_CHARS]
             parts.append(f', "request_preview": {_quote(preview)}')
         preview = metadata.get(keys.RESPONSE_PREVIEW) if metadata else None
         if preview is None:
-            preview = _request_json(row[7], root, 1)
+            if root is not None and row[7] == root[4] and row[7] is not None:
+                preview = root[5]  # the root's outputs, re-encoded already
+            else:
+                preview = _request_json(row[7], root, 1)
         if preview is not None:
             preview = str(preview)[:PREVIEW_CHARS]
             parts.append(f', "response_preview": {_quote(preview)}')

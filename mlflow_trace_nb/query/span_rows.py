@@ -14,7 +14,7 @@ from typing import Any
 from mlflow_trace_nb import keys
 from mlflow_trace_nb.entities.span_event import SpanEvent
 from mlflow_trace_nb.entities.span_status import SpanStatus
-from mlflow_trace_nb.query.span_common import ENCODE, encode, quote
+from mlflow_trace_nb.query.span_common import C_ENCODE, ENCODE, encode, quote
 from mlflow_trace_nb.query.span_common import dump as _dump
 from mlflow_trace_nb.query.span_common import scan as _scan
 
@@ -76,7 +76,7 @@ class SpanRows:
             ids[span_id] = _b64_id(span_id)
         types = self._types
         statuses = self._statuses
-        scan, dump = _scan, _dump
+        scan, dump, c_encode, join = _scan, _dump, C_ENCODE, "".join
         dicts = []
         texts = []
         root: Root | None = None
@@ -119,7 +119,14 @@ class SpanRows:
                 if at != len(inputs_text):
                     raise OddRow
                 if inputs is not None:
-                    inputs_dumped = attrs[keys.SPAN_INPUTS] = dump(inputs)
+                    kind = type(inputs)  # dump(), inlined: the commonest kinds first
+                    if kind is dict or kind is list:
+                        inputs_dumped = join(c_encode(inputs, 0)) if c_encode else dump(inputs)
+                    elif kind is int:
+                        inputs_dumped = int.__repr__(inputs)
+                    else:
+                        inputs_dumped = dump(inputs)
+                    attrs[keys.SPAN_INPUTS] = inputs_dumped
                     attrs_json = f"{attrs_json}{_INPUTS_KEY}{quote(inputs_dumped)}"
             outputs = outputs_dumped = None
             if outputs_text is not None:
@@ -127,7 +134,14 @@ class SpanRows:
                 if at != len(outputs_text):
                     raise OddRow
                 if outputs is not None:
-                    outputs_dumped = attrs[keys.SPAN_OUTPUTS] = dump(outputs)
+                    kind = type(outputs)  # dump(), inlined: the commonest kinds first
+                    if kind is dict or kind is list:
+                        outputs_dumped = join(c_encode(outputs, 0)) if c_encode else dump(outputs)
+                    elif kind is int:
+                        outputs_dumped = int.__repr__(outputs)
+                    else:
+                        outputs_dumped = dump(outputs)
+                    attrs[keys.SPAN_OUTPUTS] = outputs_dumped
                     attrs_json = f"{attrs_json}{_OUTPUTS_KEY}{quote(outputs_dumped)}"
             if attributes_text != "{}":
                 attributes = _decode(attributes_text)
