@@ -11,7 +11,7 @@ __all__ = ["C_ENCODE", "ENCODE", "dump", "encode", "quote", "scan"]
 
 #: ``json.dumps(value, ensure_ascii=False)``.
 ENCODE = json.JSONEncoder(ensure_ascii=False).encode
-quote = json.encoder.encode_basestring  # type: ignore[attr-defined]
+quote = json.encoder.encode_basestring
 scan = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
 
 
