@@ -4,14 +4,16 @@
 ``Trace.to_dict()``: per span a ``Span``, its payloads decoded, then each re-encoded as an
 attribute, then the whole trace encoded once more. For ten thousand stored traces that is
 about a second. Here the same values are made from the ``traces`` and ``spans`` rows
-directly (each payload decoded once, re-encoded once, ids and timestamps computed with
-small caches), which is several times faster.
+directly, in the store's read snapshot (each payload decoded once and re-encoded once, the
+JSON text assembled from pieces, ids, timestamps and states computed with small caches):
+about three times faster.
 
-The values are exactly those of the entity path: a trace this module does not recognise
-as plain (assessments, an unknown status, a payload that is not valid JSON on its own, an
-odd column type...) is built as a ``Trace`` and converted by ``trace_values`` instead.
-``tests/query/test_frame_rows.py`` compares both paths on many kinds of traces: when
-``TraceInfo.to_dict`` or ``Span.to_dict`` change, ``_info_dict``/``_span_dict`` must too.
+The values are exactly those of the entity path: a trace this module does not take
+(assessments, a payload that is not one whole JSON value, a column of an unexpected
+type...) is built as a ``Trace`` by the store, as ``search`` builds it, and converted by
+``trace_values`` instead. ``tests/query/test_frame_rows.py`` compares both paths cell by
+cell on many kinds of traces and hand-damaged rows: when ``TraceInfo.to_dict`` or
+``Span.to_dict`` change, ``_Builder._info`` / ``span_rows.SpanRows.convert`` must too.
 """
 
 from __future__ import annotations
