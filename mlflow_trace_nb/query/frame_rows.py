@@ -76,7 +76,7 @@ def frame_values(
     load: Callable[[list[tuple[Any, ...]]], list[Trace]],
 ) -> list[TraceValues]:
     """Frame rows for ``traces`` rows (store order) and the ``spans`` rows of all of them
-    (``store.rows.SPAN_COLUMNS``, any order). The traces in ``assessed`` (ids) and those
+    (as ``SqliteStore.search_rows`` reads them, any order). The traces in ``assessed`` and those
     the fast path does not take are made ``Trace`` by ``load(trace rows)`` (as the store's
     ``search`` makes them) and converted by ``trace_values``."""
     by_trace: dict[Any, list[tuple[Any, ...]]] = {row[0]: [] for row in trace_rows}

@@ -143,7 +143,7 @@ class SpanRows:
                         outputs_dumped = dump(outputs)
                     attrs[keys.SPAN_OUTPUTS] = outputs_dumped
                     attrs_json = f"{attrs_json}{_OUTPUTS_KEY}{quote(outputs_dumped)}"
-            if attributes_text != "{}":
+            if attributes_text is not None:  # None: {}
                 attributes = _decode(attributes_text)
                 if type(attributes) is not dict:
                     raise OddRow
@@ -177,12 +177,12 @@ class SpanRows:
                         )
                     parent_b64 = _b64_id(parent) if parent else None
                 parent_json = "null" if parent_b64 is None else f'"{parent_b64}"'
-            if type(message) is not str:
+            if type(message) is not str:  # None: ""
                 message = str(message or "")
             status = statuses.get(code) if message == "" else None
             if status is None:
                 status = self._status(code, message)
-            if events_text == "[]":
+            if events_text is None:  # None: []
                 events: list[dict[str, Any]] = []
                 events_json = "[]"
             else:

@@ -59,7 +59,15 @@ _SPAN_SELECT = ", ".join(f"s.{c}" for c in SPAN_COLUMNS[:9]) + (
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
-_SPAN_RAW_SELECT = ", ".join(f"s.{c}" for c in SPAN_COLUMNS)
+# For query.frame_rows: the columns as written, but the commonest values of the last ones
+# (no message, attributes or events) read as NULL, which costs no Python object; a NULL
+# there (the schema forbids it) reads as 0 for the reader to notice.
+_SPAN_RAW_SELECT = ", ".join(f"s.{c}" for c in SPAN_COLUMNS[:8]) + (
+    ", nullif(s.status_message, '')"
+    ", s.inputs, s.outputs"
+    ", CASE s.attributes WHEN '{}' THEN NULL ELSE coalesce(s.attributes, 0) END"
+    ", CASE s.events WHEN '[]' THEN NULL ELSE coalesce(s.events, 0) END"
+)
 
 
 def _selection(
@@ -132,7 +140,8 @@ class SqliteStore(WritePath, AssessmentStore):
         """What ``search`` finds, as rows, handed to ``build`` in the read snapshot (for
         ``search_traces``' DataFrame): ``build(trace_rows, span_rows, assessed, load)`` gets
         the ``traces`` rows (``TRACE_COLUMNS``, in order), the ``spans`` rows of all of them
-        (``SPAN_COLUMNS``, any order), the ids of those with assessments, and ``load(rows)``
+        (``SPAN_COLUMNS``, any order; status message ``''``, attributes ``{}`` and events
+        ``[]`` as None), the ids of those with assessments, and ``load(rows)``
         which makes ``Trace`` entities of some trace rows exactly as ``search`` does."""
         selection, args = _selection(experiment_ids, where, params, order_by, limit)
         with self._reading() as conn:
