@@ -177,7 +177,11 @@ def _find(
     max_results: int | None,
     order_by: Sequence[str] | None,
     tracking_uri: str | None = None,
-) -> list[Trace]:
+    *,
+    rows: bool = False,
+) -> Any:
+    """The traces a query finds (a list of ``Trace``); with ``rows``, from the local store,
+    the ``search_traces`` DataFrame built from its rows instead (``query.frame_rows``)."""
     filter_string, max_results, terms = _check_query(
         filter_string, max_results, order_by, tracking_uri
     )
@@ -187,22 +191,34 @@ def _find(
         from mlflow_trace_nb._internal.remote import search_remote
 
         uri, default_experiment = remote
-        return search_remote(
+        found = search_remote(
             uri,
             experiment_ids=experiment_ids if experiment_ids is not None else default_experiment,
             filter_string=filter_string,
             max_results=max_results,
             order_by=terms,
         )
+        if rows:
+            from mlflow_trace_nb.query.dataframe import traces_frame
+
+            return traces_frame(found)
+        return found
     where, params, order = _compile(filter_string, terms)
     RUNTIME.flush()
-    return RUNTIME.store.search(
-        experiment_ids=keys,
-        where=where,
-        params=params,
-        order_by=order,
-        limit=max_results,
-    )
+    query = {
+        "experiment_ids": keys,
+        "where": where,
+        "params": params,
+        "order_by": order,
+        "limit": max_results,
+    }
+    if not rows:
+        return RUNTIME.store.search(**query)
+    from mlflow_trace_nb.query.dataframe import values_frame
+    from mlflow_trace_nb.query.frame_rows import frame_values, gc_paused
+
+    with gc_paused():
+        return values_frame(RUNTIME.store.search_rows(frame_values, **query))
 
 
 def search_traces(
@@ -237,12 +253,15 @@ def search_traces(
     """
     if not isinstance(return_type, str) or return_type not in ("pandas", "list"):
         raise ValueError(f"return_type must be 'pandas' or 'list', got {describe(return_type)}")
-    traces = _find(experiment_ids, filter_string, max_results, order_by, tracking_uri)
     if return_type == "list":
+        traces: list[Trace] = _find(
+            experiment_ids, filter_string, max_results, order_by, tracking_uri
+        )
         return traces
-    from mlflow_trace_nb.query.dataframe import traces_frame
-
-    return traces_frame(traces)
+    frame: pd.DataFrame = _find(
+        experiment_ids, filter_string, max_results, order_by, tracking_uri, rows=True
+    )
+    return frame
 
 
 def analysis_frame(

@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from mlflow_trace_nb.entities import Experiment, Trace
 from mlflow_trace_nb.store.assessments import AssessmentStore, attach_assessments
@@ -43,7 +43,7 @@ from mlflow_trace_nb.store.faults import CORRUPT, classify
 from mlflow_trace_nb.store.handles import MEMORY
 from mlflow_trace_nb.store.limits import MAX_NAME_CHARS, clean_text
 from mlflow_trace_nb.store.rows import SPAN_COLUMNS, TRACE_COLUMNS
-from mlflow_trace_nb.store.trace_builder import build_traces
+from mlflow_trace_nb.store.trace_builder import assessed_ids, build_traces
 from mlflow_trace_nb.store.write_path import WritePath
 
 __all__ = ["MEMORY", "SqliteStore"]
@@ -56,6 +56,40 @@ _SPAN_SELECT = ", ".join(f"s.{c}" for c in SPAN_COLUMNS[:9]) + (
     ", '[' || coalesce(s.inputs, 'null') || ',' || coalesce(s.outputs, 'null') || ','"
     " || s.attributes || ',' || s.events || ']'"
 )
+
+
+T = TypeVar("T")
+Row = tuple[Any, ...]
+# For query.frame_rows: the columns as written, but the commonest values of the last ones
+# (no message, attributes or events) read as NULL, which costs no Python object; a NULL
+# there (the schema forbids it) reads as 0 for the reader to notice.
+_SPAN_RAW_SELECT = ", ".join(f"s.{c}" for c in SPAN_COLUMNS[:8]) + (
+    ", nullif(s.status_message, '')"
+    ", s.inputs, s.outputs"
+    ", CASE s.attributes WHEN '{}' THEN NULL ELSE coalesce(s.attributes, 0) END"
+    ", CASE s.events WHEN '[]' THEN NULL ELSE coalesce(s.events, 0) END"
+)
+
+
+def _selection(
+    experiment_ids: list[int] | None,
+    where: str,
+    params: Sequence[Any],
+    order_by: str,
+    limit: int | None,
+) -> tuple[str, list[Any]]:
+    """``FROM traces t WHERE ... ORDER BY ... [LIMIT ?]`` of a query, and its arguments."""
+    clauses = [f"({where})"]
+    args: list[Any] = []
+    if experiment_ids is not None:
+        clauses.insert(0, f"t.experiment_id IN ({', '.join('?' * len(experiment_ids))})")
+        args.extend(experiment_ids)
+    args.extend(params)
+    selection = f"FROM traces t WHERE {' AND '.join(clauses)} ORDER BY {order_by}"
+    if limit is not None:
+        selection += " LIMIT ?"
+        args.append(int(limit))
+    return selection, args
 
 
 class SqliteStore(WritePath, AssessmentStore, AttachmentStore):
@@ -80,16 +114,7 @@ class SqliteStore(WritePath, AssessmentStore, AttachmentStore):
         ``where`` and ``order_by`` come from ``mlflow_trace_nb.query`` (whitelisted columns and
         ``?`` placeholders only); every value travels in ``params``.
         """
-        clauses = [f"({where})"]
-        args: list[Any] = []
-        if experiment_ids is not None:
-            clauses.insert(0, f"t.experiment_id IN ({', '.join('?' * len(experiment_ids))})")
-            args.extend(experiment_ids)
-        args.extend(params)
-        selection = f"FROM traces t WHERE {' AND '.join(clauses)} ORDER BY {order_by}"
-        if limit is not None:
-            selection += " LIMIT ?"
-            args.append(int(limit))
+        selection, args = _selection(experiment_ids, where, params, order_by, limit)
         with self._reading() as conn:
             trace_rows_ = conn.execute(f"SELECT {_TRACE_SELECT} {selection}", args).fetchall()
             if not trace_rows_:
@@ -102,6 +127,45 @@ class SqliteStore(WritePath, AssessmentStore, AttachmentStore):
             traces = build_traces(trace_rows_, span_rows)
             attach_assessments(conn, traces)
             return traces
+
+    def search_rows(
+        self,
+        build: Callable[[list[Row], list[Row], set[Any], Callable[[list[Row]], list[Trace]]], T],
+        *,
+        experiment_ids: list[int] | None,
+        where: str = "1",
+        params: Sequence[Any] = (),
+        order_by: str = "t.timestamp_ms DESC, t.rowid DESC",
+        limit: int | None = None,
+    ) -> T:
+        """What ``search`` finds, as rows, handed to ``build`` in the read snapshot (for
+        ``search_traces``' DataFrame): ``build(trace_rows, span_rows, assessed, load)`` gets
+        the ``traces`` rows (``TRACE_COLUMNS``, in order), the ``spans`` rows of all of them
+        (``SPAN_COLUMNS``, any order; status message ``''``, attributes ``{}`` and events
+        ``[]`` as None), the ids of those with assessments, and ``load(rows)``
+        which makes ``Trace`` entities of some trace rows exactly as ``search`` does."""
+        selection, args = _selection(experiment_ids, where, params, order_by, limit)
+        with self._reading() as conn:
+            trace_rows_ = conn.execute(f"SELECT {_TRACE_SELECT} {selection}", args).fetchall()
+            span_rows: list[Row] = []
+            if trace_rows_:
+                span_rows = conn.execute(
+                    f"SELECT {_SPAN_RAW_SELECT} FROM spans s "
+                    f"WHERE s.request_id IN (SELECT t.request_id {selection})",
+                    args,
+                ).fetchall()
+
+            def load(rows: list[Row]) -> list[Trace]:
+                spans = []
+                for row in rows:
+                    spans += conn.execute(
+                        f"SELECT {_SPAN_SELECT} FROM spans s WHERE s.request_id = ?", (row[0],)
+                    ).fetchall()
+                traces = build_traces(rows, spans)
+                attach_assessments(conn, traces)
+                return traces
+
+            return build(trace_rows_, span_rows, assessed_ids(conn, trace_rows_), load)
 
     def get_trace(self, request_id: str) -> Trace | None:
         """The trace with this id, or None."""

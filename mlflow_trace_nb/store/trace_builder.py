@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import operator
+import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
 from mlflow_trace_nb.entities import Span, Trace, TraceData, TraceInfo
 from mlflow_trace_nb.store.decoding import decode_object
 
-__all__ = ["build_trace", "build_traces", "pack_span_row"]
+__all__ = ["assessed_ids", "build_trace", "build_traces", "pack_span_row"]
 
 
 def _info(row: tuple[Any, ...]) -> TraceInfo:
@@ -67,3 +69,19 @@ _START = operator.itemgetter(5)  # start_time_ns in a spans row
 
 def _start(span: Span) -> int:
     return span.start_time_ns
+
+
+def assessed_ids(conn: sqlite3.Connection, trace_rows: list[tuple[Any, ...]]) -> set[Any]:
+    """The ids of the traces among ``trace_rows`` that have assessments (no query beyond a
+    one-row probe when no trace has any)."""
+    if not trace_rows or conn.execute("SELECT 1 FROM assessments LIMIT 1").fetchone() is None:
+        return set()
+    ids = [row[0] for row in trace_rows]
+    return {
+        row[0]
+        for row in conn.execute(
+            "SELECT DISTINCT request_id FROM assessments WHERE request_id IN "
+            "(SELECT value FROM json_each(?))",
+            (json.dumps(ids),),
+        )
+    }

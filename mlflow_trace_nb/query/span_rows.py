@@ -1,0 +1,240 @@
+"""Stored spans as MLflow 3's span dicts and their JSON text, straight from ``spans`` rows.
+
+Part of ``query.frame_rows`` (the ``search_traces`` DataFrame made from rows): the values
+are exactly ``Span.to_dict()``'s, and the text exactly ``json.dumps``' of them (spaced,
+``ensure_ascii=False``). A row this does not take raises (``OddRow`` or another error),
+and the trace is then made as ``Trace`` entities instead.
+"""
+
+from __future__ import annotations
+
+import binascii
+from typing import Any
+
+from mlflow_trace_nb import keys
+from mlflow_trace_nb.entities.span_event import SpanEvent
+from mlflow_trace_nb.entities.span_status import SpanStatus
+from mlflow_trace_nb.query.span_common import C_ENCODE, ENCODE, encode, quote
+from mlflow_trace_nb.query.span_common import dump as _dump
+from mlflow_trace_nb.query.span_common import scan as _scan
+
+__all__ = ["ENCODE", "OddRow", "Root", "SpanRows", "encode", "quote"]
+
+_b64 = binascii.b2a_base64
+
+
+class OddRow(Exception):
+    """A trace the fast path does not handle: it is built as a ``Trace`` instead."""
+
+
+#: A root span's ``(inputs, outputs, inputs text, inputs attribute, outputs text, outputs
+#: attribute)``.
+Root = tuple[Any, Any, Any, Any, Any, Any]
+_STATUS = {
+    code: SpanStatus(code).to_dict()["code"] for code in ("UNSET", "OK", "ERROR")
+}  # codes whose message stays as is; CANCELLED/TIMEOUT go through SpanStatus
+_TRACE_KEY = f"{quote(keys.TRACE_REQUEST_ID)}: "
+_TYPE_KEY = f"{quote(keys.SPAN_TYPE)}: "
+_INPUTS_KEY = f", {quote(keys.SPAN_INPUTS)}: "
+_OUTPUTS_KEY = f", {quote(keys.SPAN_OUTPUTS)}: "
+
+
+def _decode(text: Any) -> Any:
+    """A payload column decoded on its own; ``OddRow`` unless it is one whole JSON value."""
+    value, end = _scan(text, 0)
+    if end != len(text):
+        raise OddRow
+    return value
+
+
+def _b64_id(hex_id: str) -> str:
+    """``mlflow_format.encode_id``."""
+    return _b64(bytes.fromhex(hex_id.removeprefix("tr-")), newline=False).decode("ascii")
+
+
+class SpanRows:
+    """Converts the span rows of one result; caches span types and statuses across traces."""
+
+    def __init__(self) -> None:
+        self._types: dict[Any, tuple[str, str]] = {}
+        self._statuses: dict[Any, tuple[str, str, str]] = {}
+
+    def convert(
+        self, request_id: str, rows: list[tuple[Any, ...]]
+    ) -> tuple[list[dict[str, Any]], str, Root | None]:
+        """``Span.to_dict()`` of each span row (start order), the list as JSON text (as
+        ``json.dumps`` writes it) and the root's payloads."""
+        trace_b64 = _b64_id(request_id.removeprefix("tr-"))
+        trace_attr = quote(request_id)
+        head = f'{{"trace_id": "{trace_b64}", "span_id": "'
+        trace_attr_json = f"{{{_TRACE_KEY}{quote(trace_attr)}, {_TYPE_KEY}"
+        ids = {}
+        for row in rows:
+            span_id = row[1]
+            if type(span_id) is not str:
+                raise OddRow
+            ids[span_id] = _b64_id(span_id)
+        types = self._types
+        statuses = self._statuses
+        scan, dump, c_encode, join = _scan, _dump, C_ENCODE, "".join
+        dicts = []
+        texts = []
+        root: Root | None = None
+        orphan: Root | None = None  # first span whose parent is not in the trace
+        for row in rows:
+            (
+                _,
+                span_id,
+                parent,
+                name,
+                span_type,
+                start,
+                end,
+                code,
+                message,
+                inputs_text,
+                outputs_text,
+                attributes_text,
+                events_text,
+            ) = row
+            if type(name) is not str or type(start) is not int:
+                raise OddRow
+            if end is None:
+                end_json = "null"
+            elif type(end) is int:
+                end_json = int.__repr__(end)
+            else:
+                raise OddRow
+            typed = types.get(span_type)
+            if typed is None:
+                if span_type is not None and type(span_type) is not str:
+                    raise OddRow
+                dumped = dump(span_type)
+                typed = types[span_type] = (dumped, quote(dumped))
+            attrs = {keys.TRACE_REQUEST_ID: trace_attr, keys.SPAN_TYPE: typed[0]}
+            attrs_json = trace_attr_json + typed[1]
+            inputs = inputs_dumped = None
+            if inputs_text is not None:
+                inputs, at = scan(inputs_text, 0)
+                if at != len(inputs_text):
+                    raise OddRow
+                if inputs is not None:
+                    kind = type(inputs)  # dump(), inlined: the commonest kinds first
+                    if kind is dict or kind is list:
+                        inputs_dumped = join(c_encode(inputs, 0)) if c_encode else dump(inputs)
+                    elif kind is int:
+                        inputs_dumped = int.__repr__(inputs)
+                    else:
+                        inputs_dumped = dump(inputs)
+                    attrs[keys.SPAN_INPUTS] = inputs_dumped
+                    attrs_json = f"{attrs_json}{_INPUTS_KEY}{quote(inputs_dumped)}"
+            outputs = outputs_dumped = None
+            if outputs_text is not None:
+                outputs, at = scan(outputs_text, 0)
+                if at != len(outputs_text):
+                    raise OddRow
+                if outputs is not None:
+                    kind = type(outputs)  # dump(), inlined: the commonest kinds first
+                    if kind is dict or kind is list:
+                        outputs_dumped = join(c_encode(outputs, 0)) if c_encode else dump(outputs)
+                    elif kind is int:
+                        outputs_dumped = int.__repr__(outputs)
+                    else:
+                        outputs_dumped = dump(outputs)
+                    attrs[keys.SPAN_OUTPUTS] = outputs_dumped
+                    attrs_json = f"{attrs_json}{_OUTPUTS_KEY}{quote(outputs_dumped)}"
+            if attributes_text is not None:  # None: {}
+                attributes = _decode(attributes_text)
+                if type(attributes) is not dict:
+                    raise OddRow
+                for key, value in attributes.items():
+                    if key not in attrs:
+                        dumped = attrs[key] = dump(value)
+                        attrs_json = f"{attrs_json}, {quote(key)}: {quote(dumped)}"
+            if parent is None:
+                parent_b64 = None
+                parent_json = "null"
+                if root is None:
+                    root = (
+                        inputs,
+                        outputs,
+                        inputs_text,
+                        inputs_dumped,
+                        outputs_text,
+                        outputs_dumped,
+                    )
+            else:
+                parent_b64 = ids.get(parent) if type(parent) is str else None
+                if parent_b64 is None:
+                    if orphan is None and parent not in ids:
+                        orphan = (
+                            inputs,
+                            outputs,
+                            inputs_text,
+                            inputs_dumped,
+                            outputs_text,
+                            outputs_dumped,
+                        )
+                    parent_b64 = _b64_id(parent) if parent else None
+                parent_json = "null" if parent_b64 is None else f'"{parent_b64}"'
+            if type(message) is not str:  # None: ""
+                message = str(message or "")
+            status = statuses.get(code) if message == "" else None
+            if status is None:
+                status = self._status(code, message)
+            if events_text is None:  # None: []
+                events: list[dict[str, Any]] = []
+                events_json = "[]"
+            else:
+                events = _events(events_text)
+                events_json = encode(events)
+            span_b64 = ids[span_id]
+            dicts.append(
+                {
+                    "trace_id": trace_b64,
+                    "span_id": span_b64,
+                    "parent_span_id": parent_b64,
+                    "name": name,
+                    "start_time_unix_nano": start,
+                    "end_time_unix_nano": end,
+                    "events": events,
+                    "status": {"code": status[0], "message": status[1]},
+                    "attributes": attrs,
+                    "links": [],
+                }
+            )
+            texts.append(
+                f'{head}{span_b64}", "parent_span_id": {parent_json}, "name": {quote(name)}, '
+                f'"start_time_unix_nano": {int.__repr__(start)}, "end_time_unix_nano": '
+                f'{end_json}, "events": {events_json}, "status": {status[2]}, '
+                f'"attributes": {attrs_json}}}, "links": []}}'
+            )
+        return dicts, f"[{', '.join(texts)}]", root if root is not None else orphan
+
+    def _status(self, code: Any, message: str) -> tuple[str, str, str]:
+        """``SpanStatus(code, message).to_dict()`` as ``(code, message, JSON text)``; those
+        with no message are cached."""
+        if type(code) is not str:
+            raise OddRow
+        proto = _STATUS.get(code)
+        found = (
+            {"code": proto, "message": message}
+            if proto is not None
+            else SpanStatus(code, message).to_dict()
+        )
+        status = (found["code"], found["message"], encode(found))
+        if message == "" and len(self._statuses) < 100:
+            self._statuses[code] = status
+        return status
+
+
+def _events(text: Any) -> list[dict[str, Any]]:
+    """``Span.to_dict()["events"]`` of a stored events column."""
+    raw = _decode(text)
+    if type(raw) is not list:
+        raise OddRow
+    events = [SpanEvent.from_dict(e) for e in raw if isinstance(e, dict)]
+    return [
+        {"name": e.name, "time_unix_nano": e.timestamp_ns, "attributes": e.attributes}
+        for e in events
+    ]
