@@ -132,7 +132,7 @@ class LiveSpan(Span):
         return self._outputs
 
     @property
-    def attributes(self) -> dict[str, Any]:
+    def _raw_attributes(self) -> dict[str, Any]:
         attributes: dict[str, Any] | None = self._attributes
         if attributes is None:
             attributes = self._attributes = {}
@@ -159,12 +159,12 @@ class LiveSpan(Span):
     def set_attribute(self, key: str, value: Any) -> None:
         """Set one attribute (any value; it is serialised later)."""
         if self.end_time_ns is None:
-            self.attributes[key if type(key) is str else str(key)] = snapshot(value)
+            self._raw_attributes[key if type(key) is str else str(key)] = snapshot(value)
 
     def set_attributes(self, attributes: dict[str, Any]) -> None:
         """Set several attributes."""
         if self.end_time_ns is None and attributes:
-            target = self.attributes
+            target = self._raw_attributes
             for key, value in dict(attributes).items():
                 target[key if type(key) is str else str(key)] = snapshot(value)
 
@@ -283,6 +283,10 @@ class NoOpSpan(LiveSpan):
     @property
     def parent_id(self) -> str | None:
         return None
+
+    @property
+    def _raw_attributes(self) -> dict[str, Any]:
+        return {}
 
     @property
     def attributes(self) -> dict[str, Any]:
