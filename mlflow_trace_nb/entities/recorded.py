@@ -110,10 +110,12 @@ def truncated_preview(text: str | None, role: str) -> str | None:
     if text is None:
         return None
     content: str | None = None
-    try:
-        obj = json.loads(text)
-    except (TypeError, ValueError):
-        obj = None
+    obj = None
+    if '"role"' in text:  # no chat message without a role: most payloads are not parsed
+        try:
+            obj = json.loads(text)
+        except (TypeError, ValueError):
+            obj = None
     if obj is not None:
         messages = _messages(obj)
         if messages:
@@ -198,8 +200,11 @@ def token_usage(spans: list[Any]) -> dict[str, Any] | None:
             usages[span.span_id] = usage
     if not usages:
         return None
-    parents = {span.span_id: span.parent_id for span in spans}
     totals: dict[str, Any] = dict.fromkeys(_TOKEN_KEYS, 0)
+    if len(usages) == 1:  # one span with counts (the common case): no tree to walk
+        _add(totals, next(iter(usages.values())))
+        return totals
+    parents = {span.span_id: span.parent_id for span in spans}
     for span_id, usage in usages.items():
         parent, seen = parents.get(span_id), {span_id}
         while parent is not None and parent in parents and parent not in seen:
@@ -208,9 +213,13 @@ def token_usage(spans: list[Any]) -> dict[str, Any] | None:
             seen.add(parent)
             parent = parents[parent]
         else:
-            for key in _TOKEN_KEYS:
-                totals[key] += usage.get(key, 0)
-            for key in _CACHE_TOKEN_KEYS:
-                if key in usage:
-                    totals[key] = totals.get(key, 0) + usage[key]
+            _add(totals, usage)
     return totals
+
+
+def _add(totals: dict[str, Any], usage: dict[str, Any]) -> None:
+    for key in _TOKEN_KEYS:
+        totals[key] += usage.get(key, 0)
+    for key in _CACHE_TOKEN_KEYS:
+        if key in usage:
+            totals[key] = totals.get(key, 0) + usage[key]

@@ -274,7 +274,7 @@ class Span:
         if keys.SPAN_LOG_LEVEL not in own:
             level = log_level(self)
             if level is not None:
-                attributes[keys.SPAN_LOG_LEVEL] = dump_attribute(level)
+                attributes[keys.SPAN_LOG_LEVEL] = str(level)  # an int's JSON
         for key, value in own.items():
             attributes.setdefault(key, dump_attribute(value))
         parent = self.parent_id

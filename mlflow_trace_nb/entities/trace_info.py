@@ -30,6 +30,7 @@ from mlflow_trace_nb.entities.trace_state import TraceLocation, TraceState, stat
 
 __all__ = ["PREVIEW_CHARS", "TraceInfo"]
 
+_dumps = json.JSONEncoder().encode  # json.dumps's output, without its per-call set-up
 _NO_EXTRA: dict[str, Any] = {  # a TraceInfo built by the store: recorded by this package
     "client_request_id": None,
     "request_preview": None,
@@ -180,7 +181,7 @@ class TraceInfo:
             computed[keys.TRACE_OUTPUTS] = metadata_preview(data.response)
         usage = token_usage(data.spans)
         if usage is not None:
-            computed[keys.TRACE_TOKEN_USAGE] = json.dumps(usage)
+            computed[keys.TRACE_TOKEN_USAGE] = _dumps(usage)
         return computed
 
     def _extras(self) -> dict[str, Any]:
