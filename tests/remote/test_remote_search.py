@@ -269,3 +269,4 @@ def test_filter_translation() -> None:
         to_mlflow_filter("feedback.score > 0.5 AND expectation.`a b` = 'x'")
         == "feedback.score > 0.5 AND expectation.`a b` = 'x'"
     )
+    assert to_mlflow_filter("trace.prompt = 'qa/1'") == "prompt = 'qa/1'"
