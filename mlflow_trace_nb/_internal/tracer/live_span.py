@@ -25,6 +25,7 @@ from mlflow_trace_nb._internal.tracer.capture import (
 from mlflow_trace_nb._internal.tracer.live_trace import LIVE_SPANS_KEPT, LiveTrace, record_of
 from mlflow_trace_nb.entities import Span, SpanEvent
 from mlflow_trace_nb.entities.span_status import parse_status_code
+from mlflow_trace_nb.errors import MlflowException
 from mlflow_trace_nb.tracing.provider import SpanStatus, SpanStatusCode
 
 __all__ = [
@@ -187,7 +188,12 @@ class LiveSpan(Span):
         Type and message are read now, the stack trace formatted later off the caller's
         thread. An exception crossing several traced levels is described in full only on the
         innermost span; outer spans get type and message: the same cost at any depth.
+        Anything but an exception or a string raises ``MlflowException``, as MLflow's.
         """
+        if not isinstance(exception, (BaseException, str)):
+            raise MlflowException(
+                "The `exception` parameter must be an Exception instance or a string."
+            )
         if self.end_time_ns is not None or (exception is self._exc and exception is not None):
             return
         if isinstance(exception, BaseException):
