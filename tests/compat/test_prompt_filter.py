@@ -5,6 +5,7 @@ inside a trace; this package links with ``MlflowClient.link_prompt_versions_to_t
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -83,6 +84,9 @@ def test_mlflows_linked_prompts_tag_and_prompt_versions_work_here(real_mlflow: A
         return str(real_mlflow.genai.load_prompt("prompts:/qa/1").format(q=q))
 
     answer("why?")
+    for thread in threading.enumerate():  # MLflow links prompts on a thread of its own
+        if thread.name.startswith("link_prompts_from_exporter"):
+            thread.join(timeout=30)
     theirs = real_mlflow.get_trace(real_mlflow.get_last_active_trace_id())
     assert len(real_mlflow.search_traces(filter_string="prompt = 'qa/1'")) == 1
 
