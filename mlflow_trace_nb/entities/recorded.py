@@ -151,10 +151,8 @@ def _messages(obj: Any) -> list[dict[str, Any]] | None:
 
 
 def _last_message(messages: list[dict[str, Any]], role: str) -> dict[str, Any]:
-    for message in reversed(messages):
-        if message.get("role") == role:
-            return message
-    return messages[-1]
+    """The last message of ``role``, else the last message."""
+    return next((m for m in reversed(messages) if m.get("role") == role), messages[-1])
 
 
 def _message_text(message: dict[str, Any]) -> str | None:
