@@ -169,3 +169,17 @@ def test_search_traces_trace_metadata_column_has_mlflows_keys(real_mlflow: Any) 
     assert [s["attributes"].keys() - NOT_RECORDED for s in theirs["spans"]] == [
         s["attributes"].keys() for s in ours["spans"]
     ]
+
+
+def test_a_trace_read_from_an_mlflow_server_keeps_what_mlflow_recorded(real_mlflow: Any) -> None:
+    from mlflow_trace_nb._internal.remote.convert import to_trace
+
+    _pipeline(real_mlflow)()
+    theirs = real_mlflow.get_trace(real_mlflow.get_last_active_trace_id())
+
+    ours = to_trace(theirs)  # what search_traces/get_trace(tracking_uri=...) return
+
+    assert ours.info.trace_metadata == theirs.info.trace_metadata
+    assert ours.info.tags == theirs.info.tags
+    for mine, other in zip(ours.data.spans, theirs.data.spans, strict=True):
+        assert mine.attributes == other.attributes  # function name and log level included
