@@ -55,6 +55,12 @@ TRACE_INPUTS = "mlflow.traceInputs"
 TRACE_OUTPUTS = "mlflow.traceOutputs"
 TRACE_SESSION = "mlflow.trace.session"
 TRACE_USER = "mlflow.trace.user"
+TRACE_TOKEN_USAGE = "mlflow.trace.tokenUsage"
+SCHEMA_VERSION = "mlflow.trace_schema.version"
+
+# Trace tag MLflow writes when a prompt version is used in a trace (MLflow's TraceTagKey):
+# a JSON list of {"name": ..., "version": ...}
+LINKED_PROMPTS = "mlflow.linkedPrompts"
 
 # Span attribute MLflow's ``log_trace`` writes on a root span (MLflow's SpanAttributeKey)
 INTERMEDIATE_OUTPUTS = "mlflow.trace.intermediate_outputs"

@@ -18,3 +18,21 @@ def by_name(trace: Trace) -> dict[str, Span]:
     spans = {span.name: span for span in trace.spans}
     assert len(spans) == len(trace.spans), "span names are not unique"
     return spans
+
+
+#: The span attributes MLflow derives from a span's fields (``entities.recorded``).
+DERIVED_ATTRIBUTES = frozenset(
+    {
+        "mlflow.traceRequestId",
+        "mlflow.spanType",
+        "mlflow.spanInputs",
+        "mlflow.spanOutputs",
+        "mlflow.spanLogLevel",
+    }
+)
+
+
+def set_attributes(span: Span) -> dict[str, object]:
+    """The attributes set on the span: ``span.attributes`` without the keys MLflow derives
+    from the span's type, inputs, outputs, trace id and events."""
+    return {k: v for k, v in span.attributes.items() if k not in DERIVED_ATTRIBUTES}

@@ -42,9 +42,22 @@ def test_span_from_row_decodes_payloads_once_and_lazily() -> None:
     span = Span._from_row(row)
     assert span.name == "n" and span.parent_id is None and span.end_time_ns == 2
     assert span.inputs == {"q": 1}
-    assert span.outputs == [1, 2] and span.attributes == {"k": "v"} and span.events == []
+    assert span.outputs == [1, 2] and span.events == []
+    assert span.attributes == {  # what is set, plus MLflow's keys made from the fields
+        "mlflow.traceRequestId": "tr-x",
+        "mlflow.spanType": "TOOL",
+        "mlflow.spanInputs": {"q": 1},
+        "mlflow.spanOutputs": [1, 2],
+        "mlflow.spanLogLevel": 20,
+        "k": "v",
+    }
     broken = Span._from_row((*row[:9], "not json"))
-    assert broken.inputs is None and broken.attributes == {} and broken.events == []
+    assert broken.inputs is None and broken.events == []
+    assert broken.attributes == {
+        "mlflow.traceRequestId": "tr-x",
+        "mlflow.spanType": "TOOL",
+        "mlflow.spanLogLevel": 20,
+    }
 
 
 def test_trace_accessors_and_search_spans() -> None:
@@ -61,7 +74,8 @@ def test_trace_accessors_and_search_spans() -> None:
     )
     trace = Trace(info, TraceData([root, child]))
     assert trace.request_id == trace.trace_id == info.trace_id
-    assert trace.tags == {"user": "ana"} and trace.status == info.state == "OK"
+    assert trace.tags == {"user": "ana", "mlflow.traceName": "root"}
+    assert trace.status == info.state == "OK"
     assert trace.data.root is root
     assert json.loads(trace.data.request or "null") == {"prompt": "hi"}
     assert trace.search_spans(span_type="TOOL") == [child]
@@ -76,7 +90,7 @@ def test_build_trace_orders_spans_by_start() -> None:
     early = ("tr-1", "1" * 16, None, "root", None, 10, 40, "OK", "", "[null,null,{},[]]")
     trace = build_trace(trace_row, [late, early])
     assert [s.name for s in trace.spans] == ["root", "late"]
-    assert trace.tags == {"a": "b"} and trace.experiment_id == "0"
+    assert trace.tags == {"a": "b", "mlflow.traceName": "root"} and trace.experiment_id == "0"
 
 
 def test_status_objects_keep_the_reference_strings_working() -> None:
@@ -140,4 +154,7 @@ def test_get_attribute_answers_mlflows_own_span_keys_from_the_fields() -> None:
     assert span.get_attribute("mlflow.spanOutputs") == 6
     assert span.get_attribute("mlflow.traceRequestId") == trace.info.request_id
     assert span.get_attribute("absent") is None
-    assert "mlflow.spanType" not in span.attributes  # not stored twice
+    assert span.attributes["mlflow.spanType"] == "LLM"  # as MLflow's Span.attributes
+    stored = span._row[9]  # the payload columns as the store holds them
+    assert '"x"' in stored and "mlflow.spanType" not in stored  # not stored twice
+    assert "mlflow.spanInputs" not in stored

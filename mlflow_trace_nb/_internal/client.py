@@ -231,6 +231,24 @@ class MlflowClient:
             return
         set_trace_tag(trace_id, key, value)
 
+    def link_prompt_versions_to_trace(self, prompt_versions: list[Any], trace_id: str) -> None:
+        """Link prompt versions (MLflow's ``PromptVersion``, or ``{"name", "version"}``
+        dicts) to a trace, in its ``mlflow.linkedPrompts`` tag as MLflow does; found again
+        with the filter ``prompt = 'name/version'``."""
+        from mlflow_trace_nb._internal.prompts import link_prompt_versions_to_trace
+
+        live = _open_trace(trace_id)
+        if live is not None:  # a trace this client is building
+            from mlflow_trace_nb import keys
+            from mlflow_trace_nb._internal.prompts import update_linked_prompts_tag
+
+            current = (live.tags or {}).get(keys.LINKED_PROMPTS)
+            updated = update_linked_prompts_tag(current, prompt_versions)
+            if updated is not None and updated != current:
+                live.set_tag(keys.LINKED_PROMPTS, updated)
+            return
+        link_prompt_versions_to_trace(prompt_versions, trace_id)
+
     def delete_trace_tag(self, trace_id: str, key: str) -> None:
         """Remove tag ``key`` from trace ``trace_id`` (running or stored)."""
         from mlflow_trace_nb._internal.tracer.fluent import delete_trace_tag

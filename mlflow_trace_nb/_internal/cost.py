@@ -174,7 +174,7 @@ def span_tokens(span: Any) -> TokenUsage | None:
     elif len(row) > 9 and isinstance(row[9], str) and keys.TOKEN_USAGE not in row[9]:
         return None
     try:
-        usage = span.attributes.get(keys.TOKEN_USAGE)
+        usage = _own_attributes(span).get(keys.TOKEN_USAGE)
     except Exception:
         return None
     if isinstance(usage, str):
@@ -197,6 +197,15 @@ def span_tokens(span: Any) -> TokenUsage | None:
     )
 
 
+def _own_attributes(span: Any) -> dict[str, Any]:
+    """The attributes set on a span (a span's stored ones; a record's or foreign span's
+    ``attributes``), without the ``mlflow.*`` keys MLflow derives from its fields."""
+    raw = getattr(span, "_raw_attributes", None)
+    if raw is None:
+        raw = span.attributes
+    return raw if isinstance(raw, dict) else {}
+
+
 def _text(value: Any) -> str | None:
     if isinstance(value, str) and value.strip():
         return value.strip()[:200]
@@ -207,7 +216,7 @@ def span_model(span: Any) -> tuple[str | None, str | None]:
     """(model, provider) of a span: ``mlflow.llm.model`` / ``mlflow.llm.provider``, else a
     ``model`` / ``model_name`` key of its attributes or inputs."""
     try:
-        attributes = span.attributes
+        attributes = _own_attributes(span)
     except Exception:
         return None, None
     provider = _text(attributes.get(keys.PROVIDER)) or _text(attributes.get(keys.MESSAGE_FORMAT))

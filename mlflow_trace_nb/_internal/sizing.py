@@ -62,7 +62,9 @@ def _span_bytes(span: Any) -> int:
     payload = span.outputs
     if payload is not None:
         size += estimate_value(payload)
-    payload = span.attributes
+    payload = getattr(span, "_raw_attributes", None)  # a span: the attributes set on it
+    if payload is None:  # a span record
+        payload = span.attributes
     if payload:
         size += _measure(payload, 1)
     return size

@@ -142,7 +142,7 @@ def span_detail(trace: AnyTrace, index: int, spans: Sequence[Span] | None = None
     spans = trace_spans(trace) if spans is None else spans
     span = spans[index]
     live = _is_live(trace)
-    attributes = dict(span.attributes)
+    attributes = dict(span._raw_attributes)
     start = span.start_time_ns
     model, provider = span_model(span)
     cost = span_cost(span)
@@ -195,7 +195,7 @@ def full_value(trace: AnyTrace, index: int, field: str) -> str:
 
 def _search_text(span: Span, live: bool) -> str:
     parts = [span.name, span.span_type or "", span.status_code, span.status_message]
-    for value in (span.inputs, span.outputs, span.attributes):
+    for value in (span.inputs, span.outputs, span._raw_attributes):
         parts.append(_dump(_jsonable(value, live)))
     for event in span.events:
         parts.append(event.name)

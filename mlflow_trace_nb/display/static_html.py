@@ -105,7 +105,8 @@ def render_static_html(traces: Sequence[Trace | LiveTrace], *, more: int = 0) ->
 def _trace_meta(trace: Any) -> tuple[str | None, str, str, dict[str, Any]]:
     """name, request id, status, tags of a stored or live trace."""
     if isinstance(trace, Trace):
-        return trace.name, trace.request_id, str(trace.status or "UNSET"), trace.tags or {}
+        tags = trace.info._own_tags  # without mlflow.traceName, as a live trace's
+        return trace.name, trace.request_id, str(trace.status or "UNSET"), tags or {}
     root = trace.root
     status = "RUNNING" if not trace.closed else (root.status_code if root else "UNSET")
     name = root.name if root is not None else None
@@ -188,7 +189,8 @@ def _span_view(
             sections.append(SimpleNamespace(docs=docs))
         elif outputs is not None:
             sections.append(_section("outputs", "mtn-outputs", value_blocks(outputs, budget)))
-    attributes = {k: v for k, v in dict(span.attributes or {}).items() if k != keys.TOKEN_USAGE}
+    own = span._raw_attributes or {}  # without the mlflow.* keys made from the fields
+    attributes = {k: v for k, v in dict(own).items() if k != keys.TOKEN_USAGE}
     if attributes and not budget.exhausted:
         blocks = value_blocks(_jsonable(attributes, live), budget)
         sections.append(_section("attributes", "mtn-attributes", blocks, folded=True))

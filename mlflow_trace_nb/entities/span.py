@@ -12,6 +12,7 @@ from typing import Any
 
 from mlflow_trace_nb import keys
 from mlflow_trace_nb.entities.mlflow_format import dump_attribute, encode_id, span_fields
+from mlflow_trace_nb.entities.recorded import log_level, span_attributes
 from mlflow_trace_nb.entities.span_event import SpanEvent
 from mlflow_trace_nb.entities.span_status import SpanStatus
 from mlflow_trace_nb.errors import MlflowException
@@ -201,14 +202,23 @@ class Span:
             return self._outputs
 
     @property
-    def attributes(self) -> dict[str, Any]:
-        """Free-form key/value attributes (token counts, model name, chat tools...)."""
+    def _raw_attributes(self) -> dict[str, Any]:
+        """The attributes set on the span (token counts, model name, chat tools...), as
+        stored: what the package's own readers use."""
         try:
             attributes: dict[str, Any] = self._attributes
         except AttributeError:
             self._decode_payloads()
             attributes = self._attributes
         return attributes
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        """The span's attributes as MLflow's ``Span.attributes`` (a new dict, values
+        decoded): those set on it plus MLflow's own keys computed from its fields
+        (``mlflow.traceRequestId``, ``mlflow.spanType``, ``mlflow.spanInputs``,
+        ``mlflow.spanOutputs``, ``mlflow.spanLogLevel``; see ``entities.recorded``)."""
+        return span_attributes(self, self._raw_attributes)
 
     @property
     def events(self) -> list[SpanEvent]:
@@ -222,11 +232,14 @@ class Span:
 
     def get_attribute(self, key: str) -> Any:
         """Return one attribute, or None. MLflow's own span keys (``mlflow.spanType``,
-        ``mlflow.spanInputs``, ``mlflow.spanOutputs``, ``mlflow.traceRequestId``) answer
-        from the span's fields, as an MLflow span stores them, unless set explicitly."""
-        value = self.attributes.get(key)
+        ``mlflow.spanInputs``, ``mlflow.spanOutputs``, ``mlflow.traceRequestId``,
+        ``mlflow.spanLogLevel``) answer from the span's fields, as an MLflow span stores
+        them, unless set explicitly."""
+        value = self._raw_attributes.get(key)
         if value is None and key in _RESERVED_FIELDS:
             return getattr(self, _RESERVED_FIELDS[key])
+        if value is None and key == keys.SPAN_LOG_LEVEL:
+            return log_level(self)
         return value
 
     @property
@@ -248,7 +261,7 @@ class Span:
     def to_dict(self) -> dict[str, Any]:
         """The span as MLflow 3's ``Span.to_dict`` writes it (JSON-ready): ids base64,
         ``*_unix_nano`` times, ``status: {code, message}``, attributes JSON-encoded with the
-        span's type, inputs, outputs and trace id among them."""
+        span's type, inputs, outputs, trace id and log level among them."""
         attributes = {
             keys.TRACE_REQUEST_ID: dump_attribute(self.trace_id),
             keys.SPAN_TYPE: dump_attribute(self.span_type),
@@ -257,7 +270,12 @@ class Span:
             attributes[keys.SPAN_INPUTS] = dump_attribute(self.inputs)
         if self.outputs is not None:
             attributes[keys.SPAN_OUTPUTS] = dump_attribute(self.outputs)
-        for key, value in self.attributes.items():
+        own = self._raw_attributes
+        if keys.SPAN_LOG_LEVEL not in own:
+            level = log_level(self)
+            if level is not None:
+                attributes[keys.SPAN_LOG_LEVEL] = str(level)  # an int's JSON
+        for key, value in own.items():
             attributes.setdefault(key, dump_attribute(value))
         parent = self.parent_id
         return {

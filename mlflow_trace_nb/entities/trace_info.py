@@ -19,17 +19,24 @@ from typing import Any
 
 from mlflow_trace_nb import keys
 from mlflow_trace_nb.entities.mlflow_format import format_request_time, parse_request_time
+from mlflow_trace_nb.entities.recorded import (
+    PREVIEW_CHARS,
+    SCHEMA_VERSION,
+    metadata_preview,
+    token_usage,
+    truncated_preview,
+)
 from mlflow_trace_nb.entities.trace_state import TraceLocation, TraceState, state_of
 
 __all__ = ["PREVIEW_CHARS", "TraceInfo"]
 
-#: Longest request/response preview (MLflow OSS's limit).
-PREVIEW_CHARS = 1000
-_NO_EXTRA: dict[str, Any] = {
+_dumps = json.JSONEncoder().encode  # json.dumps's output, without its per-call set-up
+_NO_EXTRA: dict[str, Any] = {  # a TraceInfo built by the store: recorded by this package
     "client_request_id": None,
     "request_preview": None,
     "response_preview": None,
     "assessments": [],
+    "recorded": True,
 }
 #: Metadata keys holding MLflow 3 fields: not part of ``trace_metadata``.
 _FIELD_KEYS = {
@@ -48,15 +55,16 @@ class TraceInfo:
     __slots__ = (
         "_data",
         "_extra",
+        "_tags",
         "execution_time_ms",
         "experiment_id",
         "name",
         "request_id",
         "request_metadata",
         "status",
-        "tags",
         "timestamp_ms",
     )
+    _tags: dict[str, str]
 
     def __init__(
         self,
@@ -95,13 +103,33 @@ class TraceInfo:
         metadata = trace_metadata if trace_metadata is not None else request_metadata
         self.request_metadata = dict(metadata) if metadata is not None else {}
         self.tags = dict(tags) if tags is not None else {}
-        self.name = name if name is not None else self.tags.get(keys.TRACE_NAME)
+        self.name = name if name is not None else self._tags.get(keys.TRACE_NAME)
         self._extra = {
             "client_request_id": client_request_id,
             "request_preview": request_preview if request_preview is not None else request,
             "response_preview": response_preview if response_preview is not None else response,
             "assessments": list(assessments or []),
+            "recorded": False,
         }
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """Tags (string to string), with ``mlflow.traceName`` (the root span's name) as
+        MLflow writes it. The dict is the trace info's own: changes to it are kept."""
+        tags = self._tags
+        name = self.name
+        if name and keys.TRACE_NAME not in tags:
+            tags = self._tags = {**tags, keys.TRACE_NAME: name}
+        return tags
+
+    @tags.setter
+    def tags(self, value: dict[str, str]) -> None:
+        self._tags = value
+
+    @property
+    def _own_tags(self) -> dict[str, str]:
+        """The tags as stored (set by the user or a notebook cell), without the trace name."""
+        return self._tags
 
     # MLflow 3 names -----------------------------------------------------------------------
     @property
@@ -131,8 +159,30 @@ class TraceInfo:
 
     @property
     def trace_metadata(self) -> dict[str, str]:
-        """Metadata (string to string), without the keys holding fields of their own."""
-        return {k: v for k, v in self.request_metadata.items() if k not in _FIELD_KEYS}
+        """Metadata (string to string), without the keys holding fields of their own. For a
+        trace this package recorded, also the keys MLflow 3 writes, computed from the trace
+        (``entities.recorded``): ``mlflow.traceInputs``, ``mlflow.traceOutputs``,
+        ``mlflow.trace_schema.version`` and, when some span has token counts,
+        ``mlflow.trace.tokenUsage``. Stored keys win."""
+        metadata = {k: v for k, v in self.request_metadata.items() if k not in _FIELD_KEYS}
+        if self._extras()["recorded"]:
+            for key, value in self._recorded_metadata().items():
+                metadata.setdefault(key, value)
+        return metadata
+
+    def _recorded_metadata(self) -> dict[str, str]:
+        try:
+            data = self._data
+        except AttributeError:
+            return {}
+        computed = {keys.SCHEMA_VERSION: SCHEMA_VERSION}
+        if self.execution_time_ms is not None:  # MLflow writes these when the root ends
+            computed[keys.TRACE_INPUTS] = metadata_preview(data.request)
+            computed[keys.TRACE_OUTPUTS] = metadata_preview(data.response)
+        usage = token_usage(data.spans)
+        if usage is not None:
+            computed[keys.TRACE_TOKEN_USAGE] = _dumps(usage)
+        return computed
 
     def _extras(self) -> dict[str, Any]:
         try:
@@ -163,13 +213,14 @@ class TraceInfo:
 
     def _preview(self, name: str, key: str, side: str) -> str | None:
         value = self._field(name, key)
-        if value is None:
-            try:
-                data = self._data
-            except AttributeError:
-                data = None
-            value = getattr(data, side, None) if data is not None else None
-        return None if value is None else str(value)[:PREVIEW_CHARS]
+        if value is not None:
+            return str(value)[:PREVIEW_CHARS]
+        try:
+            data = self._data
+        except AttributeError:
+            return None
+        text = getattr(data, side, None)
+        return truncated_preview(text, "user" if side == "request" else "assistant")
 
     @property
     def assessments(self) -> list[Any]:

@@ -149,7 +149,7 @@ def field(obj: Any, name: str) -> Any:
 
 def finish_attributes(span: LiveSpan, model: Any, usage: dict[str, Any] | None) -> None:
     """Record the model the vendor answered with and the token usage (when reported)."""
-    attributes = span.attributes
+    attributes = span._raw_attributes
     if model:
         attributes[keys.MODEL] = str(model)
     if usage is not None:

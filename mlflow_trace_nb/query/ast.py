@@ -6,7 +6,15 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 KeyKind = Literal[
-    "attribute", "tag", "metadata", "span", "span_attribute", "content", "feedback", "expectation"
+    "attribute",
+    "tag",
+    "metadata",
+    "span",
+    "span_attribute",
+    "content",
+    "feedback",
+    "expectation",
+    "prompt",
 ]
 Scalar = str | int | float
 Operator = Literal[
@@ -36,7 +44,8 @@ class Key:
     ``name`` is canonical: a trace column (``timestamp_ms``, ``request_id``...) for
     ``attribute``, the case-sensitive key for ``tag``/``metadata``/``span_attribute``, and
     ``name``/``type``/``status`` for ``span``, the assessment's name for
-    ``feedback``/``expectation``. ``text`` is the key as written. Positions and
+    ``feedback``/``expectation``, ``""`` for ``prompt`` (the trace's linked prompt
+    versions). ``text`` is the key as written. Positions and
     source text are left out of equality so tests can build expected trees by hand.
     """
 

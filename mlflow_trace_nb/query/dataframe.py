@@ -171,7 +171,7 @@ def spans_frame(traces: Iterable[Trace]) -> pd.DataFrame:
             columns["duration_ms"].append(None if duration is None else duration / 1e6)
             columns["inputs"].append(span.inputs)
             columns["outputs"].append(span.outputs)
-            columns["attributes"].append(span.attributes)
+            columns["attributes"].append(span._raw_attributes)
             columns["events"].append([e.to_dict() for e in span.events])
             columns["trace_name"].append(trace.info.name)
             columns["experiment_id"].append(trace.info.experiment_id)

@@ -28,6 +28,11 @@ from typing import Any
 
 from mlflow_trace_nb import keys
 from mlflow_trace_nb.entities import Trace
+from mlflow_trace_nb.entities.recorded import (
+    SCHEMA_VERSION,
+    metadata_preview,
+    truncated_preview,
+)
 from mlflow_trace_nb.entities.trace_info import PREVIEW_CHARS
 from mlflow_trace_nb.entities.trace_state import TraceLocation, state_of
 from mlflow_trace_nb.query.span_common import ENCODE as _ENCODE
@@ -44,6 +49,7 @@ __all__ = ["TraceValues", "frame_values", "gc_paused", "trace_values"]
 TraceValues = tuple[Any, ...]
 
 _START = operator.itemgetter(5)  # start_time_ns in a spans row
+_dumps = json.JSONEncoder().encode  # as TraceInfo encodes mlflow.trace.tokenUsage
 
 
 def trace_values(trace: Trace) -> TraceValues:
@@ -144,8 +150,8 @@ class _Builder:
         request_id, timestamp, duration = row[0], row[3], row[4]
         if type(request_id) is not str:
             raise _Odd
-        span_dicts, spans_json, root = self._span_rows.convert(request_id, spans)
-        info, info_json = self._info(row, root)
+        span_dicts, spans_json, root, usage = self._span_rows.convert(request_id, spans)
+        info, info_json = self._info(row, root, usage)
         trace_json = f'{{"info": {info_json}, "data": {{"spans": {spans_json}}}}}'
         return (
             request_id,
@@ -162,11 +168,13 @@ class _Builder:
             [],
         )
 
-    def _info(self, row: tuple[Any, ...], root: _Root | None) -> tuple[dict[str, Any], str]:
+    def _info(
+        self, row: tuple[Any, ...], root: _Root | None, usage: dict[str, Any] | None
+    ) -> tuple[dict[str, Any], str]:
         """The fields of ``TraceInfo.to_dict()`` the frame shows (``client_request_id``,
         ``state``, ``trace_metadata``, ``tags``, when not empty) of a stored trace without
         assessments, and the JSON text of the whole ``to_dict()`` as ``json.dumps`` writes
-        it (empty fields left out)."""
+        it (empty fields left out). ``usage``: the spans' token counts summed."""
         request_id, experiment, name, timestamp, duration, status = row[:6]
         if type(status) is not str:
             raise _Odd
@@ -195,31 +203,41 @@ class _Builder:
             f', "trace_location": {location}, "request_time": "{request_time}", '
             f'"state": {state_json}'
         )
-        if metadata:
-            trace_metadata = {k: v for k, v in metadata.items() if k not in _FIELD_KEYS}
-            if trace_metadata:
-                info["trace_metadata"] = trace_metadata
-                parts.append(f', "trace_metadata": {_encode(trace_metadata)}')
+        # TraceData.request / .response (JSON as json.dumps writes it)
+        if root is not None and row[6] == root[2] and row[6] is not None:
+            request = root[3]  # the root's inputs, re-encoded already
+        else:
+            request = _request_json(row[6], root, 0)
+        if root is not None and row[7] == root[4] and row[7] is not None:
+            response = root[5]  # the root's outputs, re-encoded already
+        else:
+            response = _request_json(row[7], root, 1)
+        # trace_metadata: the stored keys, then what MLflow records (TraceInfo.trace_metadata)
+        trace_metadata = {k: v for k, v in metadata.items() if k not in _FIELD_KEYS}
+        trace_metadata.setdefault(keys.SCHEMA_VERSION, SCHEMA_VERSION)
+        if duration is not None:
+            trace_metadata.setdefault(keys.TRACE_INPUTS, metadata_preview(request))
+            trace_metadata.setdefault(keys.TRACE_OUTPUTS, metadata_preview(response))
+        if usage is not None:
+            trace_metadata.setdefault(keys.TRACE_TOKEN_USAGE, _dumps(usage))
+        info["trace_metadata"] = trace_metadata
+        parts.append(f', "trace_metadata": {_encode(trace_metadata)}')
         if tags:
             info["tags"] = tags
             parts.append(f', "tags": {_encode(tags)}')
         preview = metadata.get(keys.REQUEST_PREVIEW) if metadata else None
-        if preview is None:
-            if root is not None and row[6] == root[2] and row[6] is not None:
-                preview = root[3]  # the root's inputs, re-encoded already
-            else:
-                preview = _request_json(row[6], root, 0)
         if preview is not None:
             preview = str(preview)[:PREVIEW_CHARS]
+        else:
+            preview = truncated_preview(request, "user")
+        if preview is not None:
             parts.append(f', "request_preview": {_quote(preview)}')
         preview = metadata.get(keys.RESPONSE_PREVIEW) if metadata else None
-        if preview is None:
-            if root is not None and row[7] == root[4] and row[7] is not None:
-                preview = root[5]  # the root's outputs, re-encoded already
-            else:
-                preview = _request_json(row[7], root, 1)
         if preview is not None:
             preview = str(preview)[:PREVIEW_CHARS]
+        else:
+            preview = truncated_preview(response, "assistant")
+        if preview is not None:
             parts.append(f', "response_preview": {_quote(preview)}')
         if duration is not None and duration != {} and duration != []:
             text = int.__repr__(duration) if type(duration) is int else _encode(duration)

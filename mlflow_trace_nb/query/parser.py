@@ -14,7 +14,8 @@ Grammar (keywords case-insensitive; NOT binds tighter than AND, AND tighter than
 trace's valid assessments of that name (=, !=, <, <=, >, >=, [NOT] LIKE/ILIKE/RLIKE,
 IS [NOT] NULL; not IN). ``span.content`` and ``trace.text`` (MLflow 3's) search the text
 of a span: its name, inputs, outputs and attributes as stored; a trace matches when one of its
-spans does.
+spans does. ``prompt = 'name/version'`` (MLflow 3's; also ``trace.prompt``) matches traces
+linked to that prompt version (the ``mlflow.linkedPrompts`` tag); only ``=``, as MLflow.
 
 Keys are resolved here (prefix and attribute names are case-insensitive) and every value is
 checked against its key, so the compiler only ever sees well-typed comparisons.
@@ -51,6 +52,7 @@ _INTEGER_TEXT = re.compile(r"\s*[+-]?\d+\s*")
 _LIKE_OPS = frozenset({"LIKE", "NOT LIKE", "ILIKE", "NOT ILIKE", "RLIKE", "NOT RLIKE"})
 _CONTENT_OPS = frozenset({"=", "!=", *_LIKE_OPS})
 _TEXT_KEYS = frozenset({"text"})  # trace.text, attributes.text, text
+_PROMPT_KEYS = frozenset({"prompt"})  # prompt, trace.prompt, attributes.prompt
 _NULL_OPS = frozenset({"IS NULL", "IS NOT NULL"})
 _NUMERIC_OPS = frozenset({">", ">=", "<", "<="})
 _OPERATORS: dict[str, Operator] = {
@@ -179,6 +181,12 @@ class _Parser:
                 f"operator {op} does not apply to {key.text} "
                 "(use =, !=, LIKE, ILIKE or RLIKE and their NOT forms)",
             )
+        if key.kind == "prompt" and op != "=":
+            self.fail(
+                op_token.position,
+                f"Invalid comparator '{op}' for prompts filter. "
+                "Only '=' is supported with format: prompt = \"name/version\"",
+            )
         if key.kind in _ASSESSMENT_PREFIXES and op in ("IN", "NOT IN"):
             self.fail(
                 op_token.position,
@@ -194,6 +202,12 @@ class _Parser:
             )
         if key.kind in _ASSESSMENT_PREFIXES and op in _NUMERIC_OPS and _as_float(value) is None:
             self.fail(op_token.position, f"operator {op} on {key.text} needs a number")
+        if key.kind == "prompt" and str(value).count("/") != 1:
+            self.fail(
+                op_token.position,
+                f"Invalid prompts filter value '{value}'. "
+                'Expected format: prompt = "name/version"',
+            )
         if op in ("RLIKE", "NOT RLIKE"):
             problem = check_pattern(str(value))
             if problem is not None:
@@ -323,6 +337,8 @@ def resolve_key(token: Token, filter_text: str) -> Key:
     if len(parts) == 1:
         if head in _TEXT_KEYS:
             return Key("content", "trace", text, pos)
+        if head in _PROMPT_KEYS:
+            return Key("prompt", "", text, pos)
         if head in ATTRIBUTES:
             return Key("attribute", ATTRIBUTES[head], text, pos)
         if head in _PREFIXES:
@@ -331,6 +347,8 @@ def resolve_key(token: Token, filter_text: str) -> Key:
     if head in _ATTRIBUTE_PREFIXES:
         if rest.lower() in _TEXT_KEYS:
             return Key("content", "trace", text, pos)
+        if rest.lower() in _PROMPT_KEYS:
+            return Key("prompt", "", text, pos)
         if rest.lower() not in ATTRIBUTES:
             unknown_attribute(rest)
         return Key("attribute", ATTRIBUTES[rest.lower()], text, pos)

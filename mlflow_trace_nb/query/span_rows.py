@@ -12,6 +12,7 @@ import binascii
 from typing import Any
 
 from mlflow_trace_nb import keys
+from mlflow_trace_nb.entities.recorded import aggregate_usage, level_of, usage_dict
 from mlflow_trace_nb.entities.span_event import SpanEvent
 from mlflow_trace_nb.entities.span_status import SpanStatus
 from mlflow_trace_nb.query.span_common import C_ENCODE, ENCODE, encode, quote
@@ -37,6 +38,7 @@ _TRACE_KEY = f"{quote(keys.TRACE_REQUEST_ID)}: "
 _TYPE_KEY = f"{quote(keys.SPAN_TYPE)}: "
 _INPUTS_KEY = f", {quote(keys.SPAN_INPUTS)}: "
 _OUTPUTS_KEY = f", {quote(keys.SPAN_OUTPUTS)}: "
+_LEVEL_KEY = f", {quote(keys.SPAN_LOG_LEVEL)}: "
 
 
 def _decode(text: Any) -> Any:
@@ -61,9 +63,10 @@ class SpanRows:
 
     def convert(
         self, request_id: str, rows: list[tuple[Any, ...]]
-    ) -> tuple[list[dict[str, Any]], str, Root | None]:
+    ) -> tuple[list[dict[str, Any]], str, Root | None, dict[str, Any] | None]:
         """``Span.to_dict()`` of each span row (start order), the list as JSON text (as
-        ``json.dumps`` writes it) and the root's payloads."""
+        ``json.dumps`` writes it), the root's payloads and the trace's token usage
+        (``recorded.token_usage``, None without any)."""
         trace_b64 = _b64_id(request_id.removeprefix("tr-"))
         trace_attr = quote(request_id)
         head = f'{{"trace_id": "{trace_b64}", "span_id": "'
@@ -79,6 +82,7 @@ class SpanRows:
         scan, dump, c_encode, join = _scan, _dump, C_ENCODE, "".join
         dicts = []
         texts = []
+        usages: dict[str, dict[str, Any]] = {}  # token usage by span id
         root: Root | None = None
         orphan: Root | None = None  # first span whose parent is not in the trace
         for row in rows:
@@ -143,14 +147,32 @@ class SpanRows:
                         outputs_dumped = dump(outputs)
                     attrs[keys.SPAN_OUTPUTS] = outputs_dumped
                     attrs_json = f"{attrs_json}{_OUTPUTS_KEY}{quote(outputs_dumped)}"
+            if events_text is None:  # None: []
+                events: list[dict[str, Any]] = []
+                events_json = "[]"
+            else:
+                events = _events(events_text)
+                events_json = encode(events)
+            own: Any = None
             if attributes_text is not None:  # None: {}
-                attributes = _decode(attributes_text)
-                if type(attributes) is not dict:
+                own = _decode(attributes_text)
+                if type(own) is not dict:
                     raise OddRow
-                for key, value in attributes.items():
+            if own is None or keys.SPAN_LOG_LEVEL not in own:  # as Span.to_dict
+                raised = any(e["name"] == "exception" for e in events) if events else False
+                level = level_of(span_type, end is not None, raised)
+                if level is not None:
+                    attrs[keys.SPAN_LOG_LEVEL] = level_text = int.__repr__(level)
+                    attrs_json = f'{attrs_json}{_LEVEL_KEY}"{level_text}"'
+            if own:
+                for key, value in own.items():
                     if key not in attrs:
                         dumped = attrs[key] = dump(value)
                         attrs_json = f"{attrs_json}, {quote(key)}: {quote(dumped)}"
+                if keys.TOKEN_USAGE in own:
+                    usage = usage_dict(own[keys.TOKEN_USAGE])
+                    if usage is not None:
+                        usages[span_id] = usage
             if parent is None:
                 parent_b64 = None
                 parent_json = "null"
@@ -182,12 +204,6 @@ class SpanRows:
             status = statuses.get(code) if message == "" else None
             if status is None:
                 status = self._status(code, message)
-            if events_text is None:  # None: []
-                events: list[dict[str, Any]] = []
-                events_json = "[]"
-            else:
-                events = _events(events_text)
-                events_json = encode(events)
             span_b64 = ids[span_id]
             dicts.append(
                 {
@@ -209,7 +225,12 @@ class SpanRows:
                 f'{end_json}, "events": {events_json}, "status": {status[2]}, '
                 f'"attributes": {attrs_json}}}, "links": []}}'
             )
-        return dicts, f"[{', '.join(texts)}]", root if root is not None else orphan
+        usage = None
+        if usages:
+            parents = {} if len(usages) == 1 else {row[1]: row[2] for row in rows}
+            usage = aggregate_usage(usages, parents)
+        found = root if root is not None else orphan
+        return dicts, f"[{', '.join(texts)}]", found, usage
 
     def _status(self, code: Any, message: str) -> tuple[str, str, str]:
         """``SpanStatus(code, message).to_dict()`` as ``(code, message, JSON text)``; those

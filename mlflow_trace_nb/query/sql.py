@@ -18,6 +18,8 @@ tables below. Semantics worth knowing:
   text or its JSON string form (``= 'yes'`` matches ``"yes"``, ``= 'true'`` matches ``true``),
   ``<``... compare numeric values only, LIKE/ILIKE/RLIKE match the JSON text (as MLflow);
   ``IS NULL`` means no valid assessment of that name.
+- ``prompt = 'name/version'`` holds when the trace's ``mlflow.linkedPrompts`` tag (MLflow's
+  JSON list of ``{"name", "version"}``) lists that version; a malformed tag links nothing.
 - ``RLIKE`` is a regular-expression search (Python's ``re``, ``query.functions``).
 - ``LIKE`` is case-sensitive (checked with LIKE and GLOB together); ``ILIKE`` is not
   (ASCII case folding, as SQLite's ``lower()``). ``\\%`` and ``\\_`` match a literal ``%``/``_``.
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import json
 
+from mlflow_trace_nb import keys
 from mlflow_trace_nb.query.ast import And, Comparison, Expr, Not
 from mlflow_trace_nb.query.functions import REGEXP_FUNCTION
 from mlflow_trace_nb.query.parser import parse
@@ -60,6 +63,14 @@ _ASSESSMENT_NUMBER = (
     "(CASE WHEN lower(a.value) IN ('true', 'false', 'null', 'nan', 'infinity', '-infinity') "
     "THEN NULL WHEN substr(a.value, 1, 1) IN ('\"', '[', '{') THEN NULL "
     "ELSE CAST(a.value AS REAL) END)"
+)
+# Traces whose linked-prompts tag lists {"name": ?, "version": ?} (version as text or number).
+_LINKED_PROMPT = (
+    "t.request_id IN (SELECT g.request_id FROM trace_tags g, json_each("
+    "CASE WHEN json_valid(g.value) AND json_type(g.value) = 'array' THEN g.value "
+    "ELSE '[]' END) j WHERE g.key = ? AND j.type = 'object' "
+    "AND json_extract(j.value, '$.name') = ? "
+    "AND CAST(json_extract(j.value, '$.version') AS TEXT) = ?)"
 )
 _SPAN_CONTENT = (
     "(coalesce(s.name, '') || char(10) || coalesce(s.inputs, '') || char(10) || "
@@ -166,6 +177,10 @@ def _comparison(cond: Comparison, params: list[object]) -> str:
         return _SPAN_MATCHES.format(_predicate(_SPAN_CONTENT, [], cond, params))
     if key.kind in ("feedback", "expectation"):
         return _assessment(cond, params)
+    if key.kind == "prompt":  # the parser allows only "=" and "name/version"
+        name, version = str(cond.value).split("/")
+        params.extend([keys.LINKED_PROMPTS, name, version])
+        return _LINKED_PROMPT
     path = f'$."{key.name}"'
     if op in ("IS NULL", "IS NOT NULL"):
         params.append(path)

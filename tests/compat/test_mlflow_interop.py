@@ -4,28 +4,14 @@ the reverse, compared field by field."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 import mlflow_trace_nb
 from mlflow_trace_nb.entities import Trace
-from mlflow_trace_nb.entities.mlflow_format import RESERVED_ATTRIBUTES
 
-real = pytest.importorskip("mlflow")
-
-
-@pytest.fixture
-def real_mlflow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", "false")
-    previous = real.get_tracking_uri()
-    real.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    real.tracing.reset()  # MLflow builds its tracer provider once, for the URI of the moment
-    real.set_experiment("compat")  # an experiment of this store (not one a test left active)
-    yield real
-    real.set_tracking_uri(previous)
-    real.tracing.reset()
+pytest.importorskip("mlflow")  # the ``real_mlflow`` fixture: tests/compat/conftest.py
 
 
 def _assert_same_trace(ours: Any, theirs: Any) -> None:
@@ -36,8 +22,7 @@ def _assert_same_trace(ours: Any, theirs: Any) -> None:
     assert ours.info.execution_duration == theirs.info.execution_duration
     assert ours.info.state.value == theirs.info.state.value
     assert ours.info.trace_metadata == theirs.info.trace_metadata
-    # our ``tags`` holds the user's tags; the trace name (a column of ours) joins them as
-    # MLflow's ``mlflow.traceName`` tag in the MLflow-format dict
+    assert ours.info.tags == theirs.info.tags
     assert ours.info.to_dict().get("tags", {}) == theirs.info.tags
     assert ours.info.client_request_id == theirs.info.client_request_id
     assert ours.info.request_preview == theirs.info.request_preview
@@ -55,10 +40,7 @@ def _assert_same_trace(ours: Any, theirs: Any) -> None:
         assert mine.span_type == other.span_type
         assert mine.inputs == other.inputs
         assert mine.outputs == other.outputs
-        other_attributes = {
-            k: v for k, v in other.attributes.items() if k not in RESERVED_ATTRIBUTES
-        }
-        assert mine.attributes == other_attributes
+        assert mine.attributes == other.attributes
         assert [(e.name, e.timestamp, e.attributes) for e in mine.events] == [
             (e.name, e.timestamp, e.attributes) for e in other.events
         ]

@@ -111,6 +111,45 @@ def test_ordinary_traces_same_frame() -> None:
         assert json.loads(mlflow.Trace.from_json(text).to_json()) == json.loads(text)
 
 
+@mlflow.trace(span_type="CHAT_MODEL")
+def _chat(messages: list[dict[str, str]], tokens: int) -> dict[str, Any]:
+    mlflow.set_span_attribute(
+        "mlflow.chat.tokenUsage",
+        {"input_tokens": tokens, "output_tokens": 1, "total_tokens": tokens + 1},
+    )
+    return {"choices": [{"message": {"role": "assistant", "content": f"answer {tokens}"}}]}
+
+
+@mlflow.trace(span_type="AGENT")
+def _agent(question: str) -> Any:
+    _chat([{"role": "system", "content": "be brief"}, {"role": "user", "content": question}], 5)
+    with mlflow.start_span("tool", span_type="TOOL") as tool:
+        tool.set_attribute("mlflow.chat.tokenUsage", '{"input_tokens": 7, "output_tokens": 2}')
+        _chat([{"role": "user", "content": "nested"}], 100)  # under a span with counts
+        tool.record_exception(ValueError("tool failed"))
+    return {"messages": [{"role": "assistant", "content": "done " * 300}]}
+
+
+def test_what_mlflow_records_same_frame() -> None:
+    """Token usage summed over the tree, log levels (an exception event is ERROR), chat
+    previews and the 250-character metadata previews: computed alike on both paths."""
+    _agent("what is up?")
+    with mlflow.start_span("leveled") as span:
+        span.set_attribute("mlflow.spanLogLevel", 30)  # set by the user: kept
+    mlflow.flush()
+    fast = _fast()
+    assert_same_frames(fast, _reference())
+    agent = fast[fast["trace_metadata"].map(lambda m: "mlflow.trace.tokenUsage" in m)]
+    usage = json.loads(agent.iloc[0]["trace_metadata"]["mlflow.trace.tokenUsage"])
+    assert usage == {"input_tokens": 12, "output_tokens": 3, "total_tokens": 6}
+    levels = {
+        s["name"]: s["attributes"].get("mlflow.spanLogLevel")
+        for spans in fast["spans"]
+        for s in spans
+    }
+    assert levels == {"_agent": "20", "_chat": "20", "tool": "40", "leveled": "30"}
+
+
 def test_empty_store_same_frame() -> None:
     assert_same_frames(_fast(), traces_frame([]))
 

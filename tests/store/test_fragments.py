@@ -103,7 +103,7 @@ def test_a_store_with_only_the_fragment(tmp_path: Path) -> None:
     assert trace.data.root is not None and trace.data.root.name == "remote"
     assert trace.data.root.parent_id == root.span_id
     assert json.loads(trace.data.request or "null") == {"from": "remote"}
-    assert trace.tags == {"side": "remote", "shared": "remote"}
+    assert trace.tags == {"side": "remote", "shared": "remote", "mlflow.traceName": "remote"}
 
 
 def test_two_fragments_of_one_trace() -> None:

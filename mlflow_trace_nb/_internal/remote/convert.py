@@ -9,16 +9,10 @@ from mlflow_trace_nb.entities import Span, SpanEvent, Trace, TraceData, TraceInf
 
 __all__ = ["to_span", "to_trace"]
 
-# Span attributes MLflow uses for what our spans hold in fields of their own.
+# Span attributes MLflow uses for what our spans hold in fields of their own (``attributes``
+# shows them again, from the fields). Its function name and log level are kept as attributes.
 _INTERNAL_ATTRIBUTES = frozenset(
-    {
-        keys.TRACE_REQUEST_ID,
-        keys.SPAN_TYPE,
-        keys.SPAN_INPUTS,
-        keys.SPAN_OUTPUTS,
-        keys.SPAN_FUNCTION_NAME,
-        keys.SPAN_LOG_LEVEL,
-    }
+    {keys.TRACE_REQUEST_ID, keys.SPAN_TYPE, keys.SPAN_INPUTS, keys.SPAN_OUTPUTS}
 )
 
 

@@ -36,6 +36,8 @@ def _conjuncts(expr: Expr, filter_string: str) -> list[Comparison]:
 def _identifier(key: Key) -> str:
     if key.kind == "content":  # MLflow 3's own keys
         return "span.content" if key.name == "span" else "trace.text"
+    if key.kind == "prompt":
+        return "prompt"
     name = key.name.replace("`", "")
     if key.kind in ("attribute", "span", "feedback", "expectation") and name.isidentifier():
         return f"{_PREFIX[key.kind]}.{name}"

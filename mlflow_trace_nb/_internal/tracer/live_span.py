@@ -25,6 +25,7 @@ from mlflow_trace_nb._internal.tracer.capture import (
 from mlflow_trace_nb._internal.tracer.live_trace import LIVE_SPANS_KEPT, LiveTrace, record_of
 from mlflow_trace_nb.entities import Span, SpanEvent
 from mlflow_trace_nb.entities.span_status import parse_status_code
+from mlflow_trace_nb.errors import MlflowException
 from mlflow_trace_nb.tracing import attachments
 from mlflow_trace_nb.tracing.provider import SpanStatus, SpanStatusCode
 
@@ -133,7 +134,7 @@ class LiveSpan(Span):
         return self._outputs
 
     @property
-    def attributes(self) -> dict[str, Any]:
+    def _raw_attributes(self) -> dict[str, Any]:
         attributes: dict[str, Any] | None = self._attributes
         if attributes is None:
             attributes = self._attributes = {}
@@ -165,12 +166,12 @@ class LiveSpan(Span):
     def set_attribute(self, key: str, value: Any) -> None:
         """Set one attribute (any value; it is serialised later)."""
         if self.end_time_ns is None:
-            self.attributes[key if type(key) is str else str(key)] = snapshot(value)
+            self._raw_attributes[key if type(key) is str else str(key)] = snapshot(value)
 
     def set_attributes(self, attributes: dict[str, Any]) -> None:
         """Set several attributes."""
         if self.end_time_ns is None and attributes:
-            target = self.attributes
+            target = self._raw_attributes
             for key, value in dict(attributes).items():
                 target[key if type(key) is str else str(key)] = snapshot(value)
 
@@ -193,7 +194,12 @@ class LiveSpan(Span):
         Type and message are read now, the stack trace formatted later off the caller's
         thread. An exception crossing several traced levels is described in full only on the
         innermost span; outer spans get type and message: the same cost at any depth.
+        Anything but an exception or a string raises ``MlflowException``, as MLflow's.
         """
+        if not isinstance(exception, (BaseException, str)):
+            raise MlflowException(
+                "The `exception` parameter must be an Exception instance or a string."
+            )
         if self.end_time_ns is not None or (exception is self._exc and exception is not None):
             return
         if isinstance(exception, BaseException):
@@ -289,6 +295,10 @@ class NoOpSpan(LiveSpan):
     @property
     def parent_id(self) -> str | None:
         return None
+
+    @property
+    def _raw_attributes(self) -> dict[str, Any]:
+        return {}
 
     @property
     def attributes(self) -> dict[str, Any]:
