@@ -194,17 +194,33 @@ class MlflowClient:
         filter_string: str | None = None,
         max_results: int = 100,
         order_by: list[str] | None = None,
-        **_ignored: Any,
+        page_token: str | None = None,
+        run_id: str | None = None,
+        include_spans: bool = True,
+        model_id: str | None = None,
+        sql_warehouse_id: str | None = None,
+        locations: list[str] | None = None,
     ) -> list[Any]:
-        """Traces matching ``filter_string``, newest first (a list of ``Trace``)."""
+        """Traces matching ``filter_string``, newest first (a list of ``Trace``): MLflow 3's
+        signature; all results come in one page (``page_token`` must be None)."""
         from mlflow_trace_nb._internal.search import search_traces
 
+        if page_token is not None:
+            raise MlflowException(
+                "page_token: this store returns every result in one page; pass None",
+                "INVALID_PARAMETER_VALUE",
+            )
         found: Any = search_traces(
             experiment_ids=experiment_ids,
             filter_string=filter_string,
             max_results=max_results,
             order_by=order_by,
+            run_id=run_id,
             return_type="list",
+            model_id=model_id,
+            sql_warehouse_id=sql_warehouse_id,
+            include_spans=include_spans,
+            locations=locations,
             tracking_uri=self.tracking_uri,
         )
         return list(found)

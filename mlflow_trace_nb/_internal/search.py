@@ -32,7 +32,7 @@ from mlflow_trace_nb._internal.tracer.arguments import (
     optional_timeout,
     str_list,
 )
-from mlflow_trace_nb.entities import Trace
+from mlflow_trace_nb.entities import Trace, TraceData
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -226,10 +226,19 @@ def search_traces(
     filter_string: str | None = None,
     max_results: int | None = None,
     order_by: Sequence[str] | None = None,
-    return_type: Literal["pandas", "list"] = "pandas",
+    extract_fields: list[str] | None = None,
+    run_id: str | None = None,
+    return_type: Literal["pandas", "list"] | None = None,
+    model_id: str | None = None,
+    sql_warehouse_id: str | None = None,
+    include_spans: bool = True,
+    locations: list[str] | None = None,
+    flush: bool = False,
+    *,
     tracking_uri: str | None = None,
 ) -> pd.DataFrame | list[Trace]:
     """Search traces; a DataFrame (one row per trace, newest first) or a list of ``Trace``.
+    MLflow 3.17's signature, plus ``tracking_uri``.
 
     The DataFrame has MLflow 3's columns, names, order and types: ``trace_id, trace
     (JSON text), client_request_id, state, request_time (ms), execution_duration (ms),
@@ -237,12 +246,21 @@ def search_traces(
     columns (name, duration, tokens, cost, notebook cell) use ``analysis_frame``.
 
     Args:
-        experiment_ids: experiments to search (default: the active experiment).
+        experiment_ids: experiments to search (default: the active experiment); MLflow 3
+            calls them ``locations`` (both may be given: the union is searched).
         filter_string: e.g. ``"status = 'ERROR' AND tags.user = 'ana'"``; MLflow's keys and
             operators plus OR, NOT, parentheses and IN. ValueError says what is wrong and where.
         max_results: at most this many traces.
         order_by: e.g. ``["execution_time_ms DESC"]`` (default: newest first).
+        extract_fields: deprecated in MLflow: extra columns from spans' inputs/outputs,
+            ``"span_name.inputs.key"`` or ``"span_name.outputs"`` (``query.extract_fields``).
+        run_id / model_id: only traces whose ``mlflow.sourceRun`` / ``mlflow.modelId``
+            metadata names it (``model_id`` with a ``filter_string`` raises, as in MLflow).
         return_type: ``"pandas"`` (default) or ``"list"``.
+        sql_warehouse_id: Databricks only (deprecated): a warning, ignored.
+        include_spans: False: the traces without their spans (a smaller, faster result).
+        locations: the experiments to search (MLflow 3's name).
+        flush: accepted for MLflow's sake: local reads always see pending traces.
         tracking_uri: read from this MLflow tracking server instead (see the module doc;
             OR, NOT and parentheses raise ValueError there, as MLflow's server lacks them).
 
@@ -251,17 +269,43 @@ def search_traces(
         df = mlflow.search_traces(filter_string="span.type = 'LLM'", max_results=100)
         df.groupby("state").execution_duration.describe()
     """
-    if not isinstance(return_type, str) or return_type not in ("pandas", "list"):
-        raise ValueError(f"return_type must be 'pandas' or 'list', got {describe(return_type)}")
-    if return_type == "list":
+    from mlflow_trace_nb._internal.search_arguments import scope
+
+    experiment_ids, filter_string, kind = scope(
+        experiment_ids,
+        locations,
+        filter_string,
+        run_id,
+        model_id,
+        return_type,
+        extract_fields,
+        sql_warehouse_id,
+    )
+    fields = None
+    if extract_fields is not None:
+        from mlflow_trace_nb.query.extract_fields import parse_fields
+
+        fields = parse_fields(extract_fields)
+    if kind == "list" or fields or not include_spans:
         traces: list[Trace] = _find(
             experiment_ids, filter_string, max_results, order_by, tracking_uri
         )
-        return traces
-    frame: pd.DataFrame = _find(
+        if not include_spans:
+            traces = [Trace(t.info, TraceData([], t.data.request, t.data.response)) for t in traces]
+        if kind == "list":
+            return traces
+        from mlflow_trace_nb.query.dataframe import traces_frame
+
+        frame = traces_frame(traces)
+        if fields:
+            from mlflow_trace_nb.query.extract_fields import add_field_columns
+
+            add_field_columns(frame, traces, fields)
+        return frame
+    found: pd.DataFrame = _find(
         experiment_ids, filter_string, max_results, order_by, tracking_uri, rows=True
     )
-    return frame
+    return found
 
 
 def analysis_frame(
