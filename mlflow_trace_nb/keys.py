@@ -56,6 +56,17 @@ TRACE_OUTPUTS = "mlflow.traceOutputs"
 TRACE_SESSION = "mlflow.trace.session"
 TRACE_USER = "mlflow.trace.user"
 TRACE_TOKEN_USAGE = "mlflow.trace.tokenUsage"
+#: A trace's cost summed over its spans' cost attributes (MLflow's TraceMetadataKey.COST).
+TRACE_COST = "mlflow.trace.cost"
+#: A span's own cost (USD: a number, or ``{"input_cost", "output_cost", "total_cost"}``), as
+#: MLflow records it: ``mlflow.llm.cost`` (3.17), and the tool/embedding/retrieval/generic
+#: keys of later MLflow versions.
+LLM_COST = "mlflow.llm.cost"
+TOOL_COST = "mlflow.tool.cost"
+EMBEDDING_COST = "mlflow.embedding.cost"
+RETRIEVAL_COST = "mlflow.retrieval.cost"
+SPAN_COST = "mlflow.span.cost"
+COST_KEYS = (LLM_COST, TOOL_COST, EMBEDDING_COST, RETRIEVAL_COST, SPAN_COST)
 SCHEMA_VERSION = "mlflow.trace_schema.version"
 
 # Trace tag MLflow writes when a prompt version is used in a trace (MLflow's TraceTagKey):

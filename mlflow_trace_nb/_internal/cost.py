@@ -1,6 +1,9 @@
 """Tokens and cost of LLM calls, per span, per subtree and per trace.
 
-Token counts come from the ``mlflow.chat.tokenUsage`` attribute (``instrumentation/_schema``);
+A cost the span records itself (MLflow's ``mlflow.llm.cost``, or the ``mlflow.tool.cost``,
+``embedding``, ``retrieval`` and ``span`` keys of later MLflow versions: a number or an
+``input_cost``/``output_cost``/``total_cost`` dict) is taken as given. Otherwise:
+token counts come from the ``mlflow.chat.tokenUsage`` attribute (``instrumentation/_schema``);
 the model from ``mlflow.llm.model`` (else a ``model``/``model_name`` attribute or input), the
 vendor from ``mlflow.llm.provider``. Prices come from Pydantic's maintained ``genai-prices``
 table (the ``genai_prices`` package, its bundled data): this module never goes to the
@@ -35,6 +38,7 @@ from typing import Any
 from mlflow_trace_nb import keys
 from mlflow_trace_nb._internal.span_tree import parent_indices, preorder
 from mlflow_trace_nb._internal.timestamps import utc_datetime
+from mlflow_trace_nb.entities.recorded import span_cost_value
 
 __all__ = [
     "CostTotal",
@@ -297,12 +301,39 @@ def price_usd(
     return value
 
 
+_NO_TOKENS = TokenUsage(0, 0, 0)
+
+
+def _given_cost(span: Any) -> float | None:
+    """The total of a cost the span itself records (``keys.COST_KEYS``: MLflow's
+    ``mlflow.llm.cost`` and its tool/embedding/retrieval/generic siblings), or None."""
+    row = getattr(span, "_row", None)
+    if row is None:
+        if getattr(span, "_attributes", True) is None:  # a live span without attributes
+            return None
+    elif len(row) > 9 and isinstance(row[9], str) and ".cost" not in row[9]:
+        return None
+    try:
+        found = span_cost_value(_own_attributes(span))
+    except Exception:
+        return None
+    if found is None:
+        return None
+    return found.get("total_cost", found.get("input_cost", 0.0) + found.get("output_cost", 0.0))
+
+
 def span_cost(span: Any) -> SpanCost | None:
-    """Tokens, model and cost of one span, or None when it has no token usage."""
+    """Tokens, model and cost of one span, or None when it has neither token usage nor a
+    cost of its own. A cost the span records (``mlflow.llm.cost``...) wins over the price
+    table's."""
     tokens = span_tokens(span)
-    if tokens is None:
+    given = _given_cost(span)
+    if tokens is None and given is None:
         return None
     model, provider = span_model(span)
+    if given is not None:
+        return SpanCost(tokens or _NO_TOKENS, model, provider, given)
+    assert tokens is not None
     try:
         start = int(span.start_time_ns)
     except Exception:

@@ -12,7 +12,9 @@ keys, values and truncation (``mlflow/tracing/processor/base_mlflow.py``,
 - trace metadata: ``mlflow.traceInputs`` / ``mlflow.traceOutputs`` (the root's request and
   response JSON, 250 characters at most), ``mlflow.trace_schema.version`` (``"3"``) and
   ``mlflow.trace.tokenUsage`` (token counts summed over the spans, a span's descendants
-  skipped when it has its own, as MLflow aggregates them);
+  skipped when it has its own, as MLflow aggregates them) and ``mlflow.trace.cost`` (the
+  spans' own ``mlflow.llm.cost``/``tool``/``embedding``/``retrieval``/``span`` costs,
+  summed the same way);
 - request/response previews: the last chat message's text when the payload holds chat
   messages, else the JSON, 1000 characters at most.
 
@@ -34,12 +36,16 @@ __all__ = [
     "METADATA_CHARS",
     "PREVIEW_CHARS",
     "SCHEMA_VERSION",
+    "aggregate_cost",
     "aggregate_usage",
+    "cost_dict",
     "level_of",
     "log_level",
     "metadata_preview",
     "span_attributes",
+    "span_cost_value",
     "token_usage",
+    "trace_cost_metadata",
     "truncated_preview",
     "usage_dict",
 ]
@@ -225,19 +231,27 @@ def aggregate_usage(
     if not usages:
         return None
     totals: dict[str, Any] = dict.fromkeys(_TOKEN_KEYS, 0)
-    if len(usages) == 1:
-        _add(totals, next(iter(usages.values())))
-        return totals
-    for span_id, usage in usages.items():
+    for usage in _outermost(usages, parents):
+        _add(totals, usage)
+    return totals
+
+
+def _outermost(values: dict[Any, dict[str, Any]], parents: dict[Any, Any]) -> list[Any]:
+    """The values of spans no ancestor of which has a value (an ancestor's own counts
+    already include its descendants', as MLflow aggregates them)."""
+    if len(values) == 1:
+        return list(values.values())
+    out = []
+    for span_id, value in values.items():
         parent, seen = parents.get(span_id), {span_id}
         while parent is not None and parent in parents and parent not in seen:
-            if parent in usages:
+            if parent in values:
                 break
             seen.add(parent)
             parent = parents[parent]
         else:
-            _add(totals, usage)
-    return totals
+            out.append(value)
+    return out
 
 
 def _add(totals: dict[str, Any], usage: dict[str, Any]) -> None:
@@ -246,3 +260,76 @@ def _add(totals: dict[str, Any], usage: dict[str, Any]) -> None:
     for key in _CACHE_TOKEN_KEYS:
         if key in usage:
             totals[key] = totals.get(key, 0) + usage[key]
+
+
+# Cost ---------------------------------------------------------------------------------------
+_COST_FIELDS = ("input_cost", "output_cost", "total_cost")
+
+
+def cost_dict(value: Any) -> dict[str, float] | None:
+    """A span cost attribute (``keys.COST_KEYS``: a number, a ``{"input_cost",
+    "output_cost", "total_cost"}`` dict, or either as JSON text) as a dict of its finite
+    numbers, or None."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return {"total_cost": float(value)} if value - value == 0 else None
+    if not isinstance(value, dict):
+        return None
+    out = {
+        k: float(v)
+        for k, v in value.items()
+        if k in _COST_FIELDS
+        and isinstance(v, (int, float))
+        and not isinstance(v, bool)
+        and v - v == 0
+    }
+    return out or None
+
+
+def span_cost_value(attributes: dict[str, Any]) -> dict[str, float] | None:
+    """The span's own cost (the first cost key it has that holds one), or None."""
+    for key in keys.COST_KEYS:
+        if key in attributes:
+            found = cost_dict(attributes[key])
+            if found is not None:
+                return found
+    return None
+
+
+def aggregate_cost(
+    costs: dict[Any, dict[str, float]], parents: dict[Any, Any]
+) -> dict[str, float] | None:
+    """``mlflow.trace.cost``: input, output and total cost summed over the spans' own
+    costs by span id (a span under one with a cost is not added again), as MLflow sums
+    ``mlflow.llm.cost``; None without any."""
+    if not costs:
+        return None
+    totals = dict.fromkeys(_COST_FIELDS, 0.0)
+    for cost in _outermost(costs, parents):
+        for key in _COST_FIELDS:
+            totals[key] += cost.get(key, 0.0)
+    return totals
+
+
+def trace_cost_metadata(spans: list[Any]) -> dict[str, float] | None:
+    """``aggregate_cost`` over the spans of a trace (a stored span whose attribute text
+    mentions no cost key is not decoded)."""
+    costs = {}
+    for span in spans:
+        row = getattr(span, "_row", None)
+        packed = row[9] if row is not None and len(row) > 9 else None
+        if isinstance(packed, str) and ".cost" not in packed:
+            continue
+        raw = getattr(span, "_raw_attributes", None)
+        found = span_cost_value(raw if isinstance(raw, dict) else span.attributes)
+        if found is not None:
+            costs[span.span_id] = found
+    if len(costs) <= 1:
+        return aggregate_cost(costs, {})
+    return aggregate_cost(costs, {span.span_id: span.parent_id for span in spans})

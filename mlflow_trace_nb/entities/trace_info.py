@@ -24,6 +24,7 @@ from mlflow_trace_nb.entities.recorded import (
     SCHEMA_VERSION,
     metadata_preview,
     token_usage,
+    trace_cost_metadata,
     truncated_preview,
 )
 from mlflow_trace_nb.entities.trace_state import TraceLocation, TraceState, state_of
@@ -182,6 +183,9 @@ class TraceInfo:
         usage = token_usage(data.spans)
         if usage is not None:
             computed[keys.TRACE_TOKEN_USAGE] = _dumps(usage)
+        cost = trace_cost_metadata(data.spans)
+        if cost is not None:
+            computed[keys.TRACE_COST] = _dumps(cost)
         return computed
 
     def _extras(self) -> dict[str, Any]:

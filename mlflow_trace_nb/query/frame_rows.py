@@ -40,7 +40,7 @@ from mlflow_trace_nb.query.span_common import encode as _encode
 from mlflow_trace_nb.query.span_common import quote as _quote
 from mlflow_trace_nb.query.span_rows import OddRow as _Odd
 from mlflow_trace_nb.query.span_rows import Root as _Root
-from mlflow_trace_nb.query.span_rows import SpanRows
+from mlflow_trace_nb.query.span_rows import SpanRows, Totals
 from mlflow_trace_nb.store.decoding import decode_object
 
 __all__ = ["TraceValues", "frame_values", "gc_paused", "trace_values"]
@@ -150,8 +150,8 @@ class _Builder:
         request_id, timestamp, duration = row[0], row[3], row[4]
         if type(request_id) is not str:
             raise _Odd
-        span_dicts, spans_json, root, usage = self._span_rows.convert(request_id, spans)
-        info, info_json = self._info(row, root, usage)
+        span_dicts, spans_json, root, totals = self._span_rows.convert(request_id, spans)
+        info, info_json = self._info(row, root, totals)
         trace_json = f'{{"info": {info_json}, "data": {{"spans": {spans_json}}}}}'
         return (
             request_id,
@@ -169,12 +169,12 @@ class _Builder:
         )
 
     def _info(
-        self, row: tuple[Any, ...], root: _Root | None, usage: dict[str, Any] | None
+        self, row: tuple[Any, ...], root: _Root | None, totals: Totals
     ) -> tuple[dict[str, Any], str]:
         """The fields of ``TraceInfo.to_dict()`` the frame shows (``client_request_id``,
         ``state``, ``trace_metadata``, ``tags``, when not empty) of a stored trace without
         assessments, and the JSON text of the whole ``to_dict()`` as ``json.dumps`` writes
-        it (empty fields left out). ``usage``: the spans' token counts summed."""
+        it (empty fields left out). ``totals``: the spans' token counts and costs summed."""
         request_id, experiment, name, timestamp, duration, status = row[:6]
         if type(status) is not str:
             raise _Odd
@@ -218,8 +218,11 @@ class _Builder:
         if duration is not None:
             trace_metadata.setdefault(keys.TRACE_INPUTS, metadata_preview(request))
             trace_metadata.setdefault(keys.TRACE_OUTPUTS, metadata_preview(response))
+        usage, cost = totals
         if usage is not None:
             trace_metadata.setdefault(keys.TRACE_TOKEN_USAGE, _dumps(usage))
+        if cost is not None:
+            trace_metadata.setdefault(keys.TRACE_COST, _dumps(cost))
         info["trace_metadata"] = trace_metadata
         parts.append(f', "trace_metadata": {_encode(trace_metadata)}')
         if tags:

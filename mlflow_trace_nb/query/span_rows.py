@@ -12,14 +12,20 @@ import binascii
 from typing import Any
 
 from mlflow_trace_nb import keys
-from mlflow_trace_nb.entities.recorded import aggregate_usage, level_of, usage_dict
+from mlflow_trace_nb.entities.recorded import (
+    aggregate_cost,
+    aggregate_usage,
+    level_of,
+    span_cost_value,
+    usage_dict,
+)
 from mlflow_trace_nb.entities.span_event import SpanEvent
 from mlflow_trace_nb.entities.span_status import SpanStatus
 from mlflow_trace_nb.query.span_common import C_ENCODE, ENCODE, encode, quote
 from mlflow_trace_nb.query.span_common import dump as _dump
 from mlflow_trace_nb.query.span_common import scan as _scan
 
-__all__ = ["ENCODE", "OddRow", "Root", "SpanRows", "encode", "quote"]
+__all__ = ["ENCODE", "OddRow", "Root", "SpanRows", "Totals", "encode", "quote"]
 
 _b64 = binascii.b2a_base64
 
@@ -31,6 +37,8 @@ class OddRow(Exception):
 #: A root span's ``(inputs, outputs, inputs text, inputs attribute, outputs text, outputs
 #: attribute)``.
 Root = tuple[Any, Any, Any, Any, Any, Any]
+#: A trace's summed token usage and cost (each None without any).
+Totals = tuple[dict[str, Any] | None, dict[str, float] | None]
 _STATUS = {
     code: SpanStatus(code).to_dict()["code"] for code in ("UNSET", "OK", "ERROR")
 }  # codes whose message stays as is; CANCELLED/TIMEOUT go through SpanStatus
@@ -63,10 +71,10 @@ class SpanRows:
 
     def convert(
         self, request_id: str, rows: list[tuple[Any, ...]]
-    ) -> tuple[list[dict[str, Any]], str, Root | None, dict[str, Any] | None]:
+    ) -> tuple[list[dict[str, Any]], str, Root | None, Totals]:
         """``Span.to_dict()`` of each span row (start order), the list as JSON text (as
-        ``json.dumps`` writes it), the root's payloads and the trace's token usage
-        (``recorded.token_usage``, None without any)."""
+        ``json.dumps`` writes it), the root's payloads and the trace's token usage and cost
+        (``recorded.token_usage`` / ``trace_cost_metadata``, None without any)."""
         trace_b64 = _b64_id(request_id.removeprefix("tr-"))
         trace_attr = quote(request_id)
         head = f'{{"trace_id": "{trace_b64}", "span_id": "'
@@ -83,6 +91,7 @@ class SpanRows:
         dicts = []
         texts = []
         usages: dict[str, dict[str, Any]] = {}  # token usage by span id
+        costs: dict[str, dict[str, float]] = {}  # own costs by span id
         root: Root | None = None
         orphan: Root | None = None  # first span whose parent is not in the trace
         for row in rows:
@@ -173,6 +182,10 @@ class SpanRows:
                     usage = usage_dict(own[keys.TOKEN_USAGE])
                     if usage is not None:
                         usages[span_id] = usage
+                if ".cost" in attributes_text:
+                    cost = span_cost_value(own)
+                    if cost is not None:
+                        costs[span_id] = cost
             if parent is None:
                 parent_b64 = None
                 parent_json = "null"
@@ -225,12 +238,13 @@ class SpanRows:
                 f'{end_json}, "events": {events_json}, "status": {status[2]}, '
                 f'"attributes": {attrs_json}}}, "links": []}}'
             )
-        usage = None
-        if usages:
-            parents = {} if len(usages) == 1 else {row[1]: row[2] for row in rows}
+        usage = cost = None
+        if usages or costs:
+            parents = {row[1]: row[2] for row in rows} if len(usages) + len(costs) > 1 else {}
             usage = aggregate_usage(usages, parents)
+            cost = aggregate_cost(costs, parents)
         found = root if root is not None else orphan
-        return dicts, f"[{', '.join(texts)}]", found, usage
+        return dicts, f"[{', '.join(texts)}]", found, (usage, cost)
 
     def _status(self, code: Any, message: str) -> tuple[str, str, str]:
         """``SpanStatus(code, message).to_dict()`` as ``(code, message, JSON text)``; those

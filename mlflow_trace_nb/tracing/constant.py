@@ -22,16 +22,20 @@ class SpanAttributeKey:
     INTERMEDIATE_OUTPUTS = keys.INTERMEDIATE_OUTPUTS
     LINKED_GATEWAY_TRACE_ID = "mlflow.gateway.linkedTraceId"
     LINKED_PROMPTS = "mlflow.linkedPrompts"
-    LLM_COST = "mlflow.llm.cost"
+    EMBEDDING_COST = keys.EMBEDDING_COST
+    LLM_COST = keys.LLM_COST
     LOG_LEVEL = keys.SPAN_LOG_LEVEL
     MESSAGE_FORMAT = keys.MESSAGE_FORMAT
     MODEL = keys.MODEL
     MODEL_PROVIDER = keys.PROVIDER
     OUTPUTS = keys.SPAN_OUTPUTS
     REQUEST_ID = keys.TRACE_REQUEST_ID
+    RETRIEVAL_COST = keys.RETRIEVAL_COST
+    SPAN_COST = keys.SPAN_COST
     SESSION_ID = "session.id"
     SPAN_TYPE = keys.SPAN_TYPE
     START_TIME_NS = "mlflow.spanStartTimeNs"
+    TOOL_COST = keys.TOOL_COST
     TRACE_TAG_PREFIX = "mlflow.traceTag."
     USER_ID = "user.id"
 
@@ -41,7 +45,7 @@ class TraceMetadataKey:
 
     AUTH_USERNAME = "mlflow.auth.username"
     AUTH_USER_ID = "mlflow.auth.userId"
-    COST = "mlflow.trace.cost"
+    COST = keys.TRACE_COST
     GATEWAY_CALLER = "mlflow.gateway.caller"
     GATEWAY_ENDPOINT_ID = "mlflow.gateway.endpointId"
     GATEWAY_REQUEST_TYPE = "mlflow.gateway.requestType"

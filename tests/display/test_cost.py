@@ -183,3 +183,33 @@ def test_format_cost() -> None:
     assert format_cost(12.3) == "$12.30"
     assert format_cost(0) == "$0"
     assert format_cost(1e-9) == "< $0.000001"
+
+
+def test_a_cost_the_span_records_is_taken_as_given() -> None:
+    """MLflow's ``mlflow.llm.cost`` (and later versions' tool/embedding/retrieval/span cost
+    keys) win over the price table, and count with spans that have no token usage."""
+    with mlflow.start_span("agent", span_type="AGENT"):
+        llm_span(
+            "priced",
+            {"input_tokens": 10, "output_tokens": 5},
+            **{"mlflow.llm.model": "gpt-4o", "mlflow.llm.cost": {"total_cost": 0.5}},
+        )
+        with mlflow.start_span("tool", span_type="TOOL") as tool:
+            tool.set_attribute("mlflow.tool.cost", 0.25)
+        with mlflow.start_span("search", span_type="RETRIEVER") as search:
+            search.set_attribute(
+                "mlflow.retrieval.cost", json.dumps({"input_cost": 0.01, "output_cost": 0.02})
+            )
+        with mlflow.start_span("odd") as odd:
+            odd.set_attribute("mlflow.span.cost", "not a number")
+    trace = last_trace()
+    spans = by_name(trace)
+    assert span_cost(spans["priced"]).cost == 0.5  # type: ignore[union-attr]
+    assert span_cost(spans["tool"]).cost == 0.25  # type: ignore[union-attr]
+    assert span_cost(spans["search"]).cost == pytest.approx(0.03)  # type: ignore[union-attr]
+    assert span_cost(spans["odd"]) is None
+    total = trace_cost(trace).total
+    assert total.cost == pytest.approx(0.78)
+    assert (total.priced, total.input_tokens) == (3, 10)
+    recorded = json.loads(trace.info.trace_metadata["mlflow.trace.cost"])
+    assert recorded == pytest.approx({"input_cost": 0.01, "output_cost": 0.02, "total_cost": 0.75})

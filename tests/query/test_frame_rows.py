@@ -125,6 +125,9 @@ def _agent(question: str) -> Any:
     _chat([{"role": "system", "content": "be brief"}, {"role": "user", "content": question}], 5)
     with mlflow.start_span("tool", span_type="TOOL") as tool:
         tool.set_attribute("mlflow.chat.tokenUsage", '{"input_tokens": 7, "output_tokens": 2}')
+        tool.set_attribute("mlflow.tool.cost", 0.25)
+        with mlflow.start_span("priced") as priced:  # under a span with a cost: not added
+            priced.set_attribute("mlflow.llm.cost", {"input_cost": 1.0, "total_cost": 1.0})
         _chat([{"role": "user", "content": "nested"}], 100)  # under a span with counts
         tool.record_exception(ValueError("tool failed"))
     return {"messages": [{"role": "assistant", "content": "done " * 300}]}
@@ -142,12 +145,14 @@ def test_what_mlflow_records_same_frame() -> None:
     agent = fast[fast["trace_metadata"].map(lambda m: "mlflow.trace.tokenUsage" in m)]
     usage = json.loads(agent.iloc[0]["trace_metadata"]["mlflow.trace.tokenUsage"])
     assert usage == {"input_tokens": 12, "output_tokens": 3, "total_tokens": 6}
+    cost = json.loads(agent.iloc[0]["trace_metadata"]["mlflow.trace.cost"])
+    assert cost == {"input_cost": 0.0, "output_cost": 0.0, "total_cost": 0.25}
     levels = {
         s["name"]: s["attributes"].get("mlflow.spanLogLevel")
         for spans in fast["spans"]
         for s in spans
     }
-    assert levels == {"_agent": "20", "_chat": "20", "tool": "40", "leveled": "30"}
+    assert levels == {"_agent": "20", "_chat": "20", "tool": "40", "priced": "10", "leveled": "30"}
 
 
 def test_empty_store_same_frame() -> None:
