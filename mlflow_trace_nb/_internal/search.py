@@ -214,8 +214,9 @@ def _find(
     }
     if not rows:
         return RUNTIME.store.search(**query)
+    from mlflow_trace_nb._internal.gc_pause import gc_paused
     from mlflow_trace_nb.query.dataframe import values_frame
-    from mlflow_trace_nb.query.frame_rows import frame_values, gc_paused
+    from mlflow_trace_nb.query.frame_rows import frame_values
 
     with gc_paused():
         return values_frame(RUNTIME.store.search_rows(frame_values, **query))

@@ -19,14 +19,13 @@ cell on many kinds of traces and hand-damaged rows: when ``TraceInfo.to_dict`` o
 from __future__ import annotations
 
 import datetime as dt
-import gc
 import json
 import operator
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from mlflow_trace_nb import keys
+from mlflow_trace_nb._internal.gc_pause import gc_paused
 from mlflow_trace_nb.entities import Trace
 from mlflow_trace_nb.entities.recorded import (
     SCHEMA_VERSION,
@@ -43,7 +42,7 @@ from mlflow_trace_nb.query.span_rows import Root as _Root
 from mlflow_trace_nb.query.span_rows import SpanRows, Totals
 from mlflow_trace_nb.store.decoding import decode_object
 
-__all__ = ["TraceValues", "frame_values", "gc_paused", "trace_values"]
+__all__ = ["TraceValues", "frame_values", "trace_values"]
 
 #: One frame row: the 12 columns of ``dataframe.TRACE_FRAME_COLUMNS``, in order.
 TraceValues = tuple[Any, ...]
@@ -109,19 +108,6 @@ def frame_values(
             for index, trace in zip(slow, load([out[i] for i in slow]), strict=True):
                 out[index] = trace_values(trace)
     return out
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic GC while a frame is built: its tens of thousands of new, acyclic
-    dicts and lists would otherwise trigger collections that traverse them all repeatedly."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 class _Builder:
@@ -228,20 +214,16 @@ class _Builder:
         if tags:
             info["tags"] = tags
             parts.append(f', "tags": {_encode(tags)}')
-        preview = metadata.get(keys.REQUEST_PREVIEW) if metadata else None
-        if preview is not None:
-            preview = str(preview)[:PREVIEW_CHARS]
-        else:
-            preview = truncated_preview(request, "user")
-        if preview is not None:
-            parts.append(f', "request_preview": {_quote(preview)}')
-        preview = metadata.get(keys.RESPONSE_PREVIEW) if metadata else None
-        if preview is not None:
-            preview = str(preview)[:PREVIEW_CHARS]
-        else:
-            preview = truncated_preview(response, "assistant")
-        if preview is not None:
-            parts.append(f', "response_preview": {_quote(preview)}')
+        for field, key, text, role in (
+            ("request_preview", keys.REQUEST_PREVIEW, request, "user"),
+            ("response_preview", keys.RESPONSE_PREVIEW, response, "assistant"),
+        ):  # TraceInfo._preview
+            given = metadata.get(key) if metadata else None
+            preview = str(given)[:PREVIEW_CHARS] if given is not None else None
+            if given is None:
+                preview = truncated_preview(text, role)
+            if preview is not None:
+                parts.append(f', "{field}": {_quote(preview)}')
         if duration is not None and duration != {} and duration != []:
             text = int.__repr__(duration) if type(duration) is int else _encode(duration)
             parts.append(f', "execution_duration_ms": {text}}}')

@@ -81,6 +81,7 @@ ROOT_COLUMNS = (
 #: A ``traces`` row as written: ``TRACE_COLUMNS`` (what reads select), then ``ROOT_COLUMNS``.
 TRACE_WRITE_COLUMNS = TRACE_COLUMNS + ROOT_COLUMNS
 _NO_ROOT = (None,) * len(ROOT_COLUMNS)
+_NO_PAIRS: dict[str, str] = {}  # never written to
 
 SpanRow = tuple[Any, ...]
 #: No rows (shared and immutable: an empty list per trace would be one more GC object).
@@ -240,25 +241,10 @@ def finished_rows(trace: TraceRecord, spans: Sequence[SpanRow], root_row: SpanRo
     embed = not trace.fragment and trace.root.parent_id is None
     if not embed:
         spans = [*spans, root_row]
-    row = (
-        request_id,
-        experiment_key(trace.experiment_id),
-        root_row[3],
-        start // 1_000_000,
-        None if end is None else (end - start) // 1_000_000,
-        trace.status if trace.status == IN_PROGRESS else root_row[7],
-        root_row[9],
-        root_row[10],
-        dumps_dict(metadata) if metadata else "{}",
-        dumps_dict(tags) if tags else "{}",
-        # ROOT_COLUMNS
-        root_row[1] if embed else None,
-        root_row[4] if embed else None,
-        start if embed else None,
-        end if embed else None,
-        root_row[8] if embed else None,
-        root_row[11] if embed else None,
-        root_row[12] if embed else None,
+    row = trace_row(trace, root_row, tags or _NO_PAIRS, metadata or _NO_PAIRS) + (
+        (root_row[1], root_row[4], start, end, root_row[8], root_row[11], root_row[12])
+        if embed
+        else _NO_ROOT
     )
     return _new_rows(
         TraceRows,
