@@ -145,7 +145,10 @@ class Trace:
     timestamp_ms = property(lambda self: self.info.timestamp_ms, doc="Start, ms since epoch.")
     execution_time_ms = property(lambda self: self.info.execution_time_ms, doc="Duration, ms.")
     status = property(lambda self: self.info.status, doc="The root span's status.")
-    request_metadata = property(lambda self: self.info.request_metadata, doc="Metadata.")
+    request_metadata = property(
+        lambda self: self.info._own_metadata,
+        doc="Metadata as stored (the reference API's); ``info.request_metadata`` is MLflow 3's.",
+    )
     tags = property(lambda self: self.info.tags, doc="Tags (string to string).")
     name = property(lambda self: self.info.name, doc="The root span's name.")
 

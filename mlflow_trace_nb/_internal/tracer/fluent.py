@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mlflow_trace_nb import keys
+from mlflow_trace_nb._internal.deprecation import accepts_request_id
 from mlflow_trace_nb._internal.tracer.arguments import MAX_INT64, describe, optional_mapping
 from mlflow_trace_nb._internal.tracer.context import CURRENT_SPAN, current_span
 from mlflow_trace_nb._internal.tracer.live_span import LiveSpan
@@ -188,6 +189,7 @@ def update_current_trace(
         root.set_status(code)
 
 
+@accepts_request_id
 def set_trace_tag(trace_id: str, key: str, value: str) -> None:
     """Set a tag on a trace: a running one of this process, or a stored one (MLflow's
     signature). ``MlflowException`` if there is no such trace."""
@@ -199,6 +201,7 @@ def set_trace_tag(trace_id: str, key: str, value: str) -> None:
         raise MlflowException(f"Trace with ID {trace_id} is not found.")
 
 
+@accepts_request_id
 def delete_trace_tag(trace_id: str, key: str) -> None:
     """Remove a tag from a running or stored trace; ``MlflowException`` if it has none."""
     live = _running(trace_id)

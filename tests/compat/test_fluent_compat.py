@@ -1,0 +1,134 @@
+"""MLflow 3 fluent-API behaviours that MLflow code relies on, found by running MLflow's own
+tests/tracing/test_fluent.py with the import swapped (issue F). Each test is ours; where the
+installed ``mlflow`` is needed to compare with, it is skipped without it."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import threading
+import warnings
+
+import pytest
+
+import mlflow_trace_nb as mlflow
+from mlflow_trace_nb.entities import TraceState
+from mlflow_trace_nb.errors import MlflowException
+from mlflow_trace_nb.keys import TRACE_INPUTS, TRACE_OUTPUTS
+
+
+def _traced_sum() -> str:
+    @mlflow.trace
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    add(3, 4)
+    trace_id = mlflow.get_last_active_trace_id()
+    assert trace_id is not None
+    return trace_id
+
+
+def test_request_metadata_is_mlflow_3s_alias_of_trace_metadata() -> None:
+    trace = mlflow.get_trace(_traced_sum())
+    assert trace is not None
+    info = trace.info
+    assert info.request_metadata == info.trace_metadata
+    assert json.loads(info.request_metadata[TRACE_INPUTS]) == {"a": 3, "b": 4}
+    assert info.request_metadata[TRACE_OUTPUTS] == "7"
+    listed = mlflow.search_traces(return_type="list")[0]
+    assert listed.info.request_metadata[TRACE_OUTPUTS] == "7"
+
+
+def test_request_metadata_keeps_what_was_stored_and_adds_nothing_twice() -> None:
+    @mlflow.trace
+    def f() -> None:
+        mlflow.update_current_trace(metadata={"team": "search"})
+
+    f()
+    info = mlflow.get_last_active_trace().info  # type: ignore[union-attr]
+    assert info.request_metadata["team"] == "search"
+    assert info._own_metadata == {"team": "search"}
+    assert mlflow.get_last_active_trace().request_metadata == {"team": "search"}  # type: ignore[union-attr]
+
+
+def test_trace_info_state_can_be_set_on_a_copy_only() -> None:
+    trace_id = _traced_sum()
+    copy = mlflow.get_trace(trace_id)
+    assert copy is not None
+    copy.info.state = TraceState.ERROR
+    assert copy.info.state == TraceState.ERROR and copy.info.status == "ERROR"
+    copy.info.state = "OK"
+    assert copy.info.state == TraceState.OK
+    copy.info.state = TraceState.ERROR
+    stored = mlflow.get_trace(trace_id)
+    assert stored is not None and stored.info.state == TraceState.OK
+    with pytest.raises(ValueError):
+        copy.info.state = "NOT_A_STATE"
+
+
+def test_get_last_active_trace_id_thread_local() -> None:
+    main_id = _traced_sum()
+    seen: dict[str, str | None] = {}
+
+    def worker(name: str) -> None:
+        seen["before"] = mlflow.get_last_active_trace_id(thread_local=True)
+        with mlflow.start_span(name):
+            pass
+        seen["after"] = mlflow.get_last_active_trace_id(thread_local=True)
+
+    thread = threading.Thread(target=worker, args=("in-thread",))
+    thread.start()
+    thread.join()
+    assert seen["before"] is None  # this thread finished nothing yet
+    thread_trace = mlflow.get_trace(seen["after"])  # type: ignore[arg-type]
+    assert thread_trace is not None and thread_trace.data.spans[0].name == "in-thread"
+    assert mlflow.get_last_active_trace_id(thread_local=True) == main_id
+    assert mlflow.get_last_active_trace_id() == seen["after"]  # process-wide: the latest
+
+
+@pytest.mark.parametrize("function", ["set_trace_tag", "delete_trace_tag", "get_trace"])
+def test_request_id_keyword_still_accepted_with_mlflows_warning(function: str) -> None:
+    trace_id = _traced_sum()
+    mlflow.set_trace_tag(trace_id, "k", "v")
+    call = getattr(mlflow, function)
+    arguments = {"key": "k", "value": "w"} if function == "set_trace_tag" else {}
+    if function == "delete_trace_tag":
+        arguments = {"key": "k"}
+    with pytest.warns(FutureWarning, match="Parameter 'request_id' is deprecated"):
+        call(request_id=trace_id, **arguments)
+    trace = mlflow.get_trace(trace_id)
+    assert trace is not None
+    expected = {"set_trace_tag": "w", "delete_trace_tag": None, "get_trace": "v"}[function]
+    assert trace.info.tags.get("k") == expected
+    with (
+        pytest.warns(FutureWarning),
+        pytest.raises(ValueError, match="Cannot specify both 'request_id'"),
+    ):
+        call(request_id=trace_id, trace_id=trace_id, **arguments)
+
+
+def test_get_trace_takes_mlflows_silent_and_flush() -> None:
+    trace_id = _traced_sum()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert mlflow.get_trace(trace_id, silent=True, flush=True) is not None
+        assert mlflow.get_trace("tr-" + "0" * 32, silent=True) is None
+
+
+def test_search_traces_invalid_return_type_message_is_mlflows() -> None:
+    with pytest.raises(MlflowException, match=r"Invalid return type: invalid\. Return type must"):
+        mlflow.search_traces(return_type="invalid")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="Invalid return type"):  # MlflowException is one
+        mlflow.search_traces(return_type=3)  # type: ignore[arg-type]
+    with pytest.warns(FutureWarning), pytest.raises(MlflowException, match="The `extract_fields`"):
+        mlflow.search_traces(extract_fields=["a.inputs"], return_type="list")
+
+
+def test_signatures_match_the_installed_mlflow() -> None:
+    real = pytest.importorskip("mlflow")
+    for name in ["get_last_active_trace_id", "set_trace_tag", "delete_trace_tag"]:
+        ours = inspect.signature(getattr(mlflow, name)).parameters
+        theirs = inspect.signature(getattr(real, name)).parameters
+        assert list(ours) == list(theirs), name
+    ours = list(inspect.signature(mlflow.get_trace).parameters)
+    assert ours[:3] == list(inspect.signature(real.get_trace).parameters)
