@@ -132,3 +132,75 @@ def test_signatures_match_the_installed_mlflow() -> None:
         assert list(ours) == list(theirs), name
     ours = list(inspect.signature(mlflow.get_trace).parameters)
     assert ours[:3] == list(inspect.signature(real.get_trace).parameters)
+
+
+@pytest.mark.parametrize("request_value", [{"q": "why?"}, "why?", None])
+def test_log_trace_records_one_finished_span(request_value: object) -> None:
+    trace_id = mlflow.log_trace(
+        name="offline",
+        request=request_value,
+        response={"a": "because"},
+        intermediate_outputs={"docs": ["d1"]},
+        tags={"source": "batch"},
+        start_time_ms=1_700_000_000_000,
+        execution_time_ms=250,
+    )
+    assert trace_id == mlflow.get_last_active_trace_id()
+    trace = mlflow.get_trace(trace_id)
+    assert trace is not None
+    expected = None if request_value is None else json.dumps(request_value)
+    assert trace.data.request == expected
+    assert json.loads(trace.data.response) == {"a": "because"}
+    assert trace.data.intermediate_outputs == {"docs": ["d1"]}
+    assert trace.info.tags["source"] == "batch"
+    (span,) = trace.data.spans
+    assert (span.name, span.start_time_ns) == ("offline", 1_700_000_000_000 * 1_000_000)
+    assert span.end_time_ns == (1_700_000_000_000 + 250) * 1_000_000
+    assert trace.info.execution_duration == 250
+
+
+def test_log_trace_defaults_and_signature() -> None:
+    trace_id = mlflow.log_trace()
+    trace = mlflow.get_trace(trace_id)
+    assert trace is not None and trace.data.spans[0].name == "Task"
+    assert trace.data.request is None and trace.data.response is None
+    real = pytest.importorskip("mlflow")
+    theirs = inspect.signature(real.log_trace).parameters
+    assert list(inspect.signature(mlflow.log_trace).parameters) == list(theirs)
+
+
+def test_start_span_no_context_takes_tags_metadata_and_description() -> None:
+    span = mlflow.start_span_no_context(
+        "detached", tags={"t": "1"}, metadata={"m": 2}, description="what it does"
+    )
+    child = mlflow.start_span_no_context("child", parent_span=span, tags={"from_child": "y"})
+    child.end()
+    span.end()
+    trace = mlflow.get_trace(span.trace_id)
+    assert trace is not None
+    assert trace.info.tags["t"] == "1" and trace.info.tags["from_child"] == "y"
+    assert trace.info.trace_metadata["m"] == "2"
+    root = trace.data.spans[0]
+    assert root.get_attribute("mlflow.spanDescription") == "what it does"
+    with pytest.raises(TypeError):
+        mlflow.start_span_no_context("bad", tags=["not", "a", "dict"])  # type: ignore[arg-type]
+
+
+def test_start_span_no_context_parameter_order_is_mlflows() -> None:
+    real = pytest.importorskip("mlflow")
+    ours = list(inspect.signature(mlflow.start_span_no_context).parameters)
+    theirs = [p for p in inspect.signature(real.start_span_no_context).parameters if p in ours]
+    assert ours == theirs  # the ones we take, in MLflow's positions
+
+
+def test_update_current_trace_model_id() -> None:
+    @mlflow.trace
+    def f() -> None:
+        mlflow.update_current_trace(model_id="m-123")
+
+    f()
+    info = mlflow.get_last_active_trace().info  # type: ignore[union-attr]
+    assert info.trace_metadata["mlflow.modelId"] == "m-123"
+    real = pytest.importorskip("mlflow")
+    theirs = list(inspect.signature(real.update_current_trace).parameters)
+    assert list(inspect.signature(mlflow.update_current_trace).parameters) == theirs
