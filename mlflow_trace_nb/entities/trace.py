@@ -43,9 +43,12 @@ class TraceData:
     _response_json: str | None
 
     def __init__(
-        self, spans: list[Span], request: str | None = None, response: str | None = None
+        self,
+        spans: list[Span] | None = None,
+        request: str | None = None,
+        response: str | None = None,
     ) -> None:
-        self.spans = spans
+        self.spans = spans if spans is not None else []  # MLflow's TraceData() is empty
         self._request = request
         self._response = response
 

@@ -8,11 +8,12 @@ import inspect
 import json
 import threading
 import warnings
+from typing import Any
 
 import pytest
 
 import mlflow_trace_nb as mlflow
-from mlflow_trace_nb.entities import TraceState
+from mlflow_trace_nb.entities import SpanEvent, Trace, TraceData, TraceInfo, TraceState
 from mlflow_trace_nb.errors import MlflowException
 from mlflow_trace_nb.keys import TRACE_INPUTS, TRACE_OUTPUTS
 
@@ -204,3 +205,91 @@ def test_update_current_trace_model_id() -> None:
     real = pytest.importorskip("mlflow")
     theirs = list(inspect.signature(real.update_current_trace).parameters)
     assert list(inspect.signature(mlflow.update_current_trace).parameters) == theirs
+
+
+def _remote_trace() -> Trace:
+    """A finished two-span trace, as a remote service would return it (then dropped here)."""
+    with mlflow.start_span("remote", span_type="CHAIN") as root:
+        root.set_inputs({"x": 1})
+        root.add_event(SpanEvent("seen", 5, {"k": "v"}))
+        with mlflow.start_span("remote-child") as child:
+            child.set_attribute("model", "m")
+            child.set_outputs("child out")
+        root.set_outputs({"y": 2})
+        mlflow.update_current_trace(tags={"fruit": "apple", "food": "pizza"}, metadata={"m": "1"})
+    stored = mlflow.get_trace(root.trace_id)
+    assert stored is not None
+    return Trace.from_dict(stored.to_dict())
+
+
+def _by_name(trace: Trace) -> dict[str, Any]:
+    return {span.name: span for span in trace.data.spans}
+
+
+@pytest.mark.parametrize("as_dict", [False, True])
+def test_add_trace_grafts_spans_under_the_active_span(as_dict: bool) -> None:
+    remote = _remote_trace()
+    with mlflow.start_span("parent") as parent:
+        mlflow.set_trace_tag(parent.trace_id, "food", "sushi")
+        mlflow.add_trace(remote.to_dict() if as_dict else remote)
+    trace = mlflow.get_trace(parent.trace_id)
+    assert trace is not None
+    spans = _by_name(trace)
+    assert set(spans) == {"parent", "remote", "remote-child"}
+    assert all(span.trace_id == parent.trace_id for span in trace.data.spans)
+    assert spans["remote"].parent_id == spans["parent"].span_id
+    assert spans["remote-child"].parent_id == spans["remote"].span_id
+    original = _by_name(remote)["remote"]
+    copy = spans["remote"]
+    assert (copy.start_time_ns, copy.end_time_ns) == (original.start_time_ns, original.end_time_ns)
+    assert (copy.span_type, copy.inputs, copy.outputs) == ("CHAIN", {"x": 1}, {"y": 2})
+    assert copy.events == original.events and copy.status == original.status
+    assert spans["remote-child"].attributes["model"] == "m"
+    custom = {k: v for k, v in trace.info.tags.items() if not k.startswith("mlflow.")}
+    assert custom == {"fruit": "apple", "food": "sushi"}  # the parent trace's value wins
+    assert trace.info.trace_metadata["m"] == "1"
+    assert trace.info.trace_metadata["mlflow.traceInputs"] == ""  # the parent's, not remote's
+
+
+def test_add_trace_without_an_active_span_makes_a_remote_trace_root() -> None:
+    remote = _remote_trace()
+    mlflow.add_trace(remote)
+    trace = mlflow.get_trace(mlflow.get_last_active_trace_id())  # type: ignore[arg-type]
+    assert trace is not None
+    spans = _by_name(trace)
+    root, grafted = spans["Remote Trace <remote>"], spans["remote"]
+    assert root.parent_id is None and grafted.parent_id == root.span_id
+    assert root.start_time_ns == grafted.start_time_ns - 1  # sorts first, as MLflow 3.17
+    assert root.end_time_ns == grafted.end_time_ns
+    assert (root.inputs, root.outputs) == ({"x": 1}, {"y": 2})
+
+
+def test_add_trace_under_an_explicit_target() -> None:
+    remote = _remote_trace()
+    target = mlflow.start_span_no_context("target")
+    mlflow.add_trace(remote, target=target)
+    target.end()
+    trace = mlflow.get_trace(target.trace_id)
+    assert trace is not None
+    assert _by_name(trace)["remote"].parent_id == target.span_id
+
+
+def test_add_trace_rejects_what_mlflow_rejects() -> None:
+    with pytest.raises(MlflowException, match="Invalid trace object"):
+        mlflow.add_trace(None)  # type: ignore[arg-type]
+    with pytest.raises(MlflowException, match="Failed to load a trace object"):
+        mlflow.add_trace({"info": {}, "data": {}})
+    running = Trace(
+        info=TraceInfo(trace_id="tr-1", request_time=0, state=TraceState.IN_PROGRESS),
+        data=TraceData(),
+    )
+    with pytest.raises(MlflowException, match="The trace must be ended"):
+        mlflow.add_trace(running)
+    remote = _remote_trace()
+    unordered = Trace(info=remote.info, data=TraceData(spans=remote.data.spans[::-1]))
+    with mlflow.start_span("parent"), pytest.raises(MlflowException, match="Span with ID "):
+        mlflow.add_trace(unordered)
+
+
+def test_trace_data_defaults_to_no_spans() -> None:
+    assert TraceData().spans == []
