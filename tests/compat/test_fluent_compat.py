@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import mlflow_trace_nb as mlflow
-from mlflow_trace_nb.entities import SpanEvent, Trace, TraceData, TraceInfo, TraceState
+from mlflow_trace_nb.entities import Span, SpanEvent, Trace, TraceData, TraceInfo, TraceState
 from mlflow_trace_nb.errors import MlflowException
 from mlflow_trace_nb.keys import TRACE_INPUTS, TRACE_OUTPUTS
 
@@ -293,3 +293,25 @@ def test_add_trace_rejects_what_mlflow_rejects() -> None:
 
 def test_trace_data_defaults_to_no_spans() -> None:
     assert TraceData().spans == []
+
+
+def test_span_ids_of_mlflow_2_span_dicts_lose_their_0x_prefix() -> None:
+    span = {
+        "name": "remote",
+        "context": {
+            "span_id": "0x337af925d6629c01",
+            "trace_id": "0x05e82d1fc4486f3986fae6dd7b5352b1",
+        },
+        "parent_id": "0xa3dde9f2ebac1936",
+        "start_time": 1,
+        "end_time": 2,
+        "status_code": "OK",
+        "status_message": "",
+        "attributes": {"mlflow.traceRequestId": '"tr-abc"', "mlflow.spanType": '"UNKNOWN"'},
+        "events": [],
+    }
+    loaded = Span.from_dict(span)
+    assert (loaded.span_id, loaded.parent_id) == ("337af925d6629c01", "a3dde9f2ebac1936")
+    real = pytest.importorskip("mlflow")
+    theirs = real.entities.Span.from_dict(span)
+    assert (loaded.span_id, loaded.parent_id) == (theirs.span_id, theirs.parent_id)
