@@ -100,6 +100,8 @@ LAZY: dict[str, str] = {
     "transformers": "mlflow_trace_nb._internal.autolog",
     "MlflowClient": "mlflow_trace_nb._internal.client",
     "compare_traces": "mlflow_trace_nb._internal.compare",
+    "log_trace": "mlflow_trace_nb._internal.tracer.log_trace",
+    "add_trace": "mlflow_trace_nb._internal.tracer.add_trace",
     "instrument_threading": "mlflow_trace_nb._internal.tracer.threading_context",
     "uninstrument_threading": "mlflow_trace_nb._internal.tracer.threading_context",
 }

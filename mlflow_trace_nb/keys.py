@@ -18,6 +18,7 @@ SPAN_INPUTS = "mlflow.spanInputs"
 SPAN_OUTPUTS = "mlflow.spanOutputs"
 SPAN_FUNCTION_NAME = "mlflow.spanFunctionName"
 SPAN_LOG_LEVEL = "mlflow.spanLogLevel"
+SPAN_DESCRIPTION = "mlflow.spanDescription"
 TRACE_REQUEST_ID = "mlflow.traceRequestId"
 EXPERIMENT_ID = "mlflow.experimentId"
 

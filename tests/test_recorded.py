@@ -63,7 +63,8 @@ def test_trace_name_tag_and_metadata_only_for_recorded_traces() -> None:
     assert info.trace_metadata["mlflow.traceInputs"] == "mine"  # stored keys win
     assert info.trace_metadata["mlflow.traceOutputs"] == "1"
     assert "mlflow.trace.tokenUsage" not in info.trace_metadata  # no span has tokens
-    assert info.request_metadata == {"mlflow.traceInputs": "mine"}  # stored, not twice
+    assert info._own_metadata == {"mlflow.traceInputs": "mine"}  # stored, not twice
+    assert info.request_metadata == info.trace_metadata  # MLflow 3: an alias
 
 
 def test_metadata_preview_truncates_to_250_characters() -> None:

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import mlflow_trace_nb as mlflow
+from mlflow_trace_nb.errors import MlflowException
 from mlflow_trace_nb.query.dataframe import (
     ANALYSIS_FRAME_COLUMNS,
     SPAN_FRAME_COLUMNS,
@@ -108,7 +109,7 @@ def test_return_type_list_and_validation() -> None:
     make_traces()
     traces = mlflow.search_traces(return_type="list")
     assert isinstance(traces, list) and len(traces) == 4
-    with pytest.raises(ValueError, match="return_type"):
+    with pytest.raises(MlflowException, match="Invalid return type: json"):  # a ValueError
         mlflow.search_traces(return_type="json")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="max_results"):
         mlflow.search_traces(max_results=-1)

@@ -79,6 +79,7 @@ def after_fork_in_child(runtime: Runtime) -> None:
         live_trace.LiveTrace.process_generation += 1
     runtime.write_through = True
     runtime.last_trace = None  # the parent's: get_last_active_trace() is about this process
+    runtime.thread_last = threading.local()
     _renew_store_locks(runtime)
     if "multiprocessing" in sys.modules:
         try:

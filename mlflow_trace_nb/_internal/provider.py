@@ -81,6 +81,8 @@ class Provider:
         self._queue: BatchWorker | None = None
         self._retiring: list[Any] = []  # former remote destinations still draining
         self.last_trace: LiveTrace | None = None
+        #: ``thread_last.trace``: the trace the current thread finished most recently.
+        self.thread_last = threading.local()
         #: Write each trace before its root's end returns (a plain os.fork() child, which
         #: may leave with os._exit(); see ``processes``).
         self.write_through = False
@@ -168,7 +170,7 @@ class Provider:
 
     def submit_trace(self, trace: LiveTrace, root: SpanRecord) -> None:
         """Called when a trace's root span ends (``root`` is its record)."""
-        self.last_trace = trace
+        self.last_trace = self.thread_last.trace = trace
         if self.trace_end_hooks:
             self._run_trace_end_hooks(trace)
         tags, metadata = trace.tags, trace.metadata

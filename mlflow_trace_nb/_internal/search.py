@@ -23,6 +23,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+from mlflow_trace_nb._internal.deprecation import accepts_request_id
+from mlflow_trace_nb._internal.last_trace import get_last_active_trace, get_last_active_trace_id
 from mlflow_trace_nb._internal.runtime import RUNTIME
 from mlflow_trace_nb._internal.tracer.arguments import (
     MAX_INT64,
@@ -361,9 +363,14 @@ def search_spans(
     return spans_frame(traces)
 
 
-def get_trace(trace_id: str, tracking_uri: str | None = None) -> Trace | None:
+@accepts_request_id
+def get_trace(
+    trace_id: str, silent: bool = False, flush: bool = False, tracking_uri: str | None = None
+) -> Trace | None:
     """Return the trace with this id (``tr-...``), or None if there is none (from the MLflow
-    server at ``tracking_uri`` when given, see the module doc)."""
+    server at ``tracking_uri`` when given, see the module doc). MLflow's ``silent`` (no
+    warning when not found) and ``flush`` are accepted: local reads always flush first and
+    never warn."""
     if not isinstance(trace_id, str):
         raise TypeError(f"trace_id must be a string, got {describe(trace_id)}")
     if len(trace_id) > _MAX_TERM_CHARS:
@@ -376,22 +383,6 @@ def get_trace(trace_id: str, tracking_uri: str | None = None) -> Trace | None:
         return get_remote_trace(remote[0], trace_id)
     RUNTIME.flush()
     return RUNTIME.store.get_trace(trace_id)
-
-
-def get_last_active_trace() -> Trace | None:
-    """Return the trace this process finished most recently, or None."""
-    live = RUNTIME.last_trace
-    if live is None:
-        return None
-    RUNTIME.flush()
-    stored = RUNTIME.store.get_trace(live.request_id)
-    return stored if stored is not None else live.to_trace()
-
-
-def get_last_active_trace_id() -> str | None:
-    """The id of the trace this process finished most recently, or None (MLflow 3)."""
-    live = RUNTIME.last_trace
-    return None if live is None else live.request_id
 
 
 def flush_trace_async_logging(terminate: bool = False) -> None:

@@ -55,7 +55,11 @@ def scope(
     if return_type is None:
         return_type = "pandas"
     if not isinstance(return_type, str) or return_type not in ("pandas", "list"):
-        raise ValueError(f"return_type must be 'pandas' or 'list', got {describe(return_type)}")
+        shown = return_type if isinstance(return_type, str) else describe(return_type)
+        raise MlflowException(  # a ValueError too; MLflow's message
+            f"Invalid return type: {shown[:100]}. Return type must be either 'pandas' or 'list'.",
+            _INVALID,
+        )
     if return_type == "list" and extract_fields:
         raise MlflowException(
             "The `extract_fields` parameter is only supported when return type is set to 'pandas'.",

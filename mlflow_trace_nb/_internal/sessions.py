@@ -91,7 +91,7 @@ def search_sessions(
             return_type="list",
         )
         for trace in page:
-            session = trace.info.request_metadata.get(keys.TRACE_SESSION)
+            session = trace.info._own_metadata.get(keys.TRACE_SESSION)
             if session and session not in seen and len(ids) < max_results:
                 seen.add(session)
                 ids.append(session)

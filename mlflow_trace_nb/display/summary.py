@@ -119,7 +119,7 @@ def trace_extras(trace: Any, spans: Sequence[Span]) -> dict[str, Any]:
     if live:
         tags, metadata = trace.tags, trace.metadata
     else:
-        tags, metadata = trace.info._own_tags, trace.info.request_metadata
+        tags, metadata = trace.info._own_tags, trace.info._own_metadata
     extras["tags"] = _capped(tags)
     extras["metadata"] = _capped(metadata)
     return extras

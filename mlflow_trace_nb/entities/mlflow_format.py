@@ -64,8 +64,11 @@ def encode_id(hex_id: str) -> str:
 
 
 def decode_id(value: str, width: int) -> str:
-    """A span dict's id (base64 of the bytes, or hex already) as ``width`` hex digits."""
+    """A span dict's id (base64 of the bytes, hex already, or MLflow 2's ``0x`` + hex) as
+    ``width`` hex digits."""
     text = value.removeprefix("tr-")
+    if len(text) == width + 2 and text[:2] == "0x":  # MLflow 2 (``context.span_id``)
+        text = text[2:]
     if len(text) == width and all(c in "0123456789abcdefABCDEF" for c in text):
         return text.lower()
     try:

@@ -24,7 +24,7 @@ class Session:
         """The session id (None for an empty session)."""
         if not self._traces:
             return None
-        return self._traces[0].info.request_metadata.get(keys.TRACE_SESSION)
+        return self._traces[0].info._own_metadata.get(keys.TRACE_SESSION)
 
     @property
     def traces(self) -> list[Trace]:

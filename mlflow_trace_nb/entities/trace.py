@@ -43,9 +43,12 @@ class TraceData:
     _response_json: str | None
 
     def __init__(
-        self, spans: list[Span], request: str | None = None, response: str | None = None
+        self,
+        spans: list[Span] | None = None,
+        request: str | None = None,
+        response: str | None = None,
     ) -> None:
-        self.spans = spans
+        self.spans = spans if spans is not None else []  # MLflow's TraceData() is empty
         self._request = request
         self._response = response
 
@@ -145,7 +148,10 @@ class Trace:
     timestamp_ms = property(lambda self: self.info.timestamp_ms, doc="Start, ms since epoch.")
     execution_time_ms = property(lambda self: self.info.execution_time_ms, doc="Duration, ms.")
     status = property(lambda self: self.info.status, doc="The root span's status.")
-    request_metadata = property(lambda self: self.info.request_metadata, doc="Metadata.")
+    request_metadata = property(
+        lambda self: self.info._own_metadata,
+        doc="Metadata as stored (the reference API's); ``info.request_metadata`` is MLflow 3's.",
+    )
     tags = property(lambda self: self.info.tags, doc="Tags (string to string).")
     name = property(lambda self: self.info.name, doc="The root span's name.")
 

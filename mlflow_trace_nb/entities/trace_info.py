@@ -56,12 +56,12 @@ class TraceInfo:
     __slots__ = (
         "_data",
         "_extra",
+        "_metadata",
         "_tags",
         "execution_time_ms",
         "experiment_id",
         "name",
         "request_id",
-        "request_metadata",
         "status",
         "timestamp_ms",
     )
@@ -102,7 +102,7 @@ class TraceInfo:
         code = state if state is not None else status
         self.status = str(getattr(code, "value", code) or TraceState.STATE_UNSPECIFIED.value)
         metadata = trace_metadata if trace_metadata is not None else request_metadata
-        self.request_metadata = dict(metadata) if metadata is not None else {}
+        self._metadata = dict(metadata) if metadata is not None else {}
         self.tags = dict(tags) if tags is not None else {}
         self.name = name if name is not None else self._tags.get(keys.TRACE_NAME)
         self._extra = {
@@ -128,6 +128,26 @@ class TraceInfo:
         self._tags = value
 
     @property
+    def request_metadata(self) -> dict[str, str]:
+        """Metadata, as MLflow 3's ``request_metadata`` (an alias of ``trace_metadata``) reads
+        it: the stored keys plus, for a trace this package recorded, the keys MLflow writes
+        (``mlflow.traceInputs``...). A new dict: change metadata through the tracing API."""
+        metadata = dict(self._metadata)
+        if self._extras()["recorded"]:
+            for key, value in self._recorded_metadata().items():
+                metadata.setdefault(key, value)
+        return metadata
+
+    @request_metadata.setter
+    def request_metadata(self, value: dict[str, str]) -> None:
+        self._metadata = value
+
+    @property
+    def _own_metadata(self) -> dict[str, str]:
+        """The metadata as stored, without the keys computed from the trace."""
+        return self._metadata
+
+    @property
     def _own_tags(self) -> dict[str, str]:
         """The tags as stored (set by the user or a notebook cell), without the trace name."""
         return self._tags
@@ -142,6 +162,11 @@ class TraceInfo:
     def state(self) -> TraceState:
         """OK, ERROR (also for CANCELLED/TIMEOUT spans) or IN_PROGRESS."""
         return state_of(self.status)
+
+    @state.setter
+    def state(self, value: TraceState | str) -> None:
+        """Set on this copy only (as in MLflow); the stored trace keeps its state."""
+        self.status = TraceState(getattr(value, "value", value)).value
 
     @property
     def trace_location(self) -> TraceLocation:
@@ -165,7 +190,7 @@ class TraceInfo:
         (``entities.recorded``): ``mlflow.traceInputs``, ``mlflow.traceOutputs``,
         ``mlflow.trace_schema.version`` and, when some span has token counts,
         ``mlflow.trace.tokenUsage``. Stored keys win."""
-        metadata = {k: v for k, v in self.request_metadata.items() if k not in _FIELD_KEYS}
+        metadata = {k: v for k, v in self._metadata.items() if k not in _FIELD_KEYS}
         if self._extras()["recorded"]:
             for key, value in self._recorded_metadata().items():
                 metadata.setdefault(key, value)
@@ -197,7 +222,7 @@ class TraceInfo:
 
     def _field(self, name: str, key: str) -> Any:
         value = self._extras()[name]
-        return value if value is not None else self.request_metadata.get(key)
+        return value if value is not None else self._metadata.get(key)
 
     @property
     def client_request_id(self) -> str | None:

@@ -121,7 +121,7 @@ def analysis_frame(traces: Iterable[Trace]) -> pd.DataFrame:
     for trace in traces:
         info = trace.info
         total = trace_cost(trace).total
-        tags, metadata = info.tags or {}, info.request_metadata or {}
+        tags, metadata = info.tags or {}, info._own_metadata or {}
         calls = total.calls
         rows.append(
             (

@@ -22,7 +22,7 @@ def _info(row: tuple[Any, ...]) -> TraceInfo:
     info.timestamp_ms = row[3]
     info.execution_time_ms = row[4]
     info.status = row[5]
-    info.request_metadata = decode_object(row[8])
+    info._metadata = decode_object(row[8])
     info._tags = decode_object(row[9])  # the ``tags`` property adds the trace name
     return info
 

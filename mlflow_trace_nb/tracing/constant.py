@@ -15,7 +15,7 @@ class SpanAttributeKey:
 
     CHAT_TOOLS = keys.CHAT_TOOLS
     CHAT_USAGE = keys.TOKEN_USAGE
-    DESCRIPTION = "mlflow.spanDescription"
+    DESCRIPTION = keys.SPAN_DESCRIPTION
     EXPERIMENT_ID = keys.EXPERIMENT_ID
     FUNCTION_NAME = keys.SPAN_FUNCTION_NAME
     INPUTS = keys.SPAN_INPUTS

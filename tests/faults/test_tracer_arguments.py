@@ -52,7 +52,7 @@ def test_queries_reject_absurd_arguments(
 
 
 def test_search_traces_return_type_and_get_trace() -> None:
-    with pytest.raises(ValueError, match="return_type"):
+    with pytest.raises(ValueError, match="Invalid return type"):
         mlflow.search_traces(return_type=["list"])  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="trace_id"):
         mlflow.get_trace(5)  # type: ignore[arg-type]

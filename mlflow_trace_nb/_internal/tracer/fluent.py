@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mlflow_trace_nb import keys
+from mlflow_trace_nb._internal.deprecation import accepts_request_id
 from mlflow_trace_nb._internal.tracer.arguments import MAX_INT64, describe, optional_mapping
 from mlflow_trace_nb._internal.tracer.context import CURRENT_SPAN, current_span
 from mlflow_trace_nb._internal.tracer.live_span import LiveSpan
@@ -153,12 +154,13 @@ def update_current_trace(
     request_preview: str | None = None,
     response_preview: str | None = None,
     state: TraceState | str | None = None,
+    model_id: str | None = None,
     session_id: str | None = None,
     user: str | None = None,
 ) -> None:
     """Update the active trace, as MLflow 3's ``update_current_trace``: add tags and metadata
     (string to string), set its client request id, request/response previews, state (OK or
-    ERROR: the root span's status), session id and user (MLflow's metadata keys)."""
+    ERROR: the root span's status), model id, session id and user (MLflow's metadata keys)."""
     optional_mapping(tags, "tags")
     optional_mapping(metadata, "metadata")
     code = None
@@ -176,6 +178,7 @@ def update_current_trace(
         keys.CLIENT_REQUEST_ID: client_request_id,
         keys.REQUEST_PREVIEW: request_preview,
         keys.RESPONSE_PREVIEW: response_preview,
+        keys.MODEL_ID: model_id,
         keys.TRACE_SESSION: session_id,
         keys.TRACE_USER: user,
     }
@@ -188,6 +191,7 @@ def update_current_trace(
         root.set_status(code)
 
 
+@accepts_request_id
 def set_trace_tag(trace_id: str, key: str, value: str) -> None:
     """Set a tag on a trace: a running one of this process, or a stored one (MLflow's
     signature). ``MlflowException`` if there is no such trace."""
@@ -199,6 +203,7 @@ def set_trace_tag(trace_id: str, key: str, value: str) -> None:
         raise MlflowException(f"Trace with ID {trace_id} is not found.")
 
 
+@accepts_request_id
 def delete_trace_tag(trace_id: str, key: str) -> None:
     """Remove a tag from a running or stored trace; ``MlflowException`` if it has none."""
     live = _running(trace_id)
@@ -237,12 +242,17 @@ def start_span_no_context(
     parent_span: LiveSpan | None = None,
     inputs: Any = None,
     attributes: dict[str, Any] | None = None,
+    tags: Mapping[str, Any] | None = None,
+    metadata: Mapping[str, Any] | None = None,
     experiment_id: str | None = None,
     start_time_ns: int | None = None,
+    description: str | None = None,
 ) -> LiveSpan:
     """Start a span that is not made active (MLflow 3): a child of ``parent_span``, or the
-    root of a new trace. End it with ``span.end()``. ``experiment_id`` is accepted for
-    MLflow's signature; traces go to the current experiment."""
+    root of a new trace. End it with ``span.end()``. ``tags`` and ``metadata`` are added to
+    its trace, ``description`` kept as MLflow's ``mlflow.spanDescription`` attribute;
+    ``experiment_id`` is accepted for MLflow's signature (traces go to the current
+    experiment)."""
     from mlflow_trace_nb._internal.runtime import RUNTIME
     from mlflow_trace_nb._internal.tracer.capture import snapshot
     from mlflow_trace_nb._internal.tracer.live_span import NO_OP_SPAN
@@ -268,4 +278,23 @@ def start_span_no_context(
             span._state.__class__ = ManualTrace  # nothing forces it to end: see span_leaks
         if start_time_ns is not None:
             span.start_time_ns = int(start_time_ns)
+        _add_to_trace(span, tags, metadata, description)
     return span
+
+
+def _add_to_trace(
+    span: LiveSpan,
+    tags: Mapping[str, Any] | None,
+    metadata: Mapping[str, Any] | None,
+    description: str | None,
+) -> None:
+    """``start_span_no_context``'s trace tags, metadata and span description."""
+    optional_mapping(tags, "tags")
+    optional_mapping(metadata, "metadata")
+    live = span._state
+    for key, value in dict(tags or {}).items():
+        live.set_tag(key, value)
+    for key, value in dict(metadata or {}).items():
+        live.set_metadata(key, value)
+    if description is not None:
+        span.set_attribute(keys.SPAN_DESCRIPTION, description)
