@@ -57,6 +57,24 @@ def _decode(text: Any) -> Any:
     return value
 
 
+def _payload(text: Any) -> tuple[Any, str | None]:
+    """A stored inputs/outputs column decoded, and its value re-encoded as MLflow's span
+    attribute (``None, None`` for none); ``OddRow`` unless it is one whole JSON value."""
+    if text is None:
+        return None, None
+    value, at = _scan(text, 0)
+    if at != len(text):
+        raise OddRow
+    if value is None:
+        return None, None
+    kind = type(value)  # dump(), inlined: the commonest kinds first
+    if kind is dict or kind is list:
+        return value, "".join(C_ENCODE(value, 0)) if C_ENCODE else _dump(value)
+    if kind is int:
+        return value, int.__repr__(value)
+    return value, _dump(value)
+
+
 def _b64_id(hex_id: str) -> str:
     """``mlflow_format.encode_id``."""
     return _b64(bytes.fromhex(hex_id.removeprefix("tr-")), newline=False).decode("ascii")
@@ -87,7 +105,7 @@ class SpanRows:
             ids[span_id] = _b64_id(span_id)
         types = self._types
         statuses = self._statuses
-        scan, dump, c_encode, join = _scan, _dump, C_ENCODE, "".join
+        dump, payload = _dump, _payload
         dicts = []
         texts = []
         usages: dict[str, dict[str, Any]] = {}  # token usage by span id
@@ -126,36 +144,14 @@ class SpanRows:
                 typed = types[span_type] = (dumped, quote(dumped))
             attrs = {keys.TRACE_REQUEST_ID: trace_attr, keys.SPAN_TYPE: typed[0]}
             attrs_json = trace_attr_json + typed[1]
-            inputs = inputs_dumped = None
-            if inputs_text is not None:
-                inputs, at = scan(inputs_text, 0)
-                if at != len(inputs_text):
-                    raise OddRow
-                if inputs is not None:
-                    kind = type(inputs)  # dump(), inlined: the commonest kinds first
-                    if kind is dict or kind is list:
-                        inputs_dumped = join(c_encode(inputs, 0)) if c_encode else dump(inputs)
-                    elif kind is int:
-                        inputs_dumped = int.__repr__(inputs)
-                    else:
-                        inputs_dumped = dump(inputs)
-                    attrs[keys.SPAN_INPUTS] = inputs_dumped
-                    attrs_json = f"{attrs_json}{_INPUTS_KEY}{quote(inputs_dumped)}"
-            outputs = outputs_dumped = None
-            if outputs_text is not None:
-                outputs, at = scan(outputs_text, 0)
-                if at != len(outputs_text):
-                    raise OddRow
-                if outputs is not None:
-                    kind = type(outputs)  # dump(), inlined: the commonest kinds first
-                    if kind is dict or kind is list:
-                        outputs_dumped = join(c_encode(outputs, 0)) if c_encode else dump(outputs)
-                    elif kind is int:
-                        outputs_dumped = int.__repr__(outputs)
-                    else:
-                        outputs_dumped = dump(outputs)
-                    attrs[keys.SPAN_OUTPUTS] = outputs_dumped
-                    attrs_json = f"{attrs_json}{_OUTPUTS_KEY}{quote(outputs_dumped)}"
+            inputs, inputs_dumped = payload(inputs_text)
+            if inputs_dumped is not None:
+                attrs[keys.SPAN_INPUTS] = inputs_dumped
+                attrs_json = f"{attrs_json}{_INPUTS_KEY}{quote(inputs_dumped)}"
+            outputs, outputs_dumped = payload(outputs_text)
+            if outputs_dumped is not None:
+                attrs[keys.SPAN_OUTPUTS] = outputs_dumped
+                attrs_json = f"{attrs_json}{_OUTPUTS_KEY}{quote(outputs_dumped)}"
             if events_text is None:  # None: []
                 events: list[dict[str, Any]] = []
                 events_json = "[]"

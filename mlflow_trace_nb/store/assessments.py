@@ -94,32 +94,26 @@ def updated_assessment(
     if existing.metadata or metadata:
         merged = dict(existing.metadata or {})
         merged.update(metadata or {})
-    now = int(time.time() * 1000)
+    kept: dict[str, Any] = {  # what every kind of assessment keeps or takes
+        "name": name if name is not None else existing.name,
+        "source": existing.source,
+        "trace_id": trace_id,
+        "metadata": merged,
+        "span_id": existing.span_id,
+        "create_time_ms": existing.create_time_ms,
+        "last_update_time_ms": int(time.time() * 1000),
+    }
     updated: Assessment
     if isinstance(existing, Expectation):
-        updated = Expectation(
-            name=name if name is not None else existing.name,
-            value=expectation.value if expectation is not None else existing.value,
-            source=existing.source,
-            trace_id=trace_id,
-            metadata=merged,
-            span_id=existing.span_id,
-            create_time_ms=existing.create_time_ms,
-            last_update_time_ms=now,
-        )
+        value = expectation.value if expectation is not None else existing.value
+        updated = Expectation(value=value, **kept)
     else:
         assert isinstance(existing, Feedback)
         updated = Feedback(
-            name=name if name is not None else existing.name,
             value=feedback.value if feedback is not None else existing.value,
             error=feedback.error if feedback is not None else existing.error,
-            source=existing.source,
-            trace_id=trace_id,
-            metadata=merged,
-            span_id=existing.span_id,
-            create_time_ms=existing.create_time_ms,
-            last_update_time_ms=now,
             rationale=rationale if rationale is not None else existing.rationale,
+            **kept,
         )
     updated.assessment_id = existing.assessment_id
     updated.valid = existing.valid
