@@ -120,3 +120,14 @@ def test_a_store_that_cannot_take_it_warns_and_the_code_goes_on(
     trace = mlflow.get_trace(span.trace_id)
     assert trace is not None and trace.data.spans[0].outputs == "done"
     assert trace.data.spans[0].inputs[0].startswith("mlflow-attachment://")
+
+
+def test_odd_content_types_never_reach_the_traced_code(db: Path) -> None:
+    """A lone surrogate in the content type (an ``os.fsdecode``'d name) is replaced, so the
+    reference stays a URI and ``set_inputs`` does not raise."""
+    with mlflow.start_span("odd") as span:
+        span.set_inputs({"f": Attachment(content_type="image/\udcffpng", content_bytes=b"\x00")})
+    trace = mlflow.get_trace(span.trace_id)
+    assert trace is not None
+    back = Attachment.from_ref(trace.data.spans[0].inputs["f"])
+    assert back.content_type == "image/\ufffdpng" and back.content_bytes == b"\x00"

@@ -140,3 +140,15 @@ def test_client_search_traces_takes_mlflows_arguments() -> None:
     assert len(found) == 1 and found[0].data.spans == []
     with pytest.raises(MlflowException, match="page_token"):
         client.search_traces(locations=[experiment], page_token="abc")
+
+
+def test_odd_values_in_arguments() -> None:
+    """A lone surrogate in a compared value matches what was stored (written as U+FFFD),
+    never a raw encoding error; a non-bool include_spans is a TypeError."""
+    _answer("s", model="m-\udcff")
+    found = mlflow.search_traces(model_id="m-\udcff", return_type="list")
+    assert len(found) == 1
+    assert found[0].info.trace_metadata["mlflow.modelId"] == "m-\ufffd"
+    assert mlflow.search_traces(filter_string="tags.x = '\udcff'", return_type="list") == []
+    with pytest.raises(TypeError, match="include_spans"):
+        mlflow.search_traces(include_spans="no")  # type: ignore[arg-type]

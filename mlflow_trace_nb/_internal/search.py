@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from mlflow_trace_nb._internal.deprecation import accepts_request_id
 from mlflow_trace_nb._internal.last_trace import get_last_active_trace, get_last_active_trace_id
 from mlflow_trace_nb._internal.runtime import RUNTIME
+from mlflow_trace_nb._internal.serialization import fix_surrogates
 from mlflow_trace_nb._internal.tracer.arguments import (
     MAX_INT64,
     bounded_int,
@@ -130,6 +131,8 @@ def _compile(filter_string: str | None, order_by: list[str] | None) -> tuple[Any
         raise ValueError(
             f"filter_string compares against {len(params):,} values; at most {MAX_FILTER_VALUES:,}"
         )
+    # stored text had its lone surrogates made U+FFFD: compare with the same (and bindable)
+    params = [fix_surrogates(p) if type(p) is str else p for p in params]
     return where, params, order
 
 
@@ -283,6 +286,7 @@ def search_traces(
         return_type,
         extract_fields,
         sql_warehouse_id,
+        include_spans,
     )
     fields = None
     if extract_fields is not None:

@@ -37,9 +37,13 @@ def scope(
     return_type: Any,
     extract_fields: Any,
     sql_warehouse_id: Any,
+    include_spans: Any = True,
 ) -> tuple[Sequence[Any] | None, str | None, str]:
     """``(experiment ids, filter string, return type)`` for the reference's search, from
-    MLflow 3's arguments; ``ValueError``/``MlflowException`` as MLflow raises them."""
+    MLflow 3's arguments; ``ValueError``/``MlflowException`` as MLflow raises them,
+    ``TypeError`` for a wrong type."""
+    if not isinstance(include_spans, bool):
+        raise TypeError(f"include_spans must be a bool, got {describe(include_spans)}")
     if sql_warehouse_id is not None:
         warnings.warn(
             "The `sql_warehouse_id` parameter is deprecated (Databricks only); ignored here",

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
+from mlflow_trace_nb._internal.serialization import fix_surrogates
+
 __all__ = ["MAX_ATTACHMENT_BYTES", "Attachment", "extract_attachments"]
 
 _logger = logging.getLogger("mlflow_trace_nb")
@@ -41,7 +43,8 @@ class Attachment:
         if not isinstance(content_bytes, (bytes, bytearray, memoryview)):
             raise TypeError(f"content_bytes must be bytes, got {type(content_bytes).__name__}")
         self._id = str(uuid.uuid4())
-        self._content_type = content_type
+        # lone surrogates (an os.fsdecode'd name...) become U+FFFD: the reference stays a URI
+        self._content_type = fix_surrogates(content_type)
         self._content_bytes = bytes(content_bytes)
         IN_USE = True
 
@@ -130,18 +133,29 @@ class Attachment:
         )
 
 
-def extract_attachments(value: Any, request_id: str, depth: int = 0) -> Any:
+def extract_attachments(value: Any, request_id: str) -> Any:
     """``value`` with every ``Attachment`` in it stored and replaced by its reference
-    (containers are copied where one is found; others are returned as they are)."""
+    (containers are copied where one is found; others are returned as they are). Never
+    raises: on an internal failure the value is kept as given (logged once)."""
+    try:
+        return _extract(value, request_id, 0)
+    except Exception:
+        from mlflow_trace_nb.errors import report_internal_error
+
+        report_internal_error("storing attachments")
+        return value
+
+
+def _extract(value: Any, request_id: str, depth: int) -> Any:
     if type(value) is Attachment or isinstance(value, Attachment):
         return _store(value, request_id)
     if depth >= _MAX_DEPTH:
         return value
     if type(value) is dict:
-        out = {k: extract_attachments(v, request_id, depth + 1) for k, v in value.items()}
+        out = {k: _extract(v, request_id, depth + 1) for k, v in value.items()}
         return out if any(out[k] is not value[k] for k in out) else value
     if type(value) in (list, tuple):
-        items = [extract_attachments(v, request_id, depth + 1) for v in value]
+        items = [_extract(v, request_id, depth + 1) for v in value]
         return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
     return value
 
