@@ -24,6 +24,7 @@ from typing import Any, NamedTuple, Protocol
 
 __all__ = [
     "NO_PAIRS",
+    "FixedAttributes",
     "SpanRecord",
     "SpanView",
     "TraceRecord",
@@ -33,6 +34,19 @@ __all__ = [
     "record_spans",
     "span_records",
 ]
+
+
+class FixedAttributes(dict):  # type: ignore[type-arg]
+    """The attributes every span of one traced function starts with (MLflow's
+    ``mlflow.spanFunctionName`` and the decorator's ``attributes=``): one dict shared by
+    those spans and never changed (a span copies it before its first change of attributes),
+    so a sink may encode it once (``json``, set by the first sink that needs it)."""
+
+    __slots__ = ("json",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.json: str | None = None
 
 
 def _request_id(trace_id: int) -> str:

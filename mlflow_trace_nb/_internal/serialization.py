@@ -128,12 +128,9 @@ def dumps(value: object) -> str:
         if t is str and len(v) <= _FLAT_CHARS and v.isascii():
             return _encode_str(v)
         if t is dict and len(v) <= _FLAT_ITEMS and _C_ENCODER is not None:
-            flat = _flat_dict(v, None)  # a small dict of scalars: short, no walk needed
-            if flat is not None:
-                text = "".join(_C_ENCODER(flat, 0))
-                if not text.isascii():
-                    text = fix_surrogates(text)
-                return text if len(text) <= MAX_JSON_CHARS else _preview(text)
+            text = _small_dict(v)  # a small dict of scalars: short, no walk needed
+            if text is not None:
+                return text
         text = _encode(to_jsonable(value))
         if not text.isascii():
             text = fix_surrogates(text)
@@ -142,6 +139,25 @@ def dumps(value: object) -> str:
         raise
     except BaseException as exc:
         return _failure(exc)
+
+
+def _small_dict(d: dict[Any, Any]) -> str | None:
+    """JSON of a small dict of str keys and scalar values, encoded as it is (no copy); None
+    for anything else (the general path bounds and converts it). The C encoder refuses
+    NaN/infinity and ints too long for ``str()``, and holds the GIL while it runs."""
+    for k, x in d.items():
+        if type(k) is not str or type(x) not in _FLAT_TYPES:
+            return None
+    try:
+        text = _join(_C_ENCODER(d, 0))
+    except (ValueError, TypeError, RecursionError):  # changed meanwhile, or NaN / huge int
+        return None
+    if len(text) > _FLAT_CHARS:  # long strings: the general path cuts each one
+        return None
+    return text if text.isascii() else fix_surrogates(text)
+
+
+_join = "".join
 
 
 def dumps_dict(d: Mapping[str, object] | None) -> str:

@@ -48,7 +48,7 @@ from mlflow_trace_nb._internal.cost import span_cost, span_model, span_tokens, t
 from mlflow_trace_nb._internal.span_tree import parent_indices
 from mlflow_trace_nb._internal.timestamps import utc_datetime
 from mlflow_trace_nb.display.chat import chat_messages, chat_tools
-from mlflow_trace_nb.display.summary import MODEL_TYPES, model_name, trace_extras
+from mlflow_trace_nb.display.summary import MODEL_TYPES, model_name, own_attributes, trace_extras
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -142,7 +142,7 @@ def span_detail(trace: AnyTrace, index: int, spans: Sequence[Span] | None = None
     spans = trace_spans(trace) if spans is None else spans
     span = spans[index]
     live = _is_live(trace)
-    attributes = dict(span._raw_attributes)
+    attributes = own_attributes(span)
     start = span.start_time_ns
     model, provider = span_model(span)
     cost = span_cost(span)

@@ -28,7 +28,6 @@ from functools import lru_cache
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from mlflow_trace_nb import keys
 from mlflow_trace_nb._internal.cost import CostTotal, SpanCost, TokenUsage, format_cost, trace_cost
 from mlflow_trace_nb._internal.span_tree import parent_indices, preorder
 from mlflow_trace_nb._internal.timestamps import utc_datetime
@@ -40,6 +39,7 @@ from mlflow_trace_nb.display.static_values import (
     document_blocks,
     value_blocks,
 )
+from mlflow_trace_nb.display.summary import own_attributes
 from mlflow_trace_nb.entities import Trace
 
 if TYPE_CHECKING:
@@ -189,8 +189,7 @@ def _span_view(
             sections.append(SimpleNamespace(docs=docs))
         elif outputs is not None:
             sections.append(_section("outputs", "mtn-outputs", value_blocks(outputs, budget)))
-    own = span._raw_attributes or {}  # without the mlflow.* keys made from the fields
-    attributes = {k: v for k, v in dict(own).items() if k != keys.TOKEN_USAGE}
+    attributes = own_attributes(span)  # without the mlflow.* keys made from the fields
     if attributes and not budget.exhausted:
         blocks = value_blocks(_jsonable(attributes, live), budget)
         sections.append(_section("attributes", "mtn-attributes", blocks, folded=True))

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from mlflow_trace_nb.entities import Span
 
 __all__ = [
+    "own_attributes",
     "MAX_TAGS",
     "MODEL_TYPES",
     "TAG_CHARS",
@@ -37,6 +38,17 @@ TAG_CHARS = 500
 #: Span types whose model name the tree row shows.
 MODEL_TYPES = frozenset({"CHAT_MODEL", "LLM", "EMBEDDING", "RERANKER"})
 _MODEL_KEYS = (keys.MODEL, "model", "model_name", "model_id")
+
+
+def own_attributes(span: Span) -> dict[str, Any]:
+    """The attributes a view shows for ``span``: its own, without what the view shows
+    elsewhere (token usage) and without ``mlflow.spanFunctionName`` when it is the span's
+    name (MLflow records it on every traced function)."""
+    attributes = dict(span._raw_attributes or {})
+    attributes.pop(keys.TOKEN_USAGE, None)
+    if attributes.get(keys.SPAN_FUNCTION_NAME, span) == span.name:
+        del attributes[keys.SPAN_FUNCTION_NAME]
+    return attributes
 
 
 def model_name(span: Span) -> str | None:

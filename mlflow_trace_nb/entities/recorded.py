@@ -18,9 +18,11 @@ keys, values and truncation (``mlflow/tracing/processor/base_mlflow.py``,
 - request/response previews: the last chat message's text when the payload holds chat
   messages, else the JSON, 1000 characters at most.
 
+``mlflow.spanFunctionName`` is stored as it is recorded: one attribute dict shared by a traced
+function's spans (``records.FixedAttributes``), encoded once.
+
 What MLflow records and this package cannot know truthfully is left out:
-``mlflow.spanFunctionName`` (the decorator does not record the function's name; it is kept
-when read from an MLflow span dict), ``mlflow.trace.sizeBytes``/``sizeStats`` (bytes of
+``mlflow.trace.sizeBytes``/``sizeStats`` (bytes of
 MLflow's own serialisation), ``mlflow.user`` and ``mlflow.source.*`` (the recording
 process's environment).
 """

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from mlflow_trace_nb._internal.records import SpanRecord, TraceRecord
+from mlflow_trace_nb._internal.records import FixedAttributes, SpanRecord, TraceRecord
 from mlflow_trace_nb._internal.serialization import dumps, dumps_dict
 from mlflow_trace_nb._internal.tracer.ids import format_request_id, format_span_id
 from mlflow_trace_nb.store.limits import (
@@ -157,9 +157,19 @@ def span_row(span: SpanRecord, request_id: str | None = None) -> SpanRow:
         else clean_text(message, MAX_MESSAGE_CHARS),
         None if inputs is None else dumps(inputs),
         None if outputs is None else dumps(outputs),
-        dumps_dict(attributes) if attributes else "{}",
+        "{}"
+        if not attributes
+        else (attributes.json or _fixed_json(attributes))
+        if type(attributes) is FixedAttributes
+        else dumps_dict(attributes),
         _events_json(events) if events else "[]",
     )
+
+
+def _fixed_json(attributes: FixedAttributes) -> str:
+    """A traced function's shared attributes as JSON, encoded once (kept on the dict)."""
+    text = attributes.json = dumps_dict(attributes)
+    return text
 
 
 def trace_row(
@@ -167,10 +177,11 @@ def trace_row(
     root_row: SpanRow | None = None,
     tags: dict[str, str] | None = None,
     metadata: dict[str, str] | None = None,
+    embed: bool = False,
 ) -> tuple[Any, ...]:
-    """The ``traces`` row of a trace record, its ``TRACE_COLUMNS`` only (``root_row``: its
-    root's span row, if made already, so the root's payloads are serialised once;
-    ``tags``/``metadata``: cleaned already)."""
+    """The ``traces`` row of a trace record: its ``TRACE_COLUMNS``, and with ``embed`` its
+    root's ``ROOT_COLUMNS`` too (``root_row``: the root's span row, if made already, so its
+    payloads are serialised once; ``tags``/``metadata``: cleaned already)."""
     if root_row is None:
         root_row = span_row(trace.root)
     if tags is None:
@@ -178,18 +189,22 @@ def trace_row(
     if metadata is None:
         metadata = clean_pairs(trace.metadata)
     start, end = root_row[5], root_row[6]
-    return (
+    status = trace.status
+    row = (
         root_row[0],
         experiment_key(trace.experiment_id),
         root_row[3],
         start // 1_000_000,
         None if end is None else (end - start) // 1_000_000,
-        trace.status if trace.status == IN_PROGRESS else root_row[7],
+        status if status == IN_PROGRESS else root_row[7],
         root_row[9],
         root_row[10],
         dumps_dict(metadata) if metadata else "{}",
         dumps_dict(tags) if tags else "{}",
     )
+    if not embed:
+        return row
+    return (*row, root_row[1], root_row[4], start, end, root_row[8], root_row[11], root_row[12])
 
 
 _EXPERIMENT_KEYS: dict[str, int] = {}
@@ -234,18 +249,17 @@ def _open_row(span: SpanRecord, row: SpanRow) -> tuple[Any, ...]:
 def finished_rows(trace: TraceRecord, spans: Sequence[SpanRow], root_row: SpanRow) -> TraceRows:
     """The rows of a finished trace (with those of its spans in the same batch; the root's
     ``root_row`` goes in the trace row, or, for a fragment, with the spans)."""
-    tags = clean_pairs(trace.tags) if trace.tags else None
-    metadata = clean_pairs(trace.metadata) if trace.metadata else None
-    request_id, start, end = root_row[0], root_row[5], root_row[6]
+    tags = clean_pairs(trace.tags) if trace.tags else _NO_PAIRS
+    metadata = clean_pairs(trace.metadata) if trace.metadata else _NO_PAIRS
+    fragment = trace.fragment
     # the root goes in its trace row, except a fragment's (its parent is in another process)
-    embed = not trace.fragment and trace.root.parent_id is None
-    if not embed:
+    embed = not fragment and root_row[2] is None
+    if embed:
+        row = trace_row(trace, root_row, tags, metadata, True)
+    else:
         spans = [*spans, root_row]
-    row = trace_row(trace, root_row, tags or _NO_PAIRS, metadata or _NO_PAIRS) + (
-        (root_row[1], root_row[4], start, end, root_row[8], root_row[11], root_row[12])
-        if embed
-        else _NO_ROOT
-    )
+        row = trace_row(trace, root_row, tags, metadata) + _NO_ROOT
+    request_id = root_row[0]
     return _new_rows(
         TraceRows,
         (
@@ -253,7 +267,7 @@ def finished_rows(trace: TraceRecord, spans: Sequence[SpanRow], root_row: SpanRo
             [(request_id, k, v) for k, v in tags.items()] if tags else NO_ROWS,
             [(request_id, k, v) for k, v in metadata.items()] if metadata else NO_ROWS,
             spans,
-            trace.fragment,
+            fragment,
             False,
             embed,
         ),

@@ -2,9 +2,9 @@
 by this package, and the trace metadata, tags and span attributes MLflow writes read back
 from both.
 
-Left out on purpose (see ``mlflow_trace_nb/entities/recorded.py``): ``mlflow.spanFunctionName``
-(not recorded here), ``mlflow.trace.sizeBytes``/``sizeStats``, ``mlflow.user`` and
-``mlflow.source.*`` (facts of the recording process this package does not keep).
+Left out on purpose (see ``mlflow_trace_nb/entities/recorded.py``):
+``mlflow.trace.sizeBytes``/``sizeStats``, ``mlflow.user`` and ``mlflow.source.*`` (facts of
+the recording process this package does not keep).
 """
 
 from __future__ import annotations
@@ -22,10 +22,6 @@ pytest.importorskip("mlflow")
 
 #: Trace metadata keys both record, with equal values.
 SHARED_METADATA = ("mlflow.traceInputs", "mlflow.traceOutputs", "mlflow.trace_schema.version")
-#: Span attributes MLflow writes that this package does not (see the module docstring).
-NOT_RECORDED = {"mlflow.spanFunctionName"}
-
-
 def _traced_by_both(
     real_mlflow: Any, define: Callable[[Any], Callable[[], Any]]
 ) -> tuple[Any, Any]:
@@ -56,7 +52,7 @@ def _pipeline(mlflow: Any) -> Callable[[], Any]:
 
 def _assert_same_attributes(ours: Any, theirs: Any) -> None:
     for mine, other in zip(ours.data.spans, theirs.data.spans, strict=True):
-        expected = {k: v for k, v in other.attributes.items() if k not in NOT_RECORDED}
+        expected = dict(other.attributes)
         expected["mlflow.traceRequestId"] = ours.info.trace_id  # ids differ, nothing else
         assert mine.attributes == expected
         for key, value in mine.attributes.items():
@@ -166,7 +162,7 @@ def test_search_traces_trace_metadata_column_has_mlflows_keys(real_mlflow: Any) 
     for key in SHARED_METADATA:
         assert ours["trace_metadata"][key] == theirs["trace_metadata"][key], key
     assert ours["tags"]["mlflow.traceName"] == theirs["tags"]["mlflow.traceName"]
-    assert [s["attributes"].keys() - NOT_RECORDED for s in theirs["spans"]] == [
+    assert [s["attributes"].keys() for s in theirs["spans"]] == [
         s["attributes"].keys() for s in ours["spans"]
     ]
 

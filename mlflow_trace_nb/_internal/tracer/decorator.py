@@ -19,6 +19,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from mlflow_trace_nb import keys
+from mlflow_trace_nb._internal.records import FixedAttributes
 from mlflow_trace_nb._internal.runtime import RUNTIME
 from mlflow_trace_nb._internal.tracer.capture import SNAPSHOT_TYPES, snapshot, snapshot_values
 from mlflow_trace_nb._internal.tracer.context import CURRENT_SPAN, detach
@@ -165,15 +167,30 @@ def decorate(
         )
     elif inspect.iscoroutinefunction(func):
         end = (StopAsyncIteration,) if _func_name(func) == "__anext__" else ()
-        wrapper = _async_wrapper(func, binder, span_name, kind, attributes, end)
+        fixed = fixed_attributes(func, attributes)
+        wrapper = _async_wrapper(func, binder, span_name, kind, fixed, end)
     elif inspect.isgeneratorfunction(func):
         wrapper = _generator_wrapper(func, binder, span_name, kind, attributes, output_reducer)
     else:
         end = (StopIteration,) if _func_name(func) == "__next__" else ()
-        wrapper = _sync_wrapper(func, binder, span_name, kind, attributes, end)
+        fixed = fixed_attributes(func, attributes)
+        wrapper = _sync_wrapper(func, binder, span_name, kind, fixed, end)
     with contextlib.suppress(AttributeError, TypeError):  # callables without __name__ etc.
         functools.update_wrapper(wrapper, func)
     return wrapper
+
+
+def fixed_attributes(func: Any, attributes: dict[str, Any] | None) -> FixedAttributes | None:
+    """The attributes each span of a traced (non-generator) function starts with, made once:
+    the decorator's ``attributes=`` (values snapshotted now) and, as MLflow 3 records it,
+    ``mlflow.spanFunctionName`` (the function's ``__name__``)."""
+    fixed = FixedAttributes(
+        {str(k): snapshot(v) for k, v in attributes.items()} if attributes else ()
+    )
+    name = _func_name(func)
+    if name is not None:
+        fixed[keys.SPAN_FUNCTION_NAME] = name
+    return fixed or None
 
 
 def _func_name(func: Any) -> str | None:

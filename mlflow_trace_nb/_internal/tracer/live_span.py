@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from mlflow_trace_nb._internal.records import FixedAttributes
 from mlflow_trace_nb._internal.tracer import ids
 from mlflow_trace_nb._internal.tracer.capture import (
     ExceptionEvent,
@@ -95,7 +96,14 @@ class LiveSpan(Span):
         self._inputs = inputs
         self._outputs = None
         # attributes/events are created on first use: fewer objects for the GC to track
-        self._attributes = dict(attributes) if attributes else None  # type: ignore[assignment]
+        # a traced function's FixedAttributes are shared until changed (_raw_attributes)
+        self._attributes = (  # type: ignore[assignment]
+            attributes
+            if type(attributes) is FixedAttributes
+            else dict(attributes)
+            if attributes
+            else None
+        )
         self._events = None  # type: ignore[assignment]
         self._token = None
         self._exc = None
@@ -136,8 +144,8 @@ class LiveSpan(Span):
     @property
     def _raw_attributes(self) -> dict[str, Any]:
         attributes: dict[str, Any] | None = self._attributes
-        if attributes is None:
-            attributes = self._attributes = {}
+        if attributes is None or type(attributes) is FixedAttributes:
+            attributes = self._attributes = dict(attributes or ())  # never change a shared one
         return attributes
 
     @property
