@@ -247,7 +247,9 @@ def test_generator_error_is_recorded() -> None:
     with pytest.raises(ValueError, match="bad"):
         list(broken())
     span = last_trace().spans[0]
-    assert span.status_code == "ERROR" and span.outputs == [1]
+    # as MLflow: no outputs, the chunk events of what it yielded, then the exception
+    assert span.status_code == "ERROR" and span.outputs is None
+    assert [e.name for e in span.events] == ["mlflow.chunk.item.0", "exception"]
 
 
 def test_async_generator() -> None:

@@ -184,7 +184,7 @@ def trace_row(
         root_row[3],
         start // 1_000_000,
         None if end is None else (end - start) // 1_000_000,
-        trace.status if trace.status == IN_PROGRESS else root_row[7],
+        trace.status,  # the root's status, IN_PROGRESS, or a state set apart from the root's
         root_row[9],
         root_row[10],
         dumps_dict(metadata) if metadata else "{}",
@@ -239,6 +239,8 @@ def finished_rows(trace: TraceRecord, spans: Sequence[SpanRow], root_row: SpanRo
     request_id, start, end = root_row[0], root_row[5], root_row[6]
     # the root goes in its trace row, except a fragment's (its parent is in another process)
     embed = not trace.fragment and trace.root.parent_id is None
+    if trace.status != root_row[7]:  # update_current_trace(state=) set the trace's state
+        embed = False  # apart from the root's status: traces.status holds the trace's
     if not embed:
         spans = [*spans, root_row]
     row = trace_row(trace, root_row, tags or _NO_PAIRS, metadata or _NO_PAIRS) + (

@@ -1,7 +1,8 @@
 """``@trace`` on every kind of callable: sync, async, generator and async generator.
 
 A decorated function records its inputs by parameter name (defaults applied, containers
-copied), its output as returned (for generators: what they yielded), and its status. When
+copied), its output as returned (for generators: what they yielded, with one MLflow chunk
+event per item, see ``chunks``), and its status. When
 the tracer itself fails, the function runs untraced; the function's own exceptions pass
 through unchanged (the same object) after being recorded.
 
@@ -19,8 +20,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from mlflow_trace_nb import keys
 from mlflow_trace_nb._internal.runtime import RUNTIME
 from mlflow_trace_nb._internal.tracer.capture import SNAPSHOT_TYPES, snapshot, snapshot_values
+from mlflow_trace_nb._internal.tracer.chunks import MAX_GENERATOR_ITEMS, Chunks
 from mlflow_trace_nb._internal.tracer.context import CURRENT_SPAN, detach
 from mlflow_trace_nb._internal.tracer.live_span import NO_OP_SPAN, LiveSpan
 from mlflow_trace_nb._internal.tracer.span_lifecycle import (
@@ -39,8 +42,6 @@ _logger = logging.getLogger(__name__)
 _RT = RUNTIME
 _set_current = CURRENT_SPAN.set
 _reset_current = CURRENT_SPAN.reset
-#: A traced generator records at most this many yielded items as its output.
-MAX_GENERATOR_ITEMS = 1_000
 
 
 class _Binder:
@@ -257,26 +258,6 @@ def _async_wrapper(
     return wrapper
 
 
-class _Items:
-    """What a traced generator yielded (bounded)."""
-
-    __slots__ = ("count", "items")
-
-    def __init__(self) -> None:
-        self.items: list[Any] = []
-        self.count = 0
-
-    def add(self, item: Any) -> None:
-        self.count += 1
-        if self.count <= MAX_GENERATOR_ITEMS:
-            self.items.append(item)
-
-    def output(self) -> list[Any]:
-        if self.count > MAX_GENERATOR_ITEMS:
-            return [*self.items, f"…[{self.count - MAX_GENERATOR_ITEMS} more items]"]
-        return self.items
-
-
 def _generator_wrapper(
     func: Any,
     binder: _Binder,
@@ -294,7 +275,7 @@ def _generator_wrapper(
             report_internal_error("starting a span")
             return (yield from func(*args, **kwargs))
         gen = func(*args, **kwargs)
-        items = _Items()
+        items = Chunks(span)
         to_send: Any = None
         to_throw: BaseException | None = None
         try:
@@ -344,7 +325,7 @@ def _async_generator_wrapper(
             except Exception:
                 report_internal_error("starting a span")
         agen = func(*args, **kwargs)
-        items = _Items()
+        items = Chunks(span)
         to_send: Any = None
         to_throw: BaseException | None = None
         try:
@@ -379,12 +360,18 @@ def _async_generator_wrapper(
 
 def _finish_iteration(
     span: LiveSpan,
-    items: _Items,
+    items: Chunks,
     exc: BaseException | None,
     reducer: Callable[[list[Any]], Any] | None = None,
 ) -> None:
     if span._recording:
-        try:
+        dropped = items.dropped_events()
+        if dropped:
+            span.set_attribute(keys.DROPPED_CHUNK_EVENTS, dropped)
+        if isinstance(exc, Exception):  # failed part-way: no outputs (as MLflow)
+            finish_span(span, exc)
+            return
+        try:  # finished, or stopped early (closed, cancelled): what it yielded
             span._outputs = items.output()
         except Exception:
             report_internal_error("recording outputs")
