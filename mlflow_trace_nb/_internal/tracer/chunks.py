@@ -29,6 +29,7 @@ from mlflow_trace_nb import keys
 from mlflow_trace_nb._internal.serialization import to_jsonable
 from mlflow_trace_nb._internal.tracer.capture import SNAPSHOT_TYPES, snapshot
 from mlflow_trace_nb.entities import SpanEvent
+from mlflow_trace_nb.errors import report_internal_error
 
 __all__ = [
     "MAX_CHUNK_CHARS",
@@ -116,20 +117,23 @@ class Chunks:
         self.events: list[Any] | None = span.events if span._recording else None
 
     def add(self, item: Any) -> None:
-        """Record one yielded item (its chunk event stamped now)."""
+        """Record one yielded item (its chunk event stamped now). Never raises."""
         index = self.count
         self.count = index + 1
-        if index < MAX_GENERATOR_ITEMS:
-            if type(item) in SNAPSHOT_TYPES:
+        try:
+            if index < MAX_GENERATOR_ITEMS:
+                if type(item) in SNAPSHOT_TYPES:
+                    item = snapshot(item)
+                self.items.append(item)
+            elif index >= MAX_CHUNK_EVENTS:
+                return
+            elif type(item) in SNAPSHOT_TYPES:
                 item = snapshot(item)
-            self.items.append(item)
-        elif index >= MAX_CHUNK_EVENTS:
-            return
-        elif type(item) in SNAPSHOT_TYPES:
-            item = snapshot(item)
-        events = self.events
-        if events is not None and index < MAX_CHUNK_EVENTS:
-            events.append(ChunkEvent(index, item, _time_ns(), self.budget))
+            events = self.events
+            if events is not None and index < MAX_CHUNK_EVENTS:
+                events.append(ChunkEvent(index, item, _time_ns(), self.budget))
+        except Exception:  # the generator's own code must not see the tracer fail
+            report_internal_error("recording a yielded item")
 
     def output(self) -> list[Any]:
         """The outputs to record: the items, and a marker for those past the cap."""
