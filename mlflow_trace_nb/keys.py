@@ -22,6 +22,12 @@ SPAN_DESCRIPTION = "mlflow.spanDescription"
 TRACE_REQUEST_ID = "mlflow.traceRequestId"
 EXPERIMENT_ID = "mlflow.experimentId"
 
+# A traced generator's span events, one per yielded item (MLflow's STREAM_CHUNK_EVENT_*)
+STREAM_CHUNK_EVENT = "mlflow.chunk.item.{index}"
+STREAM_CHUNK_VALUE = "mlflow.chunk.value"
+#: Span attribute (ours): items a traced generator yielded past its chunk-event cap
+DROPPED_CHUNK_EVENTS = "mlflow_trace_nb.dropped_chunk_events"
+
 # Trace tags (MLflow's TraceTagKey)
 TRACE_NAME = "mlflow.traceName"
 

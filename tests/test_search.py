@@ -172,7 +172,11 @@ def test_search_spans_frame() -> None:
     assert list(spans["name"]) == ["pipeline", "llm"]
     llm_row = spans[spans["name"] == "llm"].iloc[0]
     assert llm_row["status_code"] == "ERROR"
-    assert llm_row["attributes"] == {"model_name": "gpt-4", "tokens": 4}
+    assert llm_row["attributes"] == {
+        "model_name": "gpt-4",
+        "tokens": 4,
+        "mlflow.spanFunctionName": "llm",
+    }
     assert llm_row["parent_id"] == spans[spans["name"] == "pipeline"].iloc[0]["span_id"]
     assert llm_row["duration_ms"] >= 0
     assert llm_row["events"][0]["attributes"]["exception.message"] == "model refused"

@@ -189,7 +189,7 @@ class Provider:
                 root.experiment_id,
                 dict(tags) if tags else NO_PAIRS,
                 dict(metadata) if metadata else NO_PAIRS,
-                root.status_code,
+                trace.state or root.status_code,  # update_current_trace(state=) wins
                 root.remote_parent,
                 trace.span_count,
                 root,

@@ -89,7 +89,8 @@ class TraceRecord(NamedTuple):
     experiment_id: str
     tags: Mapping[str, str]
     metadata: Mapping[str, str]
-    status: str  # the root's status (IN_PROGRESS for a view of a running trace)
+    status: str  # the root's status, or the state update_current_trace(state=) set
+    # (IN_PROGRESS for a view of a running trace)
     fragment: bool  # continued from another process: merged into the trace, never replaces it
     span_count: int  # spans the trace recorded
     root: SpanRecord

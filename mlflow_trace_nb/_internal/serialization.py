@@ -142,22 +142,18 @@ def dumps(value: object) -> str:
 
 
 def _small_dict(d: dict[Any, Any]) -> str | None:
-    """JSON of a small dict of str keys and scalar values, encoded as it is (no copy); None
-    for anything else (the general path bounds and converts it). The C encoder refuses
-    NaN/infinity and ints too long for ``str()``, and holds the GIL while it runs."""
+    """JSON of a small dict of str keys and scalars as it is (no copy), else None. The C
+    encoder refuses NaN/infinity and too long ints; long strings take the general path."""
     for k, x in d.items():
         if type(k) is not str or type(x) not in _FLAT_TYPES:
             return None
     try:
-        text = _join(_C_ENCODER(d, 0))
+        text = "".join(_C_ENCODER(d, 0))
     except (ValueError, TypeError, RecursionError):  # changed meanwhile, or NaN / huge int
         return None
-    if len(text) > _FLAT_CHARS:  # long strings: the general path cuts each one
+    if len(text) > _FLAT_CHARS:
         return None
     return text if text.isascii() else fix_surrogates(text)
-
-
-_join = "".join
 
 
 def dumps_dict(d: Mapping[str, object] | None) -> str:
@@ -176,9 +172,6 @@ def loads(text: str | None) -> object:
         return json.loads(text)
     except Exception:
         return text
-
-
-# Conversion ------------------------------------------------------------------------------
 
 
 def _flat_dict(d: dict[Any, Any], st: _State | None) -> dict[str, object] | None:
@@ -376,9 +369,6 @@ def _placeholder(v: object, exc: BaseException) -> str:
         raise
     except BaseException:
         return _UNSERIALIZABLE
-
-
-# Text ----------------------------------------------------------------------------------
 
 
 def fix_surrogates(text: str) -> str:

@@ -227,12 +227,24 @@ def to_readable_spans(
     """All spans of ``entries`` (from ``snapshot_items``) as OTel spans carrying the key
     sets in ``conventions``."""
     out: list[ReadableSpan] = []
-    for _trace, spans in entries:
+    for trace, spans in entries:
         if not spans:
             continue
+        if trace is not None and trace.status != trace.root.status_code:
+            spans = _with_trace_state(trace, spans)
         ids = _trace_ids(spans[0], experiment_id)
         out.extend(to_readable_span(span, experiment_id, ids, conventions) for span in spans)
     return out
+
+
+def _with_trace_state(trace: TraceRecord, spans: tuple[SpanRecord, ...]) -> tuple[Any, ...]:
+    """``spans`` with the root's status replaced by the trace's state (one set apart from
+    it with ``update_current_trace(state=)``): over OTLP a trace's state is its root span's
+    status, which is how an MLflow server reads it."""
+    root = trace.root
+    return tuple(
+        span._replace(status_code=trace.status) if span is root else span for span in spans
+    )
 
 
 def _trace_ids(span: SpanRecord, experiment_id: str | None) -> tuple[str, str]:

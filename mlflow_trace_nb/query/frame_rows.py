@@ -41,6 +41,7 @@ from mlflow_trace_nb.query.span_rows import OddRow as _Odd
 from mlflow_trace_nb.query.span_rows import Root as _Root
 from mlflow_trace_nb.query.span_rows import SpanRows, Totals
 from mlflow_trace_nb.store.decoding import decode_object
+from mlflow_trace_nb.store.trace_builder import root_first
 
 __all__ = ["TraceValues", "frame_values", "trace_values"]
 
@@ -98,6 +99,8 @@ def frame_values(
                 spans = by_trace[row[0]]
                 try:
                     spans.sort(key=_START)
+                    if spans and spans[0][2] is not None:  # the root first, as MLflow
+                        root_first(spans)
                     out.append(builder.values(row, spans))
                     continue
                 except Exception:  # anything unusual: the entity path decides (and may raise)

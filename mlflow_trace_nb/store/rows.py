@@ -189,14 +189,13 @@ def trace_row(
     if metadata is None:
         metadata = clean_pairs(trace.metadata)
     start, end = root_row[5], root_row[6]
-    status = trace.status
     row = (
         root_row[0],
         experiment_key(trace.experiment_id),
         root_row[3],
         start // 1_000_000,
         None if end is None else (end - start) // 1_000_000,
-        status if status == IN_PROGRESS else root_row[7],
+        trace.status,  # the root's status, IN_PROGRESS, or a state set apart from the root's
         root_row[9],
         root_row[10],
         dumps_dict(metadata) if metadata else "{}",
@@ -253,7 +252,9 @@ def finished_rows(trace: TraceRecord, spans: Sequence[SpanRow], root_row: SpanRo
     metadata = clean_pairs(trace.metadata) if trace.metadata else _NO_PAIRS
     fragment = trace.fragment
     # the root goes in its trace row, except a fragment's (its parent is in another process)
-    embed = not fragment and root_row[2] is None
+    # and a trace whose state update_current_trace(state=) set apart from the root's status
+    # (traces.status holds the trace's; the spans view reads an embedded root's from it)
+    embed = not fragment and root_row[2] is None and trace.status == root_row[7]
     if embed:
         row = trace_row(trace, root_row, tags, metadata, True)
     else:

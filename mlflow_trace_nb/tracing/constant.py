@@ -7,7 +7,18 @@ from __future__ import annotations
 
 from mlflow_trace_nb import keys
 
-__all__ = ["SpanAttributeKey", "TokenUsageKey", "TraceMetadataKey", "TraceTagKey"]
+__all__ = [
+    "STREAM_CHUNK_EVENT_NAME_FORMAT",
+    "STREAM_CHUNK_EVENT_VALUE_KEY",
+    "SpanAttributeKey",
+    "TokenUsageKey",
+    "TraceMetadataKey",
+    "TraceTagKey",
+]
+
+#: A traced generator's per-item span event name and its value attribute (MLflow's).
+STREAM_CHUNK_EVENT_NAME_FORMAT = keys.STREAM_CHUNK_EVENT
+STREAM_CHUNK_EVENT_VALUE_KEY = keys.STREAM_CHUNK_VALUE
 
 
 class SpanAttributeKey:

@@ -22,6 +22,8 @@ pytest.importorskip("mlflow")
 
 #: Trace metadata keys both record, with equal values.
 SHARED_METADATA = ("mlflow.traceInputs", "mlflow.traceOutputs", "mlflow.trace_schema.version")
+
+
 def _traced_by_both(
     real_mlflow: Any, define: Callable[[Any], Callable[[], Any]]
 ) -> tuple[Any, Any]:

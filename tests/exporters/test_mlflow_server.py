@@ -175,3 +175,25 @@ def test_server_experiment_overrides_the_local_one(
         experiment
     ]
     assert isinstance(RUNTIME.exporters[1], MlflowExperiment)
+
+
+def test_a_trace_state_set_apart_from_the_root_reaches_the_server(
+    mlflow_server: MlflowServer, experiment: str, client: Any, tmp_path: Any
+) -> None:
+    """``update_current_trace(state="ERROR")`` in a call that returns: locally the root stays
+    OK and the trace is ERROR; the server (which reads a trace's state from its root span
+    over OTLP) shows the trace ERROR too."""
+    remote = MlflowExperiment(experiment_id=experiment, tracking_uri=mlflow_server.uri)
+    tracing.set_destination([LocalStore(str(tmp_path / "t.db")), remote])
+
+    @tracing.trace
+    def judged() -> str:
+        tracing.update_current_trace(state="ERROR")
+        return "looks fine, judged bad"
+
+    judged()
+    assert tracing.flush()
+    local = tracing.get_last_active_trace()
+    assert local is not None
+    assert local.info.state == "ERROR" and local.data.spans[0].status.status_code == "OK"
+    assert client.get_trace(local.info.request_id).info.state.value == "ERROR"

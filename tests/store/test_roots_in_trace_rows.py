@@ -122,3 +122,42 @@ def test_an_older_writer_inserting_into_spans_lands_in_span_rows(tmp_path: Path)
         ("n", "{}", "[]")
     ]
     conn.close()
+
+
+def test_a_trace_state_apart_from_its_roots_status_keeps_the_root_in_span_rows(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "t.db"
+    mlflow.set_destination(f"sqlite:///{db}")
+
+    @mlflow.trace
+    def judged(x: int) -> int:
+        mlflow.update_current_trace(state="ERROR")  # the trace failed, its root did not
+        return x
+
+    judged(1)
+    trace_id = mlflow.get_last_active_trace_id()
+    mlflow.flush()
+    # traces.status is the trace's state, so the root's own status is a span row of its own
+    assert _count(db, "SELECT count(*) FROM traces WHERE root_span_id IS NULL") == 1
+    assert _count(db, "SELECT count(*) FROM span_rows WHERE parent_id IS NULL") == 1
+    assert _count(db, "SELECT count(*) FROM spans") == 1
+    trace = mlflow.get_trace(trace_id)  # type: ignore[arg-type]
+    assert trace is not None and trace.info.state == "ERROR"
+    (span,) = trace.data.spans
+    assert span.status.status_code == "OK" and span.outputs == 1
+    assert trace.info.execution_time_ms is not None
+    found = mlflow.search_traces(filter_string="status = 'ERROR'", return_type="list")
+    assert [t.info.trace_id for t in found] == [trace_id]
+    ok_spans = mlflow.search_traces(filter_string="span.status = 'OK'", return_type="list")
+    assert [t.info.trace_id for t in ok_spans] == [trace_id]
+
+
+def test_a_state_equal_to_the_roots_status_keeps_the_one_row_layout(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    mlflow.set_destination(f"sqlite:///{db}")
+    with mlflow.start_span("fine"):
+        mlflow.update_current_trace(state="OK")
+    mlflow.flush()
+    assert _count(db, "SELECT count(*) FROM span_rows") == 0
+    assert mlflow.get_last_active_trace().info.state == "OK"  # type: ignore[union-attr]

@@ -18,6 +18,8 @@ from collections import deque
 from types import TracebackType
 from typing import Any
 
+from mlflow_trace_nb import keys
+from mlflow_trace_nb._internal.records import FixedAttributes
 from mlflow_trace_nb.entities import SpanEvent
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "ExceptionEvent",
     "ExceptionRecord",
     "exception_event",
+    "fixed_attributes",
     "snapshot",
     "snapshot_values",
 ]
@@ -179,3 +182,15 @@ def exception_event(exception: BaseException | str) -> SpanEvent:
     return SpanEvent(
         "exception", _time_ns(), {"exception.type": "Exception", "exception.message": message}
     )
+
+
+def fixed_attributes(attributes: dict[str, Any] | None, function: str | None) -> Any:
+    """The attributes each span of a traced (non-generator) function starts with, made once
+    (a ``FixedAttributes``, or None): the decorator's ``attributes=`` (values snapshotted
+    now) and, as MLflow 3 records it, ``mlflow.spanFunctionName`` (the function's name)."""
+    fixed = FixedAttributes(
+        {str(k): snapshot(v) for k, v in attributes.items()} if attributes else ()
+    )
+    if function is not None:
+        fixed[keys.SPAN_FUNCTION_NAME] = function
+    return fixed or None

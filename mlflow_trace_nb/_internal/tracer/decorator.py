@@ -1,7 +1,8 @@
 """``@trace`` on every kind of callable: sync, async, generator and async generator.
 
 A decorated function records its inputs by parameter name (defaults applied, containers
-copied), its output as returned (for generators: what they yielded), and its status. When
+copied), its output as returned (for generators: what they yielded, with one MLflow chunk
+event per item, see ``chunks``), and its status. When
 the tracer itself fails, the function runs untraced; the function's own exceptions pass
 through unchanged (the same object) after being recorded.
 
@@ -20,9 +21,14 @@ from collections.abc import Callable
 from typing import Any
 
 from mlflow_trace_nb import keys
-from mlflow_trace_nb._internal.records import FixedAttributes
 from mlflow_trace_nb._internal.runtime import RUNTIME
-from mlflow_trace_nb._internal.tracer.capture import SNAPSHOT_TYPES, snapshot, snapshot_values
+from mlflow_trace_nb._internal.tracer.capture import (
+    SNAPSHOT_TYPES,
+    fixed_attributes,
+    snapshot,
+    snapshot_values,
+)
+from mlflow_trace_nb._internal.tracer.chunks import MAX_GENERATOR_ITEMS, Chunks
 from mlflow_trace_nb._internal.tracer.context import CURRENT_SPAN, detach
 from mlflow_trace_nb._internal.tracer.live_span import NO_OP_SPAN, LiveSpan
 from mlflow_trace_nb._internal.tracer.span_lifecycle import (
@@ -41,8 +47,6 @@ _logger = logging.getLogger(__name__)
 _RT = RUNTIME
 _set_current = CURRENT_SPAN.set
 _reset_current = CURRENT_SPAN.reset
-#: A traced generator records at most this many yielded items as its output.
-MAX_GENERATOR_ITEMS = 1_000
 
 
 class _Binder:
@@ -167,30 +171,17 @@ def decorate(
         )
     elif inspect.iscoroutinefunction(func):
         end = (StopAsyncIteration,) if _func_name(func) == "__anext__" else ()
-        fixed = fixed_attributes(func, attributes)
+        fixed = fixed_attributes(attributes, _func_name(func))
         wrapper = _async_wrapper(func, binder, span_name, kind, fixed, end)
     elif inspect.isgeneratorfunction(func):
         wrapper = _generator_wrapper(func, binder, span_name, kind, attributes, output_reducer)
     else:
         end = (StopIteration,) if _func_name(func) == "__next__" else ()
-        fixed = fixed_attributes(func, attributes)
+        fixed = fixed_attributes(attributes, _func_name(func))
         wrapper = _sync_wrapper(func, binder, span_name, kind, fixed, end)
     with contextlib.suppress(AttributeError, TypeError):  # callables without __name__ etc.
         functools.update_wrapper(wrapper, func)
     return wrapper
-
-
-def fixed_attributes(func: Any, attributes: dict[str, Any] | None) -> FixedAttributes | None:
-    """The attributes each span of a traced (non-generator) function starts with, made once:
-    the decorator's ``attributes=`` (values snapshotted now) and, as MLflow 3 records it,
-    ``mlflow.spanFunctionName`` (the function's ``__name__``)."""
-    fixed = FixedAttributes(
-        {str(k): snapshot(v) for k, v in attributes.items()} if attributes else ()
-    )
-    name = _func_name(func)
-    if name is not None:
-        fixed[keys.SPAN_FUNCTION_NAME] = name
-    return fixed or None
 
 
 def _func_name(func: Any) -> str | None:
@@ -274,26 +265,6 @@ def _async_wrapper(
     return wrapper
 
 
-class _Items:
-    """What a traced generator yielded (bounded)."""
-
-    __slots__ = ("count", "items")
-
-    def __init__(self) -> None:
-        self.items: list[Any] = []
-        self.count = 0
-
-    def add(self, item: Any) -> None:
-        self.count += 1
-        if self.count <= MAX_GENERATOR_ITEMS:
-            self.items.append(item)
-
-    def output(self) -> list[Any]:
-        if self.count > MAX_GENERATOR_ITEMS:
-            return [*self.items, f"…[{self.count - MAX_GENERATOR_ITEMS} more items]"]
-        return self.items
-
-
 def _generator_wrapper(
     func: Any,
     binder: _Binder,
@@ -311,7 +282,7 @@ def _generator_wrapper(
             report_internal_error("starting a span")
             return (yield from func(*args, **kwargs))
         gen = func(*args, **kwargs)
-        items = _Items()
+        items = Chunks(span)
         to_send: Any = None
         to_throw: BaseException | None = None
         try:
@@ -361,7 +332,7 @@ def _async_generator_wrapper(
             except Exception:
                 report_internal_error("starting a span")
         agen = func(*args, **kwargs)
-        items = _Items()
+        items = Chunks(span)
         to_send: Any = None
         to_throw: BaseException | None = None
         try:
@@ -396,12 +367,18 @@ def _async_generator_wrapper(
 
 def _finish_iteration(
     span: LiveSpan,
-    items: _Items,
+    items: Chunks,
     exc: BaseException | None,
     reducer: Callable[[list[Any]], Any] | None = None,
 ) -> None:
     if span._recording:
-        try:
+        dropped = items.dropped_events()
+        if dropped:
+            span.set_attribute(keys.DROPPED_CHUNK_EVENTS, dropped)
+        if isinstance(exc, Exception):  # failed part-way: no outputs (as MLflow)
+            finish_span(span, exc)
+            return
+        try:  # finished, or stopped early (closed, cancelled): what it yielded
             span._outputs = items.output()
         except Exception:
             report_internal_error("recording outputs")

@@ -160,7 +160,8 @@ def update_current_trace(
 ) -> None:
     """Update the active trace, as MLflow 3's ``update_current_trace``: add tags and metadata
     (string to string), set its client request id, request/response previews, state (OK or
-    ERROR: the root span's status), model id, session id and user (MLflow's metadata keys)."""
+    ERROR: the trace's, apart from the root span's status, as in MLflow 3), model id, session
+    id and user (MLflow's metadata keys)."""
     optional_mapping(tags, "tags")
     optional_mapping(metadata, "metadata")
     code = None
@@ -186,9 +187,8 @@ def update_current_trace(
     for key, value in {**dict(metadata or {}), **given}.items():  # None fields keep metadata's
         if value is not None:
             live.set_metadata(key, value)
-    root = live.root
-    if code is not None and root is not None:
-        root.set_status(code)
+    if code is not None:
+        live.state = code  # the trace's state only: the root span keeps its own status
 
 
 @accepts_request_id

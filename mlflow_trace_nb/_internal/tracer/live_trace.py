@@ -81,6 +81,7 @@ class LiveTrace:
         "root",
         "span_count",
         "spans",
+        "state",
         "tags",
     )
     #: Bumped in a forked child: a trace of another ``generation`` was begun by the parent
@@ -103,6 +104,9 @@ class LiveTrace:
         self.tags: dict[str, str] | None = None  # created on first use: fewer GC objects
         self.metadata: dict[str, str] | None = None
         self.closed = False
+        # The trace's own state when update_current_trace(state=) set it (OK or ERROR), kept
+        # apart from the root span's status as MLflow 3 keeps them; None: the root's status.
+        self.state: str | None = None
         self.remote_parent_id = remote_parent_id
         self.generation = self.process_generation
         # Unset until needed (read with getattr; a shorter hot path): spans not recorded (span
@@ -161,6 +165,8 @@ class LiveTrace:
         record = make_trace_record(record_of(root), self.tags, self.metadata, self.span_count)
         if root.end_time_ns is None:
             record = record._replace(status="IN_PROGRESS")
+        elif self.state is not None:
+            record = record._replace(status=self.state)
         return record
 
     def to_trace(self) -> Trace:
