@@ -625,3 +625,27 @@ def test_fuzz_nested_random_structures() -> None:
             value.append(value)  # sprinkle cycles
         check(value)
         check({"wrapped": value, "again": value})
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"x": 9, "y": 2},
+        {"a": "é", "b": None, "c": True, "d": 1.5},
+        {"nan": math.nan, "inf": -math.inf},
+        {"big": 10**5000, "small": 1},
+        {"huge": 10**100},
+        {"lone": "\udcff", "pair": "\ud83d\ude00"},
+        {"long": "x" * 20_000, "short": "s"},
+        {1: "int key", "s": 2},
+        {None: 1, True: 2},
+        {"nested": [1, 2], "n": 1},
+    ],
+)
+def test_a_small_dict_encodes_as_the_general_path_does(value: dict[Any, Any]) -> None:
+    """The C-encoder fast path for small scalar dicts gives the general path's text."""
+    from mlflow_trace_nb._internal.serialization import _encode, fix_surrogates, to_jsonable
+
+    general = _encode(to_jsonable(value))
+    assert dumps(value) == fix_surrogates(general)
+    json.loads(dumps(value))  # valid JSON

@@ -440,3 +440,25 @@ def test_callable_objects_and_partials_can_be_traced() -> None:
     double = mlflow.trace(functools.partial(lambda a, b: a * b, 2))
     assert double(b=5) == 10
     assert last_trace().spans[0].outputs == 10
+
+
+def test_a_traced_functions_shared_attributes_are_never_changed() -> None:
+    """Spans of one traced function start from one shared attribute dict (the function's
+    name, the decorator's attributes, snapshotted at decoration); a span that sets an
+    attribute changes its own copy only, and each span reads back what it recorded."""
+    tags = ["a"]
+
+    @mlflow.trace(attributes={"tags": tags})
+    def step(i: int) -> int:
+        if i == 1:
+            mlflow.get_current_active_span().set_attribute("only", "one")
+        return i
+
+    tags.append("b")  # after decoration: not recorded (MLflow reads them at decoration too)
+    for i in range(3):
+        step(i)
+    mlflow.flush()
+    traces = mlflow.search_traces(return_type="list", order_by=["timestamp_ms ASC"])
+    recorded = [set_attributes(t.data.spans[0]) for t in traces[-3:]]
+    base = {"tags": ["a"], "mlflow.spanFunctionName": "step"}
+    assert recorded == [base, {**base, "only": "one"}, base]
