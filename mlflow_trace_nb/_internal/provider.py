@@ -174,11 +174,11 @@ class Provider:
         self.last_trace = self.thread_last.trace = trace
         if self.trace_end_hooks:
             self._run_trace_end_hooks(trace)
-        elif previous is not None and previous.closed:
-            # Nobody holds ended traces' live spans (the notebook view would be a trace-end
-            # hook): break the trace <-> span reference cycle so they are freed at once by
-            # reference counting, never left for the cyclic GC (its collections were ~2 µs
-            # a span under load). The last trace stays whole for get_last_active_trace().
+        if previous is not None and previous.closed and not previous.kept:
+            # An ended trace no view keeps: break its trace <-> span reference cycle so its
+            # spans are freed at once by reference counting, never left for the cyclic GC
+            # (whose collections were ~2 µs a span under load). The last trace stays whole
+            # for get_last_active_trace().
             previous.spans.clear()
             previous.root = None
         tags, metadata = trace.tags, trace.metadata

@@ -67,10 +67,14 @@ class CellView:
     def started(self, trace: LiveTrace) -> None:
         """A trace started in this cell (O(1): only shown traces are kept)."""
         if len(self.traces) < MAX_TRACES_PER_CELL:
-            self.traces.append(trace)
+            self._keep(trace)
         else:
             self.extra += 1
             self._extra_running[id(trace)] = trace
+
+    def _keep(self, trace: LiveTrace) -> None:
+        trace.kept = True  # the tracer leaves its live spans whole once it ends
+        self.traces.append(trace)
 
     def ended(self, trace: LiveTrace) -> None:
         """A trace ended while this cell ran (it may have started in an earlier cell)."""
@@ -80,7 +84,7 @@ class CellView:
         if any(t is trace for t in self.traces):  # at most MAX_TRACES_PER_CELL items
             return
         if len(self.traces) < MAX_TRACES_PER_CELL:
-            self.traces.append(trace)
+            self._keep(trace)
         else:
             self.extra += 1
 

@@ -196,3 +196,26 @@ mlflow.trace(len)("abc")
     (final,) = later
     assert final.get("update") and "RUNNING" not in final["data"]["text/plain"]
     assert "background" in final["data"]["text/html"] and "mtn-ok" in final["data"]["text/html"]
+
+
+def test_shown_traces_keep_their_spans_and_the_rest_are_freed_at_once(shell: Any) -> None:
+    """A cell's shown traces keep their live spans for the view; its other ended traces are
+    let go by the tracer (no reference cycle left for the GC to find)."""
+    import gc
+
+    from mlflow_trace_nb._internal.tracer.live_span import LiveSpan
+
+    mlflow.enable_notebook_display()
+    shell.run_cell("@mlflow.trace\ndef f(x):\n    return x\n\nf(0)")
+    gc.collect()
+    before = sum(type(o) is LiveSpan for o in gc.get_objects())
+    gc.disable()
+    try:
+        shell.run_cell(f"for i in range({MAX_TRACES_PER_CELL + 500}):\n    f(i)")
+        after = sum(type(o) is LiveSpan for o in gc.get_objects())
+    finally:
+        gc.enable()
+    assert after - before <= MAX_TRACES_PER_CELL + 2  # the shown ones (and the last)
+    (_, output) = outputs(shell)
+    text = output["data"]["text/plain"]
+    assert text.count("Trace 'f': OK, 1 span") == MAX_TRACES_PER_CELL

@@ -74,6 +74,7 @@ class LiveTrace:
         "dropped_spans",
         "experiment_id",
         "generation",
+        "kept",
         "last_exception",
         "last_record",
         "metadata",
@@ -109,6 +110,7 @@ class LiveTrace:
         self.state: str | None = None
         self.remote_parent_id = remote_parent_id
         self.generation = self.process_generation
+        self.kept = False  # a view (the notebook's) keeps it once ended: spans kept whole
         # Unset until needed (read with getattr; a shorter hot path): spans not recorded (span
         # limit), and the last exception recorded, described once however deep it goes.
         self.dropped_spans: int
