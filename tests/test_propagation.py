@@ -295,3 +295,33 @@ def test_unsampled_client_tells_the_server_not_to_record(same_store_server: Proc
         same_store_server.call(headers)
     mlflow.tracing.configure(sampling_rate=1.0)
     assert len(mlflow.search_traces()) == 0  # no orphan fragment from process 2 either
+
+
+def test_a_server_stopped_right_after_it_answers_keeps_its_part(
+    tmp_path: Path, db_path: Path
+) -> None:
+    """MLflow's distributed e2e pattern: the handler does not flush, and the server gets
+    SIGTERM (no exit handlers run) as soon as the client has its answer. The handler's part
+    of the trace was stored before its root span's end returned."""
+    script = tmp_path / "server.py"
+    script.write_text(SERVER.replace("        mlflow.flush()\n", ""))
+    assert "mlflow.flush()" not in script.read_text()
+    proc = subprocess.Popen(
+        [sys.executable, str(script), f"sqlite:///{db_path}"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=tmp_path,
+    )
+    try:
+        assert proc.stdout is not None
+        server = Process2(proc, int(proc.stdout.readline()))
+        with mlflow.start_span("client-root") as client:
+            reply = server.call(mlflow.tracing.get_tracing_context_headers_for_http_request())
+    finally:
+        proc.terminate()  # SIGTERM at once, as MLflow's test does
+        proc.wait(timeout=15)
+    assert reply["parent_id"] == client.span_id
+    stored = mlflow.get_trace(client.trace_id)
+    assert stored is not None
+    assert sorted(s.name for s in stored.spans) == ["client-root", "lookup", "server-handler"]

@@ -12,6 +12,12 @@ How an exception ends a span (``finish_span``): ``KeyboardInterrupt``,
 anything else, ``StopIteration`` included (a traced ``__next__``/``__anext__`` excepted, see
 ``decorator``): ERROR with an ``exception`` event.
 
+A trace continued from another process (a request handler under a ``traceparent``, a task
+under a span open when its worker was forked) is stored before its root's end returns, for up
+to ``CONTINUED_FLUSH_S``: such a process is often stopped with SIGTERM (no exit handlers)
+right after it has answered, and its part of the trace must not die queued. The writer does
+the writing; the caller only waits for it (the local store only, never a remote).
+
 A trace holds at most ``MAX_SPANS_PER_TRACE`` spans: past that, new spans in it are no-ops,
 counted in the trace's ``mlflow_trace_nb.dropped_spans`` metadata, with one warning per
 process. Spans left open (a forgotten ``end()``) are handled in ``span_leaks``.
@@ -47,6 +53,7 @@ from mlflow_trace_nb.errors import report_internal_error
 from mlflow_trace_nb.tracing.provider import SpanStatus, SpanStatusCode, SpanType
 
 __all__ = [
+    "CONTINUED_FLUSH_S",
     "DEFAULT_SPAN_TYPE",
     "MAX_SPANS_PER_TRACE",
     "close_span",
@@ -66,6 +73,8 @@ _get_current = CURRENT_SPAN.get
 _set_current = CURRENT_SPAN.set
 #: The span type of a traced function or block when none is given (as in MLflow).
 DEFAULT_SPAN_TYPE = SpanType.UNKNOWN
+#: Longest the end of a continued trace's local root waits for it to be stored (seconds).
+CONTINUED_FLUSH_S = 2.0
 #: Most spans one trace records; further spans in it are no-ops (counted).
 MAX_SPANS_PER_TRACE = 100_000
 #: Trace metadata key counting the spans a trace did not record (span limit reached; spans
@@ -220,6 +229,8 @@ def close_span(span: LiveSpan, end_time_ns: int | None = None) -> None:
         _RT.submit_trace(state, record_of(span))
         if _RT.write_through:  # a forked child may end with os._exit(): write it now
             _RT.flush()
+        elif state.remote_parent_id is not None:  # continued from another process
+            _RT.flush(CONTINUED_FLUSH_S)
     elif state.generation == state.process_generation:
         _RT.submit_span(record_of(span))
 
