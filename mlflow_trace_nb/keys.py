@@ -27,6 +27,8 @@ STREAM_CHUNK_EVENT = "mlflow.chunk.item.{index}"
 STREAM_CHUNK_VALUE = "mlflow.chunk.value"
 #: Span attribute (ours): items a traced generator yielded past its chunk-event cap
 DROPPED_CHUNK_EVENTS = "mlflow_trace_nb.dropped_chunk_events"
+#: Span attribute (ours): events ``add_event`` did not keep (the span's event cap reached)
+DROPPED_EVENTS = "mlflow_trace_nb.dropped_events"
 
 # Trace tags (MLflow's TraceTagKey)
 TRACE_NAME = "mlflow.traceName"

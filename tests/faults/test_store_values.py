@@ -214,3 +214,38 @@ def test_values_the_database_refuses_fail_only_their_own_trace(
     scrubbed = store.get_trace(items[7].request_id)
     assert scrubbed is not None and {s.status_code for s in scrubbed.spans} >= {"OK\ufffd"}
     assert "left out" in caplog_warnings.text
+
+
+def test_a_span_keeps_its_first_events_and_counts_the_rest() -> None:
+    from mlflow_trace_nb._internal.tracer.live_span import MAX_EVENTS_PER_SPAN
+
+    with mlflow.start_span("chatty") as span:
+        for i in range(MAX_EVENTS_PER_SPAN + 25):
+            span.add_event(f"e{i}", {"i": i})
+        span.record_exception(ValueError("kept"))  # an exception event is always kept
+    mlflow.flush()
+    (stored,) = mlflow.search_traces(return_type="list")
+    (read,) = stored.data.spans
+    names = [e.name for e in read.events]
+    assert len(names) == MAX_EVENTS_PER_SPAN + 1 and names[-1] == "exception"
+    assert names[MAX_EVENTS_PER_SPAN - 1] == f"e{MAX_EVENTS_PER_SPAN - 1}"
+    assert read.attributes["mlflow_trace_nb.dropped_events"] == 25
+
+
+def test_events_too_large_together_keep_a_prefix_the_exception_and_a_count() -> None:
+    """50 events of 50,000 characters (2.5 MB) do not fit one span row: the first ones that
+    fit are stored, the exception event too, and a last event counts the rest (before, the
+    list became one preview string and the span read back with no events at all)."""
+    with mlflow.start_span("bulky") as span:
+        for i in range(50):
+            span.add_event(f"b{i}", {"blob": "x" * 50_000})
+        span.record_exception(ValueError("boom"))
+    mlflow.flush()
+    (stored,) = mlflow.search_traces(return_type="list")
+    events = stored.data.spans[0].events
+    names = [e.name for e in events]
+    kept = [n for n in names if n.startswith("b")]
+    assert 10 <= len(kept) < 50 and kept == [f"b{i}" for i in range(len(kept))]
+    assert names[-2:] == ["exception", "…[truncated]"]
+    assert events[-1].attributes["dropped_events"] == 50 - len(kept)
+    assert events[-2].attributes["exception.message"] == "boom"

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from mlflow_trace_nb import keys
 from mlflow_trace_nb._internal.records import FixedAttributes
 from mlflow_trace_nb._internal.tracer import ids
 from mlflow_trace_nb._internal.tracer.capture import (
@@ -32,6 +33,7 @@ from mlflow_trace_nb.tracing.provider import SpanStatus, SpanStatusCode
 
 __all__ = [
     "LIVE_SPANS_KEPT",
+    "MAX_EVENTS_PER_SPAN",
     "NO_OP_SPAN",
     "LiveSpan",
     "LiveTrace",
@@ -40,6 +42,8 @@ __all__ = [
 ]
 
 _time_ns = time.time_ns
+#: Events one span keeps from ``add_event`` (the rest are counted, see ``add_event``).
+MAX_EVENTS_PER_SPAN = 10_000
 #: ``span_lifecycle.finish_span``, registered by that module when it is imported (it imports
 #: this one; the tracer is always imported with it).
 _FINISH: list[Callable[..., None]] = []
@@ -189,12 +193,19 @@ class LiveSpan(Span):
         attributes: dict[str, Any] | None = None,
         timestamp_ns: int | None = None,
     ) -> None:
-        """Log an event (a ``SpanEvent``, or a name plus attributes and timestamp)."""
+        """Log an event (a ``SpanEvent``, or a name plus attributes and timestamp). A span
+        keeps its first ``MAX_EVENTS_PER_SPAN``; later ones are counted in its
+        ``mlflow_trace_nb.dropped_events`` attribute (exception events are always kept)."""
         if self.end_time_ns is not None:
+            return
+        events = self.events
+        if len(events) >= MAX_EVENTS_PER_SPAN:
+            dropped = self._raw_attributes.get(keys.DROPPED_EVENTS, 0)
+            self._raw_attributes[keys.DROPPED_EVENTS] = dropped + 1
             return
         if not isinstance(event, SpanEvent):
             event = SpanEvent(str(event), timestamp_ns or _time_ns(), dict(attributes or {}))
-        self.events.append(event)
+        events.append(event)
 
     def record_exception(self, exception: BaseException | str) -> None:
         """Add an ``exception`` event and mark the span ERROR.
