@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 
-class FixedAttributes(dict):  # type: ignore[type-arg]
+class FixedAttributes(dict[str, Any]):
     """The attributes every span of one traced function starts with (MLflow's
     ``mlflow.spanFunctionName`` and the decorator's ``attributes=``): one dict shared by
     those spans and never changed (a span copies it before its first change of attributes),

@@ -101,12 +101,12 @@ class LiveSpan(Span):
         self._outputs = None
         # attributes/events are created on first use: fewer objects for the GC to track
         # a traced function's FixedAttributes are shared until changed (_raw_attributes)
-        self._attributes = (  # type: ignore[assignment]
+        self._attributes = (
             attributes
             if type(attributes) is FixedAttributes
             else dict(attributes)
             if attributes
-            else None
+            else None  # type: ignore[assignment]
         )
         self._events = None  # type: ignore[assignment]
         self._token = None
