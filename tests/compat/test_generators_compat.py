@@ -16,7 +16,6 @@ first ends OK with what it yielded, the second ERROR.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 import pytest
 
 import mlflow_trace_nb
+from tests.compat.both import traced_by_both
 
 pytest.importorskip("mlflow")
 
@@ -46,21 +46,8 @@ def _recorded(span: Any) -> dict[str, Any]:
     }
 
 
-def _traced_by_both(real_mlflow: Any, define: Callable[[Any], Callable[[], Any]]) -> list[Any]:
-    """(ours, theirs): the trace of ``define(module)()`` run with each package."""
-    traces = []
-    for module in (mlflow_trace_nb, real_mlflow):
-        run = define(module)
-        with contextlib.suppress(ValueError):  # a test's function may fail on purpose
-            run()
-        trace = module.get_trace(module.get_last_active_trace_id())
-        assert trace is not None
-        traces.append(trace)
-    return traces
-
-
 def _same_spans(real_mlflow: Any, define: Callable[[Any], Callable[[], Any]]) -> Any:
-    ours, theirs = _traced_by_both(real_mlflow, define)
+    ours, theirs = traced_by_both(real_mlflow, define)
     assert [_recorded(s) for s in ours.data.spans] == [_recorded(s) for s in theirs.data.spans]
     assert _value(ours.info.state) == _value(theirs.info.state)
     return ours
@@ -266,7 +253,7 @@ def test_an_added_earlier_trace_reads_after_the_root(real_mlflow: Any) -> None:
 
         return run
 
-    ours, theirs = _traced_by_both(real_mlflow, define)
+    ours, theirs = traced_by_both(real_mlflow, define)
     names = [s.name for s in ours.data.spans]
     assert names == [s.name for s in theirs.data.spans]
     assert names == ["host", "other", "other_child", "first", "last"]

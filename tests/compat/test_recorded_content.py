@@ -9,7 +9,6 @@ the recording process this package does not keep).
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -17,26 +16,12 @@ from typing import Any
 import pytest
 
 import mlflow_trace_nb
+from tests.compat.both import traced_by_both
 
 pytest.importorskip("mlflow")
 
 #: Trace metadata keys both record, with equal values.
 SHARED_METADATA = ("mlflow.traceInputs", "mlflow.traceOutputs", "mlflow.trace_schema.version")
-
-
-def _traced_by_both(
-    real_mlflow: Any, define: Callable[[Any], Callable[[], Any]]
-) -> tuple[Any, Any]:
-    """(ours, theirs): the trace of ``define(module)()`` run with each package."""
-    traces = []
-    for module in (mlflow_trace_nb, real_mlflow):
-        run = define(module)
-        with contextlib.suppress(ValueError):  # a test's function may fail on purpose
-            run()
-        trace = module.get_trace(module.get_last_active_trace_id())
-        assert trace is not None
-        traces.append(trace)
-    return traces[0], traces[1]
 
 
 def _pipeline(mlflow: Any) -> Callable[[], Any]:
@@ -62,7 +47,7 @@ def _assert_same_attributes(ours: Any, theirs: Any) -> None:
 
 
 def test_metadata_tags_and_span_attributes_are_mlflows(real_mlflow: Any) -> None:
-    ours, theirs = _traced_by_both(real_mlflow, _pipeline)
+    ours, theirs = traced_by_both(real_mlflow, _pipeline)
 
     for key in SHARED_METADATA:
         assert ours.info.trace_metadata[key] == theirs.info.trace_metadata[key], key
@@ -81,7 +66,7 @@ def test_long_inputs_are_truncated_as_mlflow_truncates_them(real_mlflow: Any) ->
 
         return lambda: echo("é" * 1200 + "end")
 
-    ours, theirs = _traced_by_both(real_mlflow, define)
+    ours, theirs = traced_by_both(real_mlflow, define)
 
     for key in SHARED_METADATA:
         assert ours.info.trace_metadata[key] == theirs.info.trace_metadata[key], key
@@ -100,7 +85,7 @@ def test_a_failing_trace_records_mlflows_error_level_and_empty_outputs(real_mlfl
 
         return lambda: fails("why?")
 
-    ours, theirs = _traced_by_both(real_mlflow, define)
+    ours, theirs = traced_by_both(real_mlflow, define)
 
     for key in SHARED_METADATA:
         assert ours.info.trace_metadata[key] == theirs.info.trace_metadata[key], key
@@ -127,7 +112,7 @@ def test_token_usage_is_summed_as_mlflow_sums_it(real_mlflow: Any) -> None:
 
         return agent
 
-    ours, theirs = _traced_by_both(real_mlflow, define)
+    ours, theirs = traced_by_both(real_mlflow, define)
 
     key = "mlflow.trace.tokenUsage"
     assert json.loads(ours.info.trace_metadata[key]) == json.loads(theirs.info.trace_metadata[key])
@@ -147,7 +132,7 @@ def test_chat_request_previews_are_the_last_messages_text(real_mlflow: Any) -> N
         system = {"role": "system", "content": "be brief"}
         return lambda: chat([system, {"role": "user", "content": "2+2?"}])
 
-    ours, theirs = _traced_by_both(real_mlflow, define)
+    ours, theirs = traced_by_both(real_mlflow, define)
 
     assert ours.info.request_preview == theirs.info.request_preview == "2+2?"
     assert ours.info.response_preview == theirs.info.response_preview == "4"
