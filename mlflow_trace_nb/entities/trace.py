@@ -8,6 +8,7 @@ from collections import Counter
 from typing import Any
 
 from mlflow_trace_nb import keys
+from mlflow_trace_nb.entities.assessment import Expectation, Feedback
 from mlflow_trace_nb.entities.span import Span
 from mlflow_trace_nb.entities.trace_info import TraceInfo
 from mlflow_trace_nb.errors import MlflowException
@@ -15,7 +16,23 @@ from mlflow_trace_nb.errors import MlflowException
 #: How Jupyter shows a ``Trace``: set by ``display.bundle`` (``[trace_bundle]``).
 MIMEBUNDLE_HOOKS: list[Any] = []
 
-__all__ = ["Trace", "TraceData", "TraceInfo"]
+__all__ = ["PANDAS_DATAFRAME_COLUMNS", "Trace", "TraceData", "TraceInfo"]
+
+#: Columns of a ``search_traces`` frame (``Trace.to_pandas_dataframe_row``): MLflow 3's, in order.
+PANDAS_DATAFRAME_COLUMNS = (
+    "trace_id",
+    "trace",
+    "client_request_id",
+    "state",
+    "request_time",
+    "execution_duration",
+    "request",
+    "response",
+    "trace_metadata",
+    "tags",
+    "spans",
+    "assessments",
+)
 
 
 def _as_json_dumps(text: str) -> str | None:
@@ -32,6 +49,16 @@ _ENCODE = json.JSONEncoder(ensure_ascii=False).encode  # one encoder, not one pe
 
 def _json_or_none(value: Any) -> str | None:
     return None if value is None else _ENCODE(value)
+
+
+def _loads_or_as_is(value: str | None) -> Any:
+    """JSON text decoded (None stays None; text that is not JSON is returned as is)."""
+    if value is None:
+        return None
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
 
 
 class TraceData:
@@ -166,7 +193,20 @@ class Trace:
         name: str | re.Pattern[str] | None = None,
         span_id: str | None = None,
     ) -> list[Span]:
-        """Return the spans matching a type, a name (string or compiled regex) and/or an id."""
+        """Return the spans matching a type, a name (string or compiled regex) and/or an id;
+        a ``span_type`` that is not a string, or a ``name`` neither string nor pattern, raises
+        ``MlflowException`` as MLflow's (even on a trace without spans: MLflow checks them
+        per span, so it raises only when there is one)."""
+        if self.data.spans:
+            if name is not None and not isinstance(name, (str, re.Pattern)):
+                raise MlflowException(
+                    f"Invalid type for 'name'. Expected str or re.Pattern. Got: {type(name)}"
+                )
+            if span_type is not None and not isinstance(span_type, str):
+                raise MlflowException(
+                    "Invalid type for 'span_type'. Expected str or mlflow.entities.SpanType. "
+                    f"Got: {type(span_type)}"
+                )
         found = []
         for span in self.data.spans:
             if span_type is not None and span.span_type != span_type:
@@ -180,6 +220,49 @@ class Trace:
                 continue
             found.append(span)
         return found
+
+    def search_assessments(
+        self,
+        name: str | None = None,
+        *,
+        span_id: str | None = None,
+        all: bool = False,  # MLflow's keyword names
+        type: str | None = None,  # "feedback" or "expectation"
+    ) -> list[Any]:
+        """The trace's assessments with that name / span id / type ("feedback" or
+        "expectation"); only valid ones (not overridden) unless ``all``, as MLflow's."""
+        wanted = {"expectation": Expectation, "feedback": Feedback}.get(type) if type else None
+        return [
+            a
+            for a in self.info.assessments
+            if (name is None or a.name == name)
+            and (span_id is None or a.span_id == span_id)
+            and (all or a.valid in (True, None))
+            and (wanted is None or isinstance(a, wanted))
+        ]
+
+    @staticmethod
+    def pandas_dataframe_columns() -> list[str]:
+        """The columns of ``to_pandas_dataframe_row`` (and of ``search_traces`` frames)."""
+        return list(PANDAS_DATAFRAME_COLUMNS)
+
+    def to_pandas_dataframe_row(self) -> dict[str, Any]:
+        """The trace as one ``search_traces`` frame row (column -> value), as MLflow's."""
+        info = self.info
+        return {
+            "trace_id": info.trace_id,
+            "trace": self.to_json(),
+            "client_request_id": info.client_request_id,
+            "state": info.state,
+            "request_time": info.request_time,
+            "execution_duration": info.execution_duration,
+            "request": _loads_or_as_is(self.data.request),
+            "response": _loads_or_as_is(self.data.response),
+            "trace_metadata": info.trace_metadata,
+            "tags": info.tags,
+            "spans": [span.to_dict() for span in self.data.spans],
+            "assessments": [a.to_dictionary() for a in info.assessments],
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """``{"info": {...}, "data": {"spans": [...]}}`` in MLflow 3's format."""

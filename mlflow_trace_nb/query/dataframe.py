@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from mlflow_trace_nb import keys
 from mlflow_trace_nb._internal.cost import trace_cost
 from mlflow_trace_nb.entities import Trace
+from mlflow_trace_nb.entities.trace import PANDAS_DATAFRAME_COLUMNS
 from mlflow_trace_nb.query.frame_rows import TraceValues, trace_values
 from mlflow_trace_nb.store.decoding import decode_json
 
@@ -25,20 +26,7 @@ __all__ = [
 ]
 
 #: Columns of ``search_traces`` frames: MLflow 3's, in its order.
-TRACE_FRAME_COLUMNS = (
-    "trace_id",
-    "trace",
-    "client_request_id",
-    "state",
-    "request_time",
-    "execution_duration",
-    "request",
-    "response",
-    "trace_metadata",
-    "tags",
-    "spans",
-    "assessments",
-)
+TRACE_FRAME_COLUMNS = PANDAS_DATAFRAME_COLUMNS
 #: Columns of ``analysis_frame``: flat values MLflow keeps inside ``trace_metadata``/``tags``
 #: or the spans (name, duration, tokens, cost, notebook cell).
 ANALYSIS_FRAME_COLUMNS = (

@@ -6,10 +6,13 @@ come from ``mlflow_trace_nb.keys``; the others are MLflow's names, for user code
 from __future__ import annotations
 
 from mlflow_trace_nb import keys
+from mlflow_trace_nb.entities.recorded import SCHEMA_VERSION
 
 __all__ = [
     "STREAM_CHUNK_EVENT_NAME_FORMAT",
     "STREAM_CHUNK_EVENT_VALUE_KEY",
+    "TRACE_SCHEMA_VERSION",
+    "TRACE_SCHEMA_VERSION_KEY",
     "SpanAttributeKey",
     "TokenUsageKey",
     "TraceMetadataKey",
@@ -19,6 +22,10 @@ __all__ = [
 #: A traced generator's per-item span event name and its value attribute (MLflow's).
 STREAM_CHUNK_EVENT_NAME_FORMAT = keys.STREAM_CHUNK_EVENT
 STREAM_CHUNK_EVENT_VALUE_KEY = keys.STREAM_CHUNK_VALUE
+#: The trace metadata key of the trace schema version, and the version written (an int, as
+#: MLflow's; the metadata value is its string).
+TRACE_SCHEMA_VERSION_KEY = keys.SCHEMA_VERSION
+TRACE_SCHEMA_VERSION = int(SCHEMA_VERSION)
 
 
 class SpanAttributeKey:

@@ -320,3 +320,80 @@ def test_span_ids_of_mlflow_2_span_dicts_lose_their_0x_prefix() -> None:
     real = pytest.importorskip("mlflow")
     theirs = real.entities.Span.from_dict(span)
     assert (loaded.span_id, loaded.parent_id) == (theirs.span_id, theirs.parent_id)
+
+
+def _ran_traces(lib: Any) -> Any:
+    @lib.trace(span_type="CHAIN")
+    def run(x: int) -> int:
+        return x + 1
+
+    run(2)
+    return lib.get_trace(lib.get_last_active_trace_id())
+
+
+def test_trace_methods_mlflow_code_calls(real_mlflow: Any) -> None:
+    """``search_spans`` type checks, ``search_assessments``, the frame row; found by MLflow's
+    tests/entities/test_trace.py with the import swapped."""
+    ours, theirs = _ran_traces(mlflow), _ran_traces(real_mlflow)
+    for bad in ({"span_type": 123}, {"name": 123}):
+        with pytest.raises(Exception) as real_error:
+            theirs.search_spans(**bad)
+        with pytest.raises(MlflowException) as our_error:
+            ours.search_spans(**bad)
+        assert str(our_error.value) == str(real_error.value)
+    assert Trace.pandas_dataframe_columns() == real_mlflow.entities.Trace.pandas_dataframe_columns()
+    row, real_row = ours.to_pandas_dataframe_row(), theirs.to_pandas_dataframe_row()
+    assert list(row) == list(real_row)
+    assert (row["request"], row["response"], row["assessments"]) == ({"x": 2}, 3, [])
+    assert (real_row["request"], real_row["response"]) == ({"x": 2}, 3)
+    assert Trace.from_json(row["trace"]).info.trace_id == ours.info.trace_id
+    frame = mlflow.search_traces()
+    assert list(frame.columns) == list(row)
+
+    def assessments(lib: Any) -> list[Any]:
+        source = lib.entities.AssessmentSource(source_type="HUMAN", source_id="u")
+        feedback, expectation = lib.entities.Feedback, lib.entities.Expectation
+        return [
+            feedback(trace_id="t", name="rel", value=False, source=source, overrides="2"),
+            feedback(trace_id="t", name="rel", value=True, source=source, valid=False),
+            feedback(trace_id="t", name="rel", value=True, source=source, span_id="s"),
+            expectation(trace_id="t", name="guide", value="x", source=source, span_id="s"),
+        ]
+
+    queries: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
+        ((), {}),
+        ((), {"all": True}),
+        (("rel",), {}),
+        (("rel",), {"all": True}),
+        ((), {"span_id": "s"}),
+        ((), {"span_id": "s", "name": "rel"}),
+        ((), {"type": "expectation"}),
+        ((), {"type": "feedback", "all": True}),
+    ]
+    picked = {}
+    for lib in (mlflow, real_mlflow):
+        items = assessments(lib)
+        info = lib.entities.TraceInfo(
+            trace_id="t",
+            trace_location=lib.entities.TraceLocation.from_experiment_id("1"),
+            request_time=1,
+            state=lib.entities.TraceState.OK,
+            assessments=items,
+        )
+        trace = lib.entities.Trace(info=info, data=lib.entities.TraceData(spans=[]))
+        found = [trace.search_assessments(*args, **kw) for args, kw in queries]
+        picked[lib] = [[items.index(a) for a in one] for one in found]
+    assert picked[mlflow] == picked[real_mlflow]
+
+
+def test_schema_version_constants_as_mlflow_tracing_constant(real_mlflow: Any) -> None:
+    from mlflow.tracing import constant as theirs
+
+    from mlflow_trace_nb.tracing import constant as ours
+
+    assert ours.TRACE_SCHEMA_VERSION == theirs.TRACE_SCHEMA_VERSION
+    assert ours.TRACE_SCHEMA_VERSION_KEY == theirs.TRACE_SCHEMA_VERSION_KEY
+    trace = mlflow.get_trace(_traced_sum())
+    assert trace is not None
+    version = trace.info.trace_metadata[ours.TRACE_SCHEMA_VERSION_KEY]
+    assert version == str(ours.TRACE_SCHEMA_VERSION)
