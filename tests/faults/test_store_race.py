@@ -13,6 +13,7 @@ import multiprocessing
 from pathlib import Path
 from typing import Any
 
+import mlflow_trace_nb as mlflow
 from mlflow_trace_nb.store.sqlite import SqliteStore
 from tests.faults.store_helpers import flat, record, rows, traced
 
@@ -70,3 +71,37 @@ def test_processes_racing_to_create_a_new_store_all_keep_their_traces(tmp_path: 
         assert rows(tmp_path / f"round-{r}.db", "SELECT count(*) FROM traces") == [
             (WRITERS * TRACES,)
         ], f"round {r}"
+
+
+def test_a_locked_store_holds_up_continued_requests_once_not_each(tmp_path: Path) -> None:
+    """A server's handler spans (continued traces) wait for their store write, but while
+    another process holds the file's write lock only the first waits its full bound; the
+    next ones wait 0.05 s, and every trace is stored once the lock is gone."""
+    import sqlite3
+    import time
+
+    from mlflow_trace_nb._internal.tracer import span_lifecycle
+
+    path = tmp_path / "locked.db"
+    mlflow.set_destination(str(path))
+    with mlflow.start_span("client"):
+        headers = mlflow.tracing.get_tracing_context_headers_for_http_request()
+    mlflow.flush()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # as another process writing for a long time would
+    started = time.monotonic()
+    try:
+        for i in range(20):
+            continued = mlflow.tracing.set_tracing_context_from_http_request_headers(headers)
+            with continued, mlflow.start_span(f"handler-{i}"):
+                pass
+        held_up = time.monotonic() - started
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    # the first waits up to CONTINUED_FLUSH_S, the other 19 about 0.05 s each (not 2 s each)
+    assert held_up < span_lifecycle.CONTINUED_FLUSH_S + 19 * 0.05 + 3.0
+    assert mlflow.flush(30)
+    trace = mlflow.get_trace(mlflow.get_last_active_trace_id() or "")
+    assert trace is not None
+    assert {s.name for s in trace.data.spans} >= {f"handler-{i}" for i in range(20)}

@@ -13,10 +13,11 @@ anything else, ``StopIteration`` included (a traced ``__next__``/``__anext__`` e
 ``decorator``): ERROR with an ``exception`` event.
 
 A trace continued from another process (a request handler under a ``traceparent``, a task
-under a span open when its worker was forked) is stored before its root's end returns, for up
-to ``CONTINUED_FLUSH_S``: such a process is often stopped with SIGTERM (no exit handlers)
-right after it has answered, and its part of the trace must not die queued. The writer does
-the writing; the caller only waits for it (the local store only, never a remote).
+under a span open when its worker was forked) is stored before its root's end returns, for
+up to ``CONTINUED_FLUSH_S`` (0.05 s while the writer is stuck): such a process is often
+stopped with SIGTERM (no exit handlers) right after it has answered, and its part of the
+trace must not die queued. The writer does the writing; the caller only waits for it (the
+local store only, never a remote).
 
 A trace holds at most ``MAX_SPANS_PER_TRACE`` spans: past that, new spans in it are no-ops,
 counted in the trace's ``mlflow_trace_nb.dropped_spans`` metadata, with one warning per
@@ -75,6 +76,8 @@ _set_current = CURRENT_SPAN.set
 DEFAULT_SPAN_TYPE = SpanType.UNKNOWN
 #: Longest the end of a continued trace's local root waits for it to be stored (seconds).
 CONTINUED_FLUSH_S = 2.0
+_STUCK_FLUSH_S = 0.05  # the wait while the last one timed out (see _flush_continued)
+_continued_wait = CONTINUED_FLUSH_S
 #: Most spans one trace records; further spans in it are no-ops (counted).
 MAX_SPANS_PER_TRACE = 100_000
 #: Trace metadata key counting the spans a trace did not record (span limit reached; spans
@@ -230,9 +233,18 @@ def close_span(span: LiveSpan, end_time_ns: int | None = None) -> None:
         if _RT.write_through:  # a forked child may end with os._exit(): write it now
             _RT.flush()
         elif state.remote_parent_id is not None:  # continued from another process
-            _RT.flush(CONTINUED_FLUSH_S)
+            _flush_continued()
     elif state.generation == state.process_generation:
         _RT.submit_span(record_of(span))
+
+
+def _flush_continued() -> None:
+    """Wait for a continued trace to be stored: up to ``CONTINUED_FLUSH_S``, or, while the
+    writer is stuck (the last wait timed out: another process holds the file's lock, say),
+    only ``_STUCK_FLUSH_S``, so a server's requests are not each held up for seconds."""
+    global _continued_wait
+    done = _RT.flush(_continued_wait)
+    _continued_wait = CONTINUED_FLUSH_S if done else _STUCK_FLUSH_S
 
 
 def end_with_result(span: LiveSpan, result: Any) -> None:
