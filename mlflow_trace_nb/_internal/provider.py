@@ -174,7 +174,7 @@ class Provider:
         self.last_trace = self.thread_last.trace = trace
         if self.trace_end_hooks:
             self._run_trace_end_hooks(trace)
-        if previous is not None and previous.closed and not previous.kept:
+        if previous is not None and not previous.kept:  # (set here only once it ended)
             # An ended trace no view keeps: break its trace <-> span reference cycle so its
             # spans are freed at once by reference counting, never left for the cyclic GC
             # (whose collections were ~2 µs a span under load). The last trace stays whole

@@ -8,6 +8,7 @@ from collections import Counter
 from typing import Any
 
 from mlflow_trace_nb import keys
+from mlflow_trace_nb._internal.serialization import loads
 from mlflow_trace_nb.entities.assessment import Expectation, Feedback
 from mlflow_trace_nb.entities.span import Span
 from mlflow_trace_nb.entities.trace_info import TraceInfo
@@ -49,16 +50,6 @@ _ENCODE = json.JSONEncoder(ensure_ascii=False).encode  # one encoder, not one pe
 
 def _json_or_none(value: Any) -> str | None:
     return None if value is None else _ENCODE(value)
-
-
-def _loads_or_as_is(value: str | None) -> Any:
-    """JSON text decoded (None stays None; text that is not JSON is returned as is)."""
-    if value is None:
-        return None
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value
 
 
 class TraceData:
@@ -256,8 +247,8 @@ class Trace:
             "state": info.state,
             "request_time": info.request_time,
             "execution_duration": info.execution_duration,
-            "request": _loads_or_as_is(self.data.request),
-            "response": _loads_or_as_is(self.data.response),
+            "request": loads(self.data.request),
+            "response": loads(self.data.response),
             "trace_metadata": info.trace_metadata,
             "tags": info.tags,
             "spans": [span.to_dict() for span in self.data.spans],
