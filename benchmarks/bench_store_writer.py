@@ -1,10 +1,10 @@
 """The store writer's own cost per span: ``SqliteStore.export`` of ready-made traces.
 
-Traces are recorded first (3 spans each: a root and two children, small payloads) into a
-collecting exporter (their records: 2 span records and the trace's, with its root's), then
-written to a fresh SQLite file in batches of 2,000 traces' records. Only ``export`` is timed:
-serialisation, text checks, SQL. By hand:
-``PYTHONPATH=. python benchmarks/bench_store_writer.py [traces] [rounds]``.
+Traces are recorded first (3 spans each: a root and two children, small payloads; or, with
+``spans`` = 1, one span each) into a collecting exporter (their records: the span records and
+the trace's, with its root's), then written to a fresh SQLite file in batches of 6,000
+records. Only ``export`` is timed: serialisation, text checks, SQL. By hand:
+``PYTHONPATH=. python benchmarks/bench_store_writer.py [traces] [rounds] [spans: 3 or 1]``.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from mlflow_trace_nb._internal.records import TraceRecord, record_spans
 from mlflow_trace_nb.store.sqlite import SqliteStore
 from mlflow_trace_nb.testing.collector import Collector as _Collect
 
-BATCH = 2_000 * 3  # records: 2 spans + the trace's (with its root's) per trace
+BATCH = 2_000 * 3  # records: 2 spans + the trace's (with its root's) per 3-span trace
 
 
-def record(n_traces: int) -> list[Any]:
-    """The records of ``n_traces`` finished 3-span traces."""
+def record(n_traces: int, spans: int = 3) -> list[Any]:
+    """The records of ``n_traces`` finished traces of ``spans`` spans (3 or 1)."""
     sink = _Collect()
     mlflow.set_destination(sink)
 
@@ -39,7 +39,10 @@ def record(n_traces: int) -> list[Any]:
         return child(i) + child(i + 1)
 
     for i in range(n_traces):
-        root(i)
+        if spans == 1:
+            child(i)
+        else:
+            root(i)
     mlflow.flush()
     mlflow.set_destination("memory")
     return sink.items
@@ -63,7 +66,10 @@ def write_once(items: list[Any], path: str) -> tuple[float, float]:
 def main() -> None:
     n_traces = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
-    items = record(n_traces)
+    per_trace = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+    if per_trace not in (1, 3):
+        raise SystemExit("spans per trace: 3 or 1")
+    items = record(n_traces, per_trace)
     spans = sum(record_spans(i) for i in items)
     wall, cpu = [], []
     with tempfile.TemporaryDirectory() as tmp:

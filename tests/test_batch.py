@@ -60,6 +60,34 @@ def test_without_blocking_what_does_not_fit_is_dropped_and_counted() -> None:
     worker.shutdown()
 
 
+def test_a_writer_behind_costs_the_caller_a_check_per_measurement_not_per_put() -> None:
+    sink = Sink()
+    sink.gate.clear()  # the writer takes its first batch and sticks: it is behind
+    worker = BatchWorker(sink.export, interval_s=60, max_pending_spans=10_000, block=False)
+    checks = 0
+    admit = worker._admit
+
+    def counting(item: Any, spans: int) -> bool:
+        nonlocal checks
+        checks += 1
+        return admit(item, spans)
+
+    worker._admit = counting  # type: ignore[method-assign]
+    span = _span(0)
+    for _ in range(9_000):  # past the wake-up point (half the bound), short of the bound
+        worker.put(span, 1)
+    assert worker.stats()["dropped"] == 0
+    assert checks < 9_000 // 100  # about one per 256 spans measured, not one per put
+    for _ in range(3_000):  # the bound still holds at once
+        worker.put(span, 1)
+    stats = worker.stats()
+    assert stats["dropped"] > 0 and stats["pending_spans"] <= 10_000
+    sink.gate.set()
+    assert worker.flush(10)
+    assert len(sink.items) + stats["dropped"] == 12_000
+    worker.shutdown()
+
+
 def test_the_fork_hook_does_not_keep_a_worker_alive() -> None:
     worker = BatchWorker(Sink().export)
     ref = weakref.ref(worker)

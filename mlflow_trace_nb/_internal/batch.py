@@ -4,10 +4,9 @@
 sink queues) and hands them, in batches, to one ``export`` callable on its own thread. The
 caller's path (``put``) is an addition, one comparison and an append.
 
-Bounded in spans and bytes: ``put`` is given the item's span count (a trace record carries
-none: ``records.record_spans``); bytes are approximated as spans times the bytes per span of
-the last measured item (``sizing``), measured about once every ``_MEASURE_EVERY`` spans, so
-the byte bound becomes one limit in spans.
+Bounded in spans and bytes: ``put`` is given the item's span count; bytes are spans times
+the bytes per span last measured (``sizing``, about once every ``_MEASURE_EVERY`` spans):
+both bounds are one limit in spans.
 
 A trace's own record (``TraceRecord``: its root and summary) may use up to twice the bound
 before it too waits or is dropped, so a trace whose spans were dropped is still finalised.
@@ -137,10 +136,9 @@ class BatchWorker:
     def put(self, item: Any, spans: int = 1) -> None:
         """Enqueue one item of ``spans`` spans; wait if the queue is full (back-pressure).
 
-        The caller's path is an addition, one comparison and an append: the rest (starting
-        the writer, measuring bytes, waking the writer, waiting) happens in ``_admit``, about
-        once every ``_MEASURE_EVERY`` spans, or on every put while the writer is behind. An
-        item that is dropped is never appended, so dropping costs nothing either.
+        The caller's path is an addition, one comparison and an append; ``_admit`` (start
+        the writer, measure, wake it, wait) runs about once every ``_MEASURE_EVERY`` spans,
+        and on every put once the queue is full. A dropped item is never appended.
         """
         if self._spans_in + spans >= self._next_check and not self._admit(item, spans):
             return
@@ -176,7 +174,9 @@ class BatchWorker:
             ):
                 self._drop(spans)
                 admitted = False
-        self._next_check = min(self._next_measure, self._spans_out + self._wake_at)
+        # the next check: where the writer must be woken or, awake, where the bound is hit
+        due = self._limit if backlog >= self._wake_at else self._wake_at
+        self._next_check = min(self._next_measure, self._spans_out + due)
         return admitted
 
     def put_nowait(self, items: list[Any]) -> None:

@@ -12,13 +12,9 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from mlflow_trace_nb._internal.records import FixedAttributes, SpanRecord, TraceRecord
-from mlflow_trace_nb._internal.serialization import (
-    MAX_COLLECTION_ITEMS,
-    MAX_JSON_CHARS,
-    dumps,
-    dumps_dict,
-)
+from mlflow_trace_nb._internal.serialization import dumps, dumps_dict
 from mlflow_trace_nb._internal.tracer.ids import format_request_id, format_span_id
+from mlflow_trace_nb.store.event_rows import events_json
 from mlflow_trace_nb.store.limits import (
     MAX_MESSAGE_CHARS,
     MAX_NAME_CHARS,
@@ -119,53 +115,10 @@ class TraceRows(NamedTuple):
         return len(self.spans) + self.root
 
 
-def _events_json(events: Sequence[Any]) -> str:
-    if not events:
-        return "[]"
-    dicts = []
-    for event in events:
-        data = event.to_dict()
-        name = data["name"]
-        if not (type(name) is str and len(name) <= MAX_NAME_CHARS):
-            data["name"] = clean_text(name, MAX_NAME_CHARS)  # dumps fixes surrogates
-        dicts.append(data)
-    if len(dicts) < MAX_COLLECTION_ITEMS:
-        text = dumps(dicts)
-        if text.startswith("["):
-            return text
-    return _events_fitting(dicts)
-
-
-def _events_fitting(dicts: list[dict[str, Any]]) -> str:
-    """Many or large events: each encoded on its own, kept in order while they fit in
-    ``MAX_JSON_CHARS`` (``exception`` events always), then one ``…[truncated]`` event
-    counting the rest; never one preview string in place of the list (it would read back
-    as no events at all), nor the serialiser's 1,000-item cap."""
-    texts = [dumps(data) for data in dicts]
-    raised = [data["name"] == "exception" for data in dicts]
-    budget = MAX_JSON_CHARS - 200 - sum(len(t) + 1 for t, r in zip(texts, raised, strict=True) if r)
-    kept: list[str] = []
-    for text, is_exception in zip(texts, raised, strict=True):
-        if not is_exception:
-            budget -= len(text) + 1
-            if budget < 0 or not text.startswith("{"):
-                continue
-        kept.append(text)
-    if len(kept) < len(dicts):
-        mark = {
-            "name": "…[truncated]",
-            "timestamp_ns": dicts[-1].get("timestamp_ns"),
-            "attributes": {"dropped_events": len(dicts) - len(kept)},
-        }
-        kept.append(dumps(mark))
-    return "[" + ",".join(kept) + "]"
-
-
 def span_row(span: SpanRecord, request_id: str | None = None) -> SpanRow:
     """Serialise one span record (its payloads as JSON text) into a ``spans`` row
     (``request_id``: the record's, when the caller has formatted it already)."""
     (trace_id, span_id, parent, _, name, span_type, start, end, status, message) = span[:10]
-    inputs, outputs, attributes, events = span[10:14]
     if request_id is None:
         request_id = format_request_id(trace_id)
     parent_text = None
@@ -177,18 +130,38 @@ def span_row(span: SpanRecord, request_id: str | None = None) -> SpanRow:
         parent_text,
         name
         if type(name) is str and len(name) <= MAX_NAME_CHARS and name.isascii()
-        else clean_text(name, MAX_NAME_CHARS),
+        else _name(name),
         span_type
         if span_type is None
         or (type(span_type) is str and len(span_type) <= MAX_NAME_CHARS and span_type.isascii())
-        else clean_text(span_type, MAX_NAME_CHARS),
+        else _name(span_type),
         start if type(start) is int else (clean_int(start) or 0),
         end if end is None or type(end) is int else clean_int(end),
         status,
-        message
-        if not message
-        or (type(message) is str and len(message) <= MAX_MESSAGE_CHARS and message.isascii())
-        else clean_text(message, MAX_MESSAGE_CHARS),
+        message if not message else _message(message),
+        *_payloads(span),
+    )
+
+
+def _name(name: Any) -> str:
+    """A span's name or type as stored: short ASCII text as it is, else cleaned and capped."""
+    if type(name) is str and len(name) <= MAX_NAME_CHARS and name.isascii():
+        return name
+    return clean_text(name, MAX_NAME_CHARS)
+
+
+def _message(message: Any) -> Any:
+    if not message or (
+        type(message) is str and len(message) <= MAX_MESSAGE_CHARS and message.isascii()
+    ):
+        return message
+    return clean_text(message, MAX_MESSAGE_CHARS)
+
+
+def _payloads(span: SpanRecord) -> tuple[str | None, str | None, str, str]:
+    """A span record's inputs, outputs, attributes and events as JSON text."""
+    inputs, outputs, attributes, events = span[10:14]
+    return (
         None if inputs is None else dumps(inputs),
         None if outputs is None else dumps(outputs),
         "{}"
@@ -196,7 +169,40 @@ def span_row(span: SpanRecord, request_id: str | None = None) -> SpanRow:
         else (attributes.json or _fixed_json(attributes))
         if type(attributes) is FixedAttributes
         else dumps_dict(attributes),
-        _events_json(events) if events else "[]",
+        events_json(events) if events else "[]",
+    )
+
+
+def embedded_row(
+    trace: TraceRecord, request_id: str, tags: dict[str, str], metadata: dict[str, str]
+) -> tuple[Any, ...]:
+    """The ``traces`` row of a trace whose root goes in it (``TRACE_WRITE_COLUMNS``), built
+    straight from the records: the commonest row of all (every one-span trace is one)."""
+    (_, span_id, _, _, name, span_type, start, raw_end, _, message) = trace.root[:10]
+    inputs, outputs, attributes, events = _payloads(trace.root)
+    end: int | None = raw_end
+    if type(start) is not int:
+        start = clean_int(start) or 0
+    if end is not None and type(end) is not int:
+        end = clean_int(end)
+    return (
+        request_id,
+        experiment_key(trace.experiment_id),
+        _name(name),
+        start // 1_000_000,
+        None if end is None else (end - start) // 1_000_000,
+        trace.status,
+        inputs,
+        outputs,
+        dumps_dict(metadata) if metadata else "{}",
+        dumps_dict(tags) if tags else "{}",
+        f"{span_id:016x}" if type(span_id) is int else format_span_id(span_id),
+        None if span_type is None else _name(span_type),
+        start,
+        end,
+        _message(message),
+        attributes,
+        events,
     )
 
 
@@ -211,11 +217,10 @@ def trace_row(
     root_row: SpanRow | None = None,
     tags: dict[str, str] | None = None,
     metadata: dict[str, str] | None = None,
-    embed: bool = False,
 ) -> tuple[Any, ...]:
-    """The ``traces`` row of a trace record: its ``TRACE_COLUMNS``, and with ``embed`` its
-    root's ``ROOT_COLUMNS`` too (``root_row``: the root's span row, if made already, so its
-    payloads are serialised once; ``tags``/``metadata``: cleaned already)."""
+    """The ``traces`` row of a trace record, its ``TRACE_COLUMNS`` (``root_row``: the root's
+    span row, if made already, so its payloads are serialised once; ``tags``/``metadata``:
+    cleaned already). ``embedded_row`` makes the row of a trace holding its root."""
     if root_row is None:
         root_row = span_row(trace.root)
     if tags is None:
@@ -223,7 +228,7 @@ def trace_row(
     if metadata is None:
         metadata = clean_pairs(trace.metadata)
     start, end = root_row[5], root_row[6]
-    row = (
+    return (
         root_row[0],
         experiment_key(trace.experiment_id),
         root_row[3],
@@ -235,9 +240,6 @@ def trace_row(
         dumps_dict(metadata) if metadata else "{}",
         dumps_dict(tags) if tags else "{}",
     )
-    if not embed:
-        return row
-    return (*row, root_row[1], root_row[4], start, end, root_row[8], root_row[11], root_row[12])
 
 
 _EXPERIMENT_KEYS: dict[str, int] = {}
@@ -279,22 +281,23 @@ def _open_row(span: SpanRecord, row: SpanRow) -> tuple[Any, ...]:
     )
 
 
-def finished_rows(trace: TraceRecord, spans: Sequence[SpanRow], root_row: SpanRow) -> TraceRows:
-    """The rows of a finished trace (with those of its spans in the same batch; the root's
-    ``root_row`` goes in the trace row, or, for a fragment, with the spans)."""
+def finished_rows(trace: TraceRecord, spans: Sequence[SpanRow], request_id: str) -> TraceRows:
+    """The rows of a finished trace (with those of its spans in the same batch). Its root
+    goes in its trace row, except a fragment's (its parent is in another process) and that
+    of a trace whose state ``update_current_trace(state=)`` set apart from the root's status
+    (``traces.status`` holds the trace's; the spans view reads an embedded root's from it):
+    those go with the spans."""
     tags = clean_pairs(trace.tags) if trace.tags else _NO_PAIRS
     metadata = clean_pairs(trace.metadata) if trace.metadata else _NO_PAIRS
+    root = trace.root
     fragment = trace.fragment
-    # the root goes in its trace row, except a fragment's (its parent is in another process)
-    # and a trace whose state update_current_trace(state=) set apart from the root's status
-    # (traces.status holds the trace's; the spans view reads an embedded root's from it)
-    embed = not fragment and root_row[2] is None and trace.status == root_row[7]
+    embed = not fragment and root[2] is None and trace.status == root[8]
     if embed:
-        row = trace_row(trace, root_row, tags, metadata, True)
+        row = embedded_row(trace, request_id, tags, metadata)
     else:
+        root_row = span_row(root, request_id)
         spans = [*spans, root_row]
         row = trace_row(trace, root_row, tags, metadata) + _NO_ROOT
-    request_id = root_row[0]
     return _new_rows(
         TraceRows,
         (
@@ -317,26 +320,20 @@ def batch_rows(items: Sequence[Any], reject: Any) -> list[TraceRows]:
     ones with their trace row; others IN_PROGRESS). ``reject(spans, error)`` is called for
     a record that cannot be serialised: it is left out, never its batch."""
     # Few tracked objects per trace (the GC's young passes run every ~700 of them and
-    # traverse the pending records): parallel lists, no per-trace tuples or empty lists.
+    # traverse the pending records): no per-trace tuples or empty lists.
     request_ids: dict[int, str] = {}  # trace id -> request id
     span_lists: dict[int, list[SpanRow]] = {}  # span rows by trace id (traces arrive contiguous)
     firsts: dict[int, SpanRecord] = {}  # the first span record of each of span_lists' traces
     done: list[TraceRecord] = []
-    done_rows: list[SpanRow] = []  # their roots' rows
     for item in items:
         try:
             if type(item) is TraceRecord:
-                span = item.root
-                request_id = request_ids.get(span[0])
-                if request_id is None:
-                    request_id = request_ids[span[0]] = format_request_id(span[0])
-                done_rows.append(span_row(span, request_id))
                 done.append(item)
                 continue
             trace_id = item[0]
             request_id = request_ids.get(trace_id)
             if request_id is None:
-                request_id = request_ids[trace_id] = format_request_id(trace_id)
+                request_id = request_ids[trace_id] = f"tr-{trace_id:032x}"
             row = span_row(item, request_id)
             rows = span_lists.get(trace_id)
             if rows is None:
@@ -348,13 +345,17 @@ def batch_rows(items: Sequence[Any], reject: Any) -> list[TraceRows]:
             reject(1, error)
     out: list[TraceRows] = []
     take = span_lists.pop
-    for trace, root_row in zip(done, done_rows, strict=True):
+    for trace in done:
         # a fragment (continued elsewhere) shares its trace id: its rows go with the first
-        rows = take(trace[0], None)
+        trace_id = trace[0]
+        rows = take(trace_id, None) if span_lists else None
         try:
-            out.append(finished_rows(trace, NO_ROWS if rows is None else rows, root_row))
-        except Exception as error:
-            reject(1 + (0 if rows is None else len(rows)), error)
+            request_id = request_ids.get(trace_id) or format_request_id(trace_id)
+            out.append(finished_rows(trace, NO_ROWS if rows is None else rows, request_id))
+        except Exception as error:  # only the trace's own record is lost, not its spans
+            reject(1, error)
+            if rows is not None:
+                span_lists[trace_id] = rows
     for trace_id, rows in span_lists.items():
         opened = _open_row(firsts[trace_id], rows[0])
         out.append(TraceRows(opened, NO_ROWS, NO_ROWS, rows, open=True))

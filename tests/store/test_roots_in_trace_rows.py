@@ -161,3 +161,20 @@ def test_a_state_equal_to_the_roots_status_keeps_the_one_row_layout(tmp_path: Pa
     mlflow.flush()
     assert _count(db, "SELECT count(*) FROM span_rows") == 0
     assert mlflow.get_last_active_trace().info.state == "OK"  # type: ignore[union-attr]
+
+
+def test_a_trace_record_that_cannot_be_made_into_a_row_costs_only_itself(
+    tmp_path: Path,
+) -> None:
+    from mlflow_trace_nb._internal.records import TraceRecord, make_span_record
+
+    child = make_span_record(7, 2, 1, "0", "child", None, 10, 20, "OK", "", {"q": 1}, 2, None, ())
+    broken = TraceRecord(7, "0", {}, {}, "OK", False, 2, None)  # type: ignore[arg-type]
+    fine = make_span_record(8, 3, None, "0", "other", None, 10, 20, "OK", "", None, 1, None, ())
+    store = SqliteStore(str(tmp_path / "t.db"))
+    store.export([child, broken, fine, TraceRecord(8, "0", {}, {}, "OK", False, 1, fine)])
+    assert store.rejected_spans == 1  # the broken trace record, not its child nor the other
+    db = tmp_path / "t.db"
+    assert _count(db, "SELECT count(*) FROM spans WHERE name = 'child'") == 1
+    assert _count(db, "SELECT count(*) FROM traces WHERE status = 'IN_PROGRESS'") == 1
+    assert _count(db, "SELECT count(*) FROM traces WHERE name = 'other'") == 1
