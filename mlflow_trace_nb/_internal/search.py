@@ -219,11 +219,11 @@ def _find(
     }
     if not rows:
         return RUNTIME.store.search(**query)
-    from mlflow_trace_nb._internal.gc_pause import gc_paused
     from mlflow_trace_nb.query.dataframe import values_frame
     from mlflow_trace_nb.query.frame_rows import frame_values
+    from mlflow_trace_nb.query.result_gc import paused_then_old
 
-    with gc_paused():
+    with paused_then_old():
         return values_frame(RUNTIME.store.search_rows(frame_values, **query))
 
 

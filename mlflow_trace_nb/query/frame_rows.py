@@ -81,15 +81,19 @@ def frame_values(
     assessed: set[Any],
     load: Callable[[list[tuple[Any, ...]]], list[Trace]],
 ) -> list[TraceValues]:
-    """Frame rows for ``traces`` rows (store order) and the ``spans`` rows of all of them
-    (as ``SqliteStore.search_rows`` reads them, any order). The traces in ``assessed`` and those
-    the fast path does not take are made ``Trace`` by ``load(trace rows)`` (as the store's
-    ``search`` makes them) and converted by ``trace_values``."""
+    """Frame rows for ``traces`` rows (store order, each with its root span's columns) and
+    the other ``spans`` rows of all of them (as ``SqliteStore.search_rows`` reads them, any
+    order). The traces in ``assessed`` and those the fast path does not take are made
+    ``Trace`` by ``load(trace rows)`` (as the store's ``search`` makes them) and converted
+    by ``trace_values``."""
     by_trace: dict[Any, list[tuple[Any, ...]]] = {row[0]: [] for row in trace_rows}
     for span in span_rows:
         bucket = by_trace.get(span[0])
         if bucket is not None:
             bucket.append(span)
+    for row in trace_rows:  # the root last, as the ``spans`` view lists it (for ties)
+        if row[10] is not None:
+            by_trace[row[0]].append(_root_row(row))
     out: list[Any] = []
     slow: list[int] = []
     builder = _Builder()
@@ -113,6 +117,49 @@ def frame_values(
     return out
 
 
+def _root_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The ``spans`` row of a trace's root, from its trace row (``search_rows``' layout:
+    ``TRACE_COLUMNS``, then the root's id, type, start, end, message, attributes, events),
+    as the ``spans`` view (migration 3) makes it: the trace's name, status, request and
+    response are the root's name, status code, inputs and outputs."""
+    # request_id, span_id, parent_id (none), name, span_type, start_time_ns, end_time_ns,
+    # status_code, status_message, inputs, outputs, attributes, events
+    (
+        request_id,
+        _,
+        name,
+        _,
+        _,
+        status,
+        request,
+        response,
+        _,
+        _,
+        span_id,
+        kind,
+        start,
+        end,
+        message,
+        attributes,
+        events,
+    ) = row
+    return (
+        request_id,
+        span_id,
+        None,
+        name,
+        kind,
+        start,
+        end,
+        status,
+        message,
+        request,
+        response,
+        attributes,
+        events,
+    )
+
+
 class _Builder:
     """Makes frame rows; caches what repeats across traces (timestamps' seconds, states,
     span types)."""
@@ -122,6 +169,7 @@ class _Builder:
         self._span_rows = SpanRows()
         self._states: dict[Any, tuple[str, str]] = {}
         self._locations: dict[Any, str] = {}
+        self._tag_cache: dict[tuple[Any, Any], tuple[dict[str, Any], str]] = {}
 
     def _request_time(self, ms: Any) -> str:
         """``mlflow_format.format_request_time``, its date and time cached per second."""
@@ -168,9 +216,7 @@ class _Builder:
         if type(status) is not str:
             raise _Odd
         metadata = {} if row[8] == "{}" else decode_object(row[8])
-        tags = decode_object(row[9])
-        if name and keys.TRACE_NAME not in tags:
-            tags[keys.TRACE_NAME] = name
+        tags, tags_json = self._tags(row[9], name)
         states = self._states.get(status)
         if states is None:
             value = state_of(status).value
@@ -182,16 +228,12 @@ class _Builder:
             location = self._locations[experiment] = _encode(TraceLocation(experiment).to_dict())
         request_time = self._request_time(timestamp)
         info: dict[str, Any] = {"trace_id": request_id}
-        parts = [f'{{"trace_id": {_quote(request_id)}']
-        client_request_id = metadata.get(keys.CLIENT_REQUEST_ID)
+        client_json = ""
+        client_request_id = metadata.get(keys.CLIENT_REQUEST_ID) if metadata else None
         if client_request_id is not None and client_request_id != {} and client_request_id != []:
             info["client_request_id"] = client_request_id
-            parts.append(f', "client_request_id": {_encode(client_request_id)}')
+            client_json = f', "client_request_id": {_encode(client_request_id)}'
         info["state"] = state
-        parts.append(
-            f', "trace_location": {location}, "request_time": "{request_time}", '
-            f'"state": {state_json}'
-        )
         # TraceData.request / .response (JSON as json.dumps writes it)
         if root is not None and row[6] == root[2] and row[6] is not None:
             request = root[3]  # the root's inputs, re-encoded already
@@ -201,22 +243,14 @@ class _Builder:
             response = root[5]  # the root's outputs, re-encoded already
         else:
             response = _request_json(row[7], root, 1)
-        # trace_metadata: the stored keys, then what MLflow records (TraceInfo.trace_metadata)
-        trace_metadata = {k: v for k, v in metadata.items() if k not in _FIELD_KEYS}
-        trace_metadata.setdefault(keys.SCHEMA_VERSION, SCHEMA_VERSION)
-        if duration is not None:
-            trace_metadata.setdefault(keys.TRACE_INPUTS, metadata_preview(request))
-            trace_metadata.setdefault(keys.TRACE_OUTPUTS, metadata_preview(response))
-        usage, cost = totals
-        if usage is not None:
-            trace_metadata.setdefault(keys.TRACE_TOKEN_USAGE, _dumps(usage))
-        if cost is not None:
-            trace_metadata.setdefault(keys.TRACE_COST, _dumps(cost))
+        trace_metadata, metadata_json = _trace_metadata(
+            metadata, duration, request, response, totals
+        )
         info["trace_metadata"] = trace_metadata
-        parts.append(f', "trace_metadata": {_encode(trace_metadata)}')
         if tags:
             info["tags"] = tags
-            parts.append(f', "tags": {_encode(tags)}')
+            tags_json = f', "tags": {tags_json}'
+        previews = []
         for field, key, text, role in (
             ("request_preview", keys.REQUEST_PREVIEW, request, "user"),
             ("response_preview", keys.RESPONSE_PREVIEW, response, "assistant"),
@@ -226,13 +260,80 @@ class _Builder:
             if given is None:
                 preview = truncated_preview(text, role)
             if preview is not None:
-                parts.append(f', "{field}": {_quote(preview)}')
+                previews.append(f', "{field}": {_quote(preview)}')
         if duration is not None and duration != {} and duration != []:
             text = int.__repr__(duration) if type(duration) is int else _encode(duration)
-            parts.append(f', "execution_duration_ms": {text}}}')
+            duration_json = f', "execution_duration_ms": {text}'
         else:
-            parts.append("}")
-        return info, "".join(parts)
+            duration_json = ""
+        return info, (
+            f'{{"trace_id": {_quote(request_id)}{client_json}, "trace_location": {location}, '
+            f'"request_time": "{request_time}", "state": {state_json}, '
+            f'"trace_metadata": {metadata_json}{tags_json}{"".join(previews)}{duration_json}}}'
+        )
+
+    def _tags(self, text: Any, name: Any) -> tuple[dict[str, Any], str]:
+        """``TraceInfo.tags`` of a stored trace (the trace name added) and its JSON text;
+        those of only string values are cached by column and name (and copied)."""
+        key = (text, name)
+        cached = self._tag_cache.get(key)
+        if cached is not None:
+            return cached[0].copy(), cached[1]
+        tags = decode_object(text)
+        if name and keys.TRACE_NAME not in tags:
+            tags[keys.TRACE_NAME] = name
+        tags_json = _encode(tags)
+        if len(self._tag_cache) < _MAX_CACHED and all(type(v) is str for v in tags.values()):
+            self._tag_cache[key] = (tags.copy(), tags_json)
+        return tags, tags_json
+
+
+def _trace_metadata(
+    metadata: dict[str, Any],
+    duration: Any,
+    request: str | None,
+    response: str | None,
+    totals: Totals,
+) -> tuple[dict[str, Any], str]:
+    """``TraceInfo.trace_metadata`` of a stored trace (the stored keys, then what MLflow
+    records) and its JSON text."""
+    usage, cost = totals
+    if metadata:
+        trace_metadata = {k: v for k, v in metadata.items() if k not in _FIELD_KEYS}
+        trace_metadata.setdefault(keys.SCHEMA_VERSION, SCHEMA_VERSION)
+        if duration is not None:
+            trace_metadata.setdefault(keys.TRACE_INPUTS, metadata_preview(request))
+            trace_metadata.setdefault(keys.TRACE_OUTPUTS, metadata_preview(response))
+        if usage is not None:
+            trace_metadata.setdefault(keys.TRACE_TOKEN_USAGE, _dumps(usage))
+        if cost is not None:
+            trace_metadata.setdefault(keys.TRACE_COST, _dumps(cost))
+        return trace_metadata, _encode(trace_metadata)
+    # none stored (the commonest): the same values, their text written here (a third of
+    # the C encoder's time for these few strings)
+    trace_metadata = {keys.SCHEMA_VERSION: SCHEMA_VERSION}
+    parts = [_SCHEMA_JSON]
+    if duration is not None:
+        inputs = trace_metadata[keys.TRACE_INPUTS] = metadata_preview(request)
+        outputs = trace_metadata[keys.TRACE_OUTPUTS] = metadata_preview(response)
+        parts.append(f"{_INPUTS_JSON}{_quote(inputs)}{_OUTPUTS_JSON}{_quote(outputs)}")
+    if usage is not None:
+        text = trace_metadata[keys.TRACE_TOKEN_USAGE] = _dumps(usage)
+        parts.append(f"{_USAGE_JSON}{_quote(text)}")
+    if cost is not None:
+        text = trace_metadata[keys.TRACE_COST] = _dumps(cost)
+        parts.append(f"{_COST_JSON}{_quote(text)}")
+    parts.append("}")
+    return trace_metadata, "".join(parts)
+
+
+_SCHEMA_JSON = f"{{{_quote(keys.SCHEMA_VERSION)}: {_quote(SCHEMA_VERSION)}"
+_INPUTS_JSON = f", {_quote(keys.TRACE_INPUTS)}: "
+_OUTPUTS_JSON = f", {_quote(keys.TRACE_OUTPUTS)}: "
+_USAGE_JSON = f", {_quote(keys.TRACE_TOKEN_USAGE)}: "
+_COST_JSON = f", {_quote(keys.TRACE_COST)}: "
+#: Most distinct tag columns ``_Builder`` keeps converted (per result).
+_MAX_CACHED = 1_000
 
 
 #: Metadata keys holding fields of their own (``TraceInfo``'s ``_FIELD_KEYS``).

@@ -47,6 +47,7 @@ _TYPE_KEY = f"{quote(keys.SPAN_TYPE)}: "
 _INPUTS_KEY = f", {quote(keys.SPAN_INPUTS)}: "
 _OUTPUTS_KEY = f", {quote(keys.SPAN_OUTPUTS)}: "
 _LEVEL_KEY = f", {quote(keys.SPAN_LOG_LEVEL)}: "
+_ERROR_LEVEL = int.__repr__(level_of(None, True, True) or 40)
 
 
 def _decode(text: Any) -> Any:
@@ -80,12 +81,36 @@ def _b64_id(hex_id: str) -> str:
     return _b64(bytes.fromhex(hex_id.removeprefix("tr-")), newline=False).decode("ascii")
 
 
+#: Attribute keys ``Span.to_dict`` sets itself (an own attribute of the same key is not shown).
+_FIXED_KEYS = frozenset(
+    {
+        keys.TRACE_REQUEST_ID,
+        keys.SPAN_TYPE,
+        keys.SPAN_INPUTS,
+        keys.SPAN_OUTPUTS,
+        keys.SPAN_LOG_LEVEL,
+    }
+)
+#: Most distinct attribute columns ``SpanRows`` keeps converted (per result).
+_MAX_OWN = 1_000
+#: A span type's attribute value, its JSON text (quoted), and its log level once ended
+#: without an exception (as attribute text).
+_Typed = tuple[str, str, str]
+#: An own attributes column converted: the decoded dict when the general path must look at
+#: it (a key ``Span.to_dict`` sets, token usage, a cost), else None; otherwise the items
+#: as attribute values (dumped), and their JSON text.
+_Own = tuple[dict[str, Any] | None, dict[str, str], str]
+_NO_OWN: _Own = (None, {}, "")
+
+
 class SpanRows:
-    """Converts the span rows of one result; caches span types and statuses across traces."""
+    """Converts the span rows of one result; caches span types, statuses and plain own
+    attribute columns (the same text converts to the same attributes) across traces."""
 
     def __init__(self) -> None:
-        self._types: dict[Any, tuple[str, str]] = {}
+        self._types: dict[Any, _Typed] = {}
         self._statuses: dict[Any, tuple[str, str, str]] = {}
+        self._owns: dict[str, _Own] = {}
 
     def convert(
         self, request_id: str, rows: list[tuple[Any, ...]]
@@ -105,7 +130,8 @@ class SpanRows:
             ids[span_id] = _b64_id(span_id)
         types = self._types
         statuses = self._statuses
-        dump, payload = _dump, _payload
+        owns = self._owns
+        payload = _payload
         dicts = []
         texts = []
         usages: dict[str, dict[str, Any]] = {}  # token usage by span id
@@ -138,50 +164,44 @@ class SpanRows:
                 raise OddRow
             typed = types.get(span_type)
             if typed is None:
-                if span_type is not None and type(span_type) is not str:
-                    raise OddRow
-                dumped = dump(span_type)
-                typed = types[span_type] = (dumped, quote(dumped))
+                typed = self._type(span_type)
             attrs = {keys.TRACE_REQUEST_ID: trace_attr, keys.SPAN_TYPE: typed[0]}
-            attrs_json = trace_attr_json + typed[1]
             inputs, inputs_dumped = payload(inputs_text)
-            if inputs_dumped is not None:
+            if inputs_dumped is None:
+                inputs_json = ""
+            else:
                 attrs[keys.SPAN_INPUTS] = inputs_dumped
-                attrs_json = f"{attrs_json}{_INPUTS_KEY}{quote(inputs_dumped)}"
+                inputs_json = f"{_INPUTS_KEY}{quote(inputs_dumped)}"
             outputs, outputs_dumped = payload(outputs_text)
-            if outputs_dumped is not None:
+            if outputs_dumped is None:
+                outputs_json = ""
+            else:
                 attrs[keys.SPAN_OUTPUTS] = outputs_dumped
-                attrs_json = f"{attrs_json}{_OUTPUTS_KEY}{quote(outputs_dumped)}"
+                outputs_json = f"{_OUTPUTS_KEY}{quote(outputs_dumped)}"
             if events_text is None:  # None: []
                 events: list[dict[str, Any]] = []
                 events_json = "[]"
             else:
                 events = _events(events_text)
                 events_json = encode(events)
-            own: Any = None
-            if attributes_text is not None:  # None: {}
-                own = _decode(attributes_text)
-                if type(own) is not dict:
-                    raise OddRow
+            if attributes_text is None:  # None: {}
+                own_entry = _NO_OWN
+            else:
+                own_entry = owns.get(attributes_text) or self._own(attributes_text)
+            own, pairs, own_json = own_entry
+            level_json = ""
             if own is None or keys.SPAN_LOG_LEVEL not in own:  # as Span.to_dict
-                raised = any(e["name"] == "exception" for e in events) if events else False
-                level = level_of(span_type, end is not None, raised)
-                if level is not None:
-                    attrs[keys.SPAN_LOG_LEVEL] = level_text = int.__repr__(level)
-                    attrs_json = f'{attrs_json}{_LEVEL_KEY}"{level_text}"'
-            if own:
-                for key, value in own.items():
-                    if key not in attrs:
-                        dumped = attrs[key] = dump(value)
-                        attrs_json = f"{attrs_json}, {quote(key)}: {quote(dumped)}"
-                if keys.TOKEN_USAGE in own:
-                    usage = usage_dict(own[keys.TOKEN_USAGE])
-                    if usage is not None:
-                        usages[span_id] = usage
-                if ".cost" in attributes_text:
-                    cost = span_cost_value(own)
-                    if cost is not None:
-                        costs[span_id] = cost
+                if events and any(e["name"] == "exception" for e in events):
+                    level_text: str | None = _ERROR_LEVEL
+                else:
+                    level_text = None if end is None else typed[2]
+                if level_text is not None:
+                    attrs[keys.SPAN_LOG_LEVEL] = level_text
+                    level_json = f'{_LEVEL_KEY}"{level_text}"'
+            if pairs:
+                attrs.update(pairs)  # none of them among attrs' keys (see _own)
+            elif own:
+                own_json = self._general(span_id, own, attributes_text, attrs, usages, costs)
             if parent is None:
                 parent_b64 = None
                 parent_json = "null"
@@ -232,7 +252,8 @@ class SpanRows:
                 f'{head}{span_b64}", "parent_span_id": {parent_json}, "name": {quote(name)}, '
                 f'"start_time_unix_nano": {int.__repr__(start)}, "end_time_unix_nano": '
                 f'{end_json}, "events": {events_json}, "status": {status[2]}, '
-                f'"attributes": {attrs_json}}}, "links": []}}'
+                f'"attributes": {trace_attr_json}{typed[1]}{inputs_json}{outputs_json}'
+                f'{level_json}{own_json}}}, "links": []}}'
             )
         usage = cost = None
         if usages or costs:
@@ -241,6 +262,57 @@ class SpanRows:
             cost = aggregate_cost(costs, parents)
         found = root if root is not None else orphan
         return dicts, f"[{', '.join(texts)}]", found, (usage, cost)
+
+    def _type(self, span_type: Any) -> _Typed:
+        """A span type's ``_Typed`` (cached)."""
+        if span_type is not None and type(span_type) is not str:
+            raise OddRow
+        dumped = _dump(span_type)
+        level = level_of(span_type, True, False)
+        typed = (dumped, quote(dumped), "" if level is None else int.__repr__(level))
+        if len(self._types) < 100:
+            self._types[span_type] = typed
+        return typed
+
+    def _own(self, text: str) -> _Own:
+        """An own attributes column converted (``_Own``); those the general path need not see
+        are cached."""
+        own = _decode(text)
+        if type(own) is not dict:
+            raise OddRow
+        if not own.keys().isdisjoint(_FIXED_KEYS) or keys.TOKEN_USAGE in own or ".cost" in text:
+            return own, {}, ""
+        pairs = {key: _dump(value) for key, value in own.items()}
+        found = (None, pairs, "".join([f", {quote(k)}: {quote(v)}" for k, v in pairs.items()]))
+        if len(self._owns) < _MAX_OWN:
+            self._owns[text] = found
+        return found
+
+    @staticmethod
+    def _general(
+        span_id: str,
+        own: dict[str, Any],
+        text: str,
+        attrs: dict[str, Any],
+        usages: dict[str, dict[str, Any]],
+        costs: dict[str, dict[str, float]],
+    ) -> str:
+        """Adds the own attributes not among ``attrs``' keys to them (dumped), notes the span's
+        token usage and cost; returns their JSON text."""
+        parts = []
+        for key, value in own.items():
+            if key not in attrs:
+                dumped = attrs[key] = _dump(value)
+                parts.append(f", {quote(key)}: {quote(dumped)}")
+        if keys.TOKEN_USAGE in own:
+            usage = usage_dict(own[keys.TOKEN_USAGE])
+            if usage is not None:
+                usages[span_id] = usage
+        if ".cost" in text:
+            cost = span_cost_value(own)
+            if cost is not None:
+                costs[span_id] = cost
+        return "".join(parts)
 
     def _status(self, code: Any, message: str) -> tuple[str, str, str]:
         """``SpanStatus(code, message).to_dict()`` as ``(code, message, JSON text)``; those

@@ -60,14 +60,45 @@ _SPAN_SELECT = ", ".join(f"s.{c}" for c in SPAN_COLUMNS[:9]) + (
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
-# For query.frame_rows: the columns as written, but the commonest values of the last ones
-# (no message, attributes or events) read as NULL, which costs no Python object; a NULL
-# there (the schema forbids it) reads as 0 for the reader to notice.
-_SPAN_RAW_SELECT = ", ".join(f"s.{c}" for c in SPAN_COLUMNS[:8]) + (
-    ", nullif(s.status_message, '')"
-    ", s.inputs, s.outputs"
-    ", CASE s.attributes WHEN '{}' THEN NULL ELSE coalesce(s.attributes, 0) END"
-    ", CASE s.events WHEN '[]' THEN NULL ELSE coalesce(s.events, 0) END"
+
+
+# For query.frame_rows: a span's last columns as written, but their commonest values (no
+# message, attributes or events) read as NULL, which costs no Python object; a NULL there
+# (the schema forbids it) reads as 0 for the reader to notice.
+def _message(column: str) -> str:
+    return f"nullif({column}, '')"
+
+
+def _unless(column: str, empty: str) -> str:
+    return f"CASE {column} WHEN '{empty}' THEN NULL ELSE coalesce({column}, 0) END"
+
+
+_SPAN_RAW_SELECT = ", ".join(
+    [
+        *(f"s.{c}" for c in SPAN_COLUMNS[:8]),
+        _message("s.status_message"),
+        "s.inputs",
+        "s.outputs",
+        _unless("s.attributes", "{}"),
+        _unless("s.events", "[]"),
+    ]
+)
+# search_rows reads the two tables behind the ``spans`` view (migration 3) directly: SQLite
+# scans the view's UNION ALL whole (it does not push ``request_id IN (subquery)`` into
+# it), which made reading the spans of a result about twice as slow. A trace row is read
+# with its root span's own columns (all None without a root, which the view leaves out);
+# the root's name, status, inputs and outputs are the trace's.
+_TRACE_ROOT_SELECT = ", ".join(
+    [
+        _TRACE_SELECT,
+        "t.root_span_id",
+        "t.root_span_type",
+        "t.root_start_ns",
+        "t.root_end_ns",
+        _message("t.root_status_message"),
+        _unless("t.root_attributes", "{}"),
+        _unless("t.root_events", "[]"),
+    ]
 )
 
 
@@ -140,18 +171,20 @@ class SqliteStore(WritePath, AssessmentStore, AttachmentStore):
     ) -> T:
         """What ``search`` finds, as rows, handed to ``build`` in the read snapshot (for
         ``search_traces``' DataFrame): ``build(trace_rows, span_rows, assessed, load)`` gets
-        the ``traces`` rows (``TRACE_COLUMNS``, in order), the ``spans`` rows of all of them
-        (``SPAN_COLUMNS``, any order; status message ``''``, attributes ``{}`` and events
-        ``[]`` as None), the ids of those with assessments, and ``load(rows)``
-        which makes ``Trace`` entities of some trace rows exactly as ``search`` does."""
+        the ``traces`` rows (``TRACE_COLUMNS``, in order, then the root span's id, type,
+        start, end, status message, attributes and events, as below; all None without a
+        root), the other ``spans`` rows of all of them (``SPAN_COLUMNS``, any order; status
+        message ``''``, attributes ``{}`` and events ``[]`` as None), the ids of those with
+        assessments, and ``load(rows)`` which makes ``Trace`` entities of some trace rows
+        exactly as ``search`` does."""
         selection, args = _selection(experiment_ids, where, params, order_by, limit)
         with self._reading() as conn:
-            trace_rows_ = conn.execute(f"SELECT {_TRACE_SELECT} {selection}", args).fetchall()
+            trace_rows_ = conn.execute(f"SELECT {_TRACE_ROOT_SELECT} {selection}", args).fetchall()
             span_rows: list[Row] = []
             if trace_rows_:
                 span_rows = conn.execute(
-                    f"SELECT {_SPAN_RAW_SELECT} FROM spans s "
-                    f"WHERE s.request_id IN (SELECT t.request_id {selection})",
+                    f"SELECT {_SPAN_RAW_SELECT} FROM (SELECT t.request_id {selection}) AS chosen "
+                    "JOIN span_rows s ON s.request_id = chosen.request_id",
                     args,
                 ).fetchall()
 
