@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from mlflow_trace_nb._internal.deprecation import accepts_request_id
+from mlflow_trace_nb._internal.gc_pause import gc_paused
 from mlflow_trace_nb._internal.last_trace import get_last_active_trace, get_last_active_trace_id
 from mlflow_trace_nb._internal.runtime import RUNTIME
 from mlflow_trace_nb._internal.serialization import fix_surrogates
@@ -221,9 +222,8 @@ def _find(
         return RUNTIME.store.search(**query)
     from mlflow_trace_nb.query.dataframe import values_frame
     from mlflow_trace_nb.query.frame_rows import frame_values
-    from mlflow_trace_nb.query.result_gc import paused_then_old
 
-    with paused_then_old():
+    with gc_paused(then_old=True):
         return values_frame(RUNTIME.store.search_rows(frame_values, **query))
 
 

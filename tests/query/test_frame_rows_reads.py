@@ -12,9 +12,9 @@ from typing import Any
 import pandas as pd
 
 import mlflow_trace_nb as mlflow
+from mlflow_trace_nb._internal.gc_pause import gc_paused
 from mlflow_trace_nb._internal.runtime import RUNTIME
 from mlflow_trace_nb.query.frame_rows import _root_row
-from mlflow_trace_nb.query.result_gc import paused_then_old
 from mlflow_trace_nb.store.sqlite import _SPAN_RAW_SELECT
 from tests.query.test_frame_rows import _make_ordinary, _reference, assert_same_frames
 
@@ -87,17 +87,17 @@ def test_repeated_columns_same_frame_own_cells() -> None:
 
 
 def test_gc_left_as_found() -> None:
-    """``paused_then_old`` pauses the GC and re-enables it only if it was enabled; frozen
+    """``gc_paused(then_old=True)`` pauses the GC and re-enables it only if it was enabled; frozen
     objects (``gc.freeze`` before a fork) stay frozen."""
     assert gc.isenabled()
-    with paused_then_old():
+    with gc_paused(then_old=True):
         assert not gc.isenabled()
         young = [[] for _ in range(10)]
     assert gc.isenabled() and gc.get_freeze_count() == 0
     assert gc.is_tracked(young)
     gc.disable()
     try:
-        with paused_then_old():
+        with gc_paused(then_old=True):
             pass
         assert not gc.isenabled()
     finally:
@@ -105,7 +105,7 @@ def test_gc_left_as_found() -> None:
     sentinel: list[object] = []
     gc.freeze()
     try:
-        with paused_then_old():
+        with gc_paused(then_old=True):
             pass
         # Frozen objects may die meanwhile (the count only falls), so the check is on one
         # object: ``unfreeze`` would have put it back in the oldest generation.
