@@ -223,7 +223,7 @@ def _find(
     from mlflow_trace_nb.query.dataframe import values_frame
     from mlflow_trace_nb.query.frame_rows import frame_values
 
-    with gc_paused(then_old=True):
+    with gc_paused():
         return values_frame(RUNTIME.store.search_rows(frame_values, **query))
 
 
