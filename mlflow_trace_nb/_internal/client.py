@@ -119,7 +119,7 @@ class MlflowClient:
         )
         if span._recording:
             for key, value in (tags or {}).items():
-                span._state.set_tag(str(key), str(value))
+                span._state.set_tag(key, value)
         return _remember(span)
 
     def start_span(

@@ -33,10 +33,10 @@ in practice, costs one type check, one length check and one ``isascii()``.
 
 from __future__ import annotations
 
-import enum
 from typing import Any
 
 from mlflow_trace_nb._internal.serialization import fix_surrogates as _fix_surrogates
+from mlflow_trace_nb._internal.text import as_text
 
 __all__ = [
     "MAX_KEY_CHARS",
@@ -74,7 +74,7 @@ def clean_text(value: object, cap: int) -> str:
         if len(text) <= cap and text.isascii():
             return text
     else:
-        text = _to_str(value)
+        text = as_text(value)
     if len(text) > cap:
         text = _cut(text, cap)
     if not text.isascii():
@@ -108,22 +108,6 @@ def clean_int(value: object) -> int | None:
     except Exception:
         return None
     return number if _INT64_MIN <= number <= _INT64_MAX else None
-
-
-def _to_str(value: object) -> str:
-    try:
-        if isinstance(value, enum.Enum):
-            value = value.value
-            if type(value) is str:
-                return value
-        if isinstance(value, str):
-            return str.__str__(value)  # a str subclass: its characters, not its __str__
-        return str(value)
-    except Exception:
-        try:
-            return f"<unprintable {type(value).__name__}>"
-        except Exception:
-            return "<unprintable>"
 
 
 def _cut(text: str, cap: int) -> str:

@@ -143,3 +143,40 @@ def test_span_functions_reject_wrong_types(call: Callable[[], Any], named: str) 
     with pytest.raises(TypeError, match=named):
         call()
     assert mlflow.get_current_active_span() is None
+
+
+class _Unprintable:
+    """A key or value whose ``__str__`` and ``__repr__`` fail (a half-built object)."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+def test_keys_tags_and_names_that_cannot_be_printed_never_raise_into_user_code() -> None:
+    """Attribute keys, tag and metadata keys and values, event names and status messages
+    whose ``__str__`` fails are stored as ``<unprintable _Unprintable>``; nothing raises,
+    the span and its neighbours are kept."""
+    odd: Any = _Unprintable()
+    mark = "<unprintable _Unprintable>"
+    with mlflow.start_span("odd") as span:
+        span.set_attribute(odd, 1)
+        span.set_attributes({odd: 2, "plain": 3})
+        span.add_event(odd)
+        mlflow.log_span_event(odd)
+        mlflow.update_current_trace(tags={"k": odd, odd: "v"}, metadata={"m": odd})
+        span.set_status("ERROR", odd)
+    _traced()
+    mlflow.flush()
+    traces = mlflow.search_traces(return_type="list")
+    assert len(traces) == 2
+    trace = mlflow.get_trace(span.request_id)
+    assert trace is not None
+    stored = trace.data.spans[0]
+    assert stored.attributes[mark] == 2 and stored.attributes["plain"] == 3
+    assert [event.name for event in stored.events] == [mark, mark]
+    assert stored.status.description == mark
+    assert trace.info.tags["k"] == mark and trace.info.tags[mark] == "v"
+    assert trace.info.request_metadata["m"] == mark

@@ -20,6 +20,7 @@ from typing import Any
 
 from mlflow_trace_nb import keys
 from mlflow_trace_nb._internal.records import FixedAttributes
+from mlflow_trace_nb._internal.text import as_text
 from mlflow_trace_nb.entities import SpanEvent
 
 __all__ = [
@@ -189,7 +190,7 @@ def fixed_attributes(attributes: dict[str, Any] | None, function: str | None) ->
     (a ``FixedAttributes``, or None): the decorator's ``attributes=`` (values snapshotted
     now) and, as MLflow 3 records it, ``mlflow.spanFunctionName`` (the function's name)."""
     fixed = FixedAttributes(
-        {str(k): snapshot(v) for k, v in attributes.items()} if attributes else ()
+        {as_text(k): snapshot(v) for k, v in attributes.items()} if attributes else ()
     )
     if function is not None:
         fixed[keys.SPAN_FUNCTION_NAME] = function

@@ -12,6 +12,7 @@ from typing import Any
 
 from mlflow_trace_nb import keys
 from mlflow_trace_nb._internal.deprecation import accepts_request_id
+from mlflow_trace_nb._internal.text import as_text
 from mlflow_trace_nb._internal.tracer.arguments import MAX_INT64, describe, optional_mapping
 from mlflow_trace_nb._internal.tracer.context import CURRENT_SPAN, current_span
 from mlflow_trace_nb._internal.tracer.live_span import LiveSpan
@@ -104,9 +105,9 @@ def log_span_event(
     span = _active("log_span_event")
     if span is not None:
         if timestamp is None:
-            span.add_event(str(name), dict(attributes or {}))
+            span.add_event(as_text(name), dict(attributes or {}))
         else:
-            span.add_event(SpanEvent(str(name), int(timestamp), dict(attributes or {})))
+            span.add_event(SpanEvent(as_text(name), int(timestamp), dict(attributes or {})))
 
 
 def add_span_exception(exception: BaseException) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from mlflow_trace_nb import keys
 from mlflow_trace_nb._internal.records import FixedAttributes
+from mlflow_trace_nb._internal.text import as_text
 from mlflow_trace_nb._internal.tracer import ids
 from mlflow_trace_nb._internal.tracer.capture import (
     ExceptionEvent,
@@ -178,14 +179,14 @@ class LiveSpan(Span):
     def set_attribute(self, key: str, value: Any) -> None:
         """Set one attribute (any value; it is serialised later)."""
         if self.end_time_ns is None:
-            self._raw_attributes[key if type(key) is str else str(key)] = snapshot(value)
+            self._raw_attributes[key if type(key) is str else as_text(key)] = snapshot(value)
 
     def set_attributes(self, attributes: dict[str, Any]) -> None:
         """Set several attributes."""
         if self.end_time_ns is None and attributes:
             target = self._raw_attributes
             for key, value in dict(attributes).items():
-                target[key if type(key) is str else str(key)] = snapshot(value)
+                target[key if type(key) is str else as_text(key)] = snapshot(value)
 
     def add_event(
         self,
@@ -204,7 +205,7 @@ class LiveSpan(Span):
             self._raw_attributes[keys.DROPPED_EVENTS] = dropped + 1
             return
         if not isinstance(event, SpanEvent):
-            event = SpanEvent(str(event), timestamp_ns or _time_ns(), dict(attributes or {}))
+            event = SpanEvent(as_text(event), timestamp_ns or _time_ns(), dict(attributes or {}))
         events.append(event)
 
     def record_exception(self, exception: BaseException | str) -> None:
@@ -235,7 +236,7 @@ class LiveSpan(Span):
             message = record.message
         else:
             event = exception_event(exception)
-            message = str(event.attributes.get("exception.message", ""))
+            message = as_text(event.attributes.get("exception.message", ""))
             self.events.append(event)
         self.status_code = SpanStatus.ERROR
         self.status_message = message[:1000]
@@ -252,7 +253,7 @@ class LiveSpan(Span):
         if self.end_time_ns is None:
             self.status_code = code
             if message is not None:
-                self.status_message = str(message)
+                self.status_message = as_text(message)
 
     def end(
         self,

@@ -11,6 +11,7 @@ from mlflow_trace_nb._internal.records import (
     TraceRecord,
     make_trace_record,
 )
+from mlflow_trace_nb._internal.text import as_text
 from mlflow_trace_nb._internal.tracer import ids
 
 if TYPE_CHECKING:
@@ -150,13 +151,13 @@ class LiveTrace:
         """Set a trace tag (string to string)."""
         if self.tags is None:
             self.tags = {}
-        self.tags[str(key)] = str(value)
+        self.tags[as_text(key)] = as_text(value)
 
     def set_metadata(self, key: str, value: str) -> None:
         """Set a request-metadata entry (string to string)."""
         if self.metadata is None:
             self.metadata = {}
-        self.metadata[str(key)] = str(value)
+        self.metadata[as_text(key)] = as_text(value)
 
     def trace_record(self) -> TraceRecord:
         """The record of this trace (its root's summary, tags, metadata); a trace whose root
