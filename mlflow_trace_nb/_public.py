@@ -79,7 +79,12 @@ from mlflow_trace_nb.entities import (
     TraceInfo,
     TraceState,
 )
-from mlflow_trace_nb.errors import MlflowException, MlflowTraceNbError, StoreCorruptedError
+from mlflow_trace_nb.errors import (
+    MlflowException,
+    MlflowTraceNbError,
+    StoreCorruptedError,
+    StoreUnavailableError,
+)
 from mlflow_trace_nb.instrumentation import (
     instrument_anthropic,
     instrument_langchain,
@@ -117,6 +122,7 @@ __all__ = [
     "SpanStatusCode",
     "SpanType",
     "StoreCorruptedError",
+    "StoreUnavailableError",
     "Trace",
     "TraceData",
     "TraceInfo",

@@ -7,6 +7,10 @@ Queries can fail for reasons the user must act on; those raise a subclass of
 - ``StoreCorruptedError``: the SQLite trace file is damaged (not a database, or malformed
   pages). Its message names the file and says what to do (move it aside; a new store is
   created at the same path). ``path`` holds the file's path.
+- ``StoreUnavailableError``: the SQLite trace file cannot be read right now (its directory
+  is gone or unreadable, an I/O error, a lock held too long by another program). Its
+  message names the file and the cause; tracing goes on meanwhile (what is made waits in
+  memory and is written when the file works again). ``path`` holds the file's path.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ __all__ = [
     "MlflowException",
     "MlflowTraceNbError",
     "StoreCorruptedError",
+    "StoreUnavailableError",
     "report_internal_error",
 ]
 
@@ -65,6 +70,22 @@ class StoreCorruptedError(MlflowTraceNbError):
             f"`mv {path} {path}.corrupt`) together with its -wal file; a new, empty store is "
             "created at that path on the next trace (this process also does that itself "
             "when it next writes a trace)."
+        )
+        self.path = path
+        self.detail = detail
+
+
+class StoreUnavailableError(MlflowTraceNbError):
+    """A query could not read the trace store's SQLite file (a fault that may pass: the
+    directory removed or unreadable, an I/O error, a lock held too long). Tracing itself
+    never raises this: what is traced meanwhile waits in memory (``store.health()``)."""
+
+    def __init__(self, path: str, detail: str) -> None:
+        super().__init__(
+            f"cannot read the trace store {path} right now ({detail}). Traces made meanwhile "
+            "wait in memory and are written when the file can be used again; check that the "
+            "file and its directory exist and are readable, or choose another file with "
+            "mlflow_trace_nb.tracing.set_destination()."
         )
         self.path = path
         self.detail = detail

@@ -31,7 +31,7 @@ from mlflow_trace_nb.entities.assessment import (
     proto_value,
 )
 from mlflow_trace_nb.errors import MlflowException
-from mlflow_trace_nb.store.handles import StoreHandles
+from mlflow_trace_nb.store.handles import StoreHandles, read_retrying
 from mlflow_trace_nb.store.limits import MAX_KEY_CHARS, MAX_NAME_CHARS, clean_text
 
 __all__ = [
@@ -256,6 +256,7 @@ class AssessmentStore(StoreHandles):
 
         return self._write_assessments(work)
 
+    @read_retrying
     def get_assessment(self, trace_id: str, assessment_id: str) -> Assessment:
         """The assessment; MlflowException (RESOURCE_DOES_NOT_EXIST) if there is none."""
         with self._reading() as conn:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite3
 import time
 
-from mlflow_trace_nb.store.handles import StoreHandles
+from mlflow_trace_nb.store.handles import StoreHandles, read_retrying
 from mlflow_trace_nb.store.limits import MAX_KEY_CHARS, MAX_NAME_CHARS, clean_text
 
 __all__ = ["AttachmentStore"]
@@ -38,6 +38,7 @@ class AttachmentStore(StoreHandles):
 
         self._write_for_user(work, "attachment")
 
+    @read_retrying
     def get_attachment(self, request_id: str, attachment_id: str) -> tuple[str, bytes] | None:
         """``(content_type, bytes)`` of an attachment of the trace, or None."""
         with self._reading() as conn:

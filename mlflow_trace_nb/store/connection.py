@@ -15,13 +15,16 @@ connections reopened on the new file.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import sqlite3
+import stat
 import time
 
 from mlflow_trace_nb.query.functions import register_functions
-from mlflow_trace_nb.store.migrations import migrate, pending
+from mlflow_trace_nb.store.faults import UnusableStoreError
+from mlflow_trace_nb.store.migrations import check_layout, migrate, pending
 
 __all__ = ["BUSY_TIMEOUT_MS", "OPEN_RETRY_S", "file_identity", "open_connection"]
 
@@ -60,6 +63,7 @@ def _set_up(conn: sqlite3.Connection, memory: bool) -> None:
         conn.execute("PRAGMA synchronous = NORMAL")
     if pending(conn):
         migrate(conn)
+    check_layout(conn)
 
 
 def open_connection(path: str, memory: bool = False) -> sqlite3.Connection:
@@ -72,6 +76,9 @@ def open_connection(path: str, memory: bool = False) -> sqlite3.Connection:
         directory = os.path.dirname(path)
         if directory:
             os.makedirs(directory, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            if not stat.S_ISREG(os.stat(path).st_mode):  # /dev/full, a FIFO, a directory
+                raise UnusableStoreError(f"{path} is not a regular file")
     deadline = time.monotonic() + OPEN_RETRY_S
     delay = 0.005
     while True:

@@ -9,7 +9,9 @@
 - ``DATA``: a value the database refused (a type it cannot bind, an integer out of range, a
   constraint). Only the item that carries it fails: the batch is written item by item.
 - ``UNUSABLE``: the destination cannot work at all (the path's parent is a file, permission
-  denied): only meaningful the first time a store is opened, where it means memory instead.
+  denied, a path that is not a regular file such as ``/dev/full`` or a FIFO, a database that
+  is not a trace store or whose layout this version cannot use: ``UnusableStoreError``):
+  only meaningful the first time a store is opened, where it means memory instead.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import sqlite3
 
 __all__ = [
     "CORRUPT",
+    "UnusableStoreError",
     "DATA",
     "TRANSIENT",
     "UNUSABLE",
@@ -41,8 +44,16 @@ _CORRUPT_WORDS = ("malformed", "not a database", "corrupt")
 _TRANSIENT_ERRNOS = {errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EROFS, errno.EDQUOT}
 
 
+class UnusableStoreError(sqlite3.DatabaseError):
+    """The path holds something the store cannot use: not a regular file, or a database
+    that is not a trace store (tables of another layout), or one whose layout a newer
+    version changed."""
+
+
 def classify(error: BaseException) -> str:
     """``TRANSIENT``, ``CORRUPT``, ``DATA`` or ``UNUSABLE`` for an exception from the store."""
+    if isinstance(error, UnusableStoreError):
+        return UNUSABLE
     if isinstance(error, sqlite3.DatabaseError) and not isinstance(
         error, (sqlite3.IntegrityError, sqlite3.DataError, sqlite3.ProgrammingError)
     ):

@@ -6,12 +6,17 @@ written) and the (device, inode) each was opened on. Each use compares the path'
 identity with that (one ``stat``): a file deleted or replaced under the process makes both
 connections reopen on the file now at the path. A damaged file met by a query raises
 ``StoreCorruptedError`` and marks the store so the writer moves the file aside
-(``store.write_path``). A path that never worked (``faults.unusable_at_first_open``) makes
+(``store.write_path``); any other fault of a query raises ``StoreUnavailableError``. Text
+that is not valid UTF-8 (a damaged page, another program's write) is checked with ``PRAGMA
+quick_check``: damage is ``StoreCorruptedError``, else the query is read again with U+FFFD
+in place of the bad bytes (``read_retrying``), and so is every later one on that file. A path
+that never worked (``faults.unusable_at_first_open``) makes
 the store keep traces in memory, with a warning.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sqlite3
@@ -22,19 +27,44 @@ from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
 from mlflow_trace_nb._internal.gc_pause import gc_paused
-from mlflow_trace_nb.errors import MlflowException, StoreCorruptedError
+from mlflow_trace_nb.errors import MlflowException, StoreCorruptedError, StoreUnavailableError
 from mlflow_trace_nb.query.functions import register_functions
 from mlflow_trace_nb.store.backlog import MAX_BACKLOG_CHARS, MAX_BACKLOG_SPANS, Backlog
 from mlflow_trace_nb.store.connection import FileIdentity, file_identity, open_connection
 from mlflow_trace_nb.store.faults import CORRUPT, classify, describe, unusable_at_first_open
-from mlflow_trace_nb.store.recovery import RetryThread
+from mlflow_trace_nb.store.recovery import RetryThread, confirm_damaged
 
-__all__ = ["MEMORY", "StoreHandles"]
+__all__ = ["MEMORY", "StoreHandles", "read_retrying"]
 
 _logger = logging.getLogger("mlflow_trace_nb.store.sqlite")
 
 MEMORY = ":memory:"
 _T = TypeVar("_T")
+
+
+class _Undecodable(Exception):
+    """A query met text that is not UTF-8; the store now reads leniently: read again."""
+
+
+def _lenient_text(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
+
+
+def _is_undecodable(error: BaseException) -> bool:
+    return "could not decode to utf-8" in str(error).lower()
+
+
+def read_retrying(method: Callable[..., _T]) -> Callable[..., _T]:
+    """A store query, run once more when it met text that is not UTF-8 (see the module)."""
+
+    @functools.wraps(method)
+    def query(self: Any, *args: Any, **kwargs: Any) -> _T:
+        try:
+            return method(self, *args, **kwargs)
+        except _Undecodable:
+            return method(self, *args, **kwargs)
+
+    return query
 
 
 def _span_count(item: Any) -> int:
@@ -78,6 +108,7 @@ class StoreHandles:
         self._retry: RetryThread | None = None
         self._shutting_down = False
         self._suspect = False  # a query met damage: the writer checks before its next batch
+        self._lenient = False  # the file holds text that is not UTF-8: read with U+FFFD
         self._warned: set[str] = set()
         self.written_traces = 0
         self.written_spans = 0
@@ -167,6 +198,8 @@ class StoreHandles:
                 return self._snapshot_reader(error)
             self._fall_back_to_memory(error)
             return self._writer()
+        if self._lenient:
+            conn.text_factory = _lenient_text
         self._read_conn = conn
         self._read_id = file_identity(self.path)
         self._opened = True
@@ -202,6 +235,7 @@ class StoreHandles:
                     _retire(conn)
             self._write_conn = self._read_conn = None
             self._write_id = self._read_id = None
+            self._lenient = False
 
     def _close_writer(self) -> None:
         conn, self._write_conn, self._write_id = self._write_conn, None, None
@@ -239,9 +273,30 @@ class StoreHandles:
                         with suppress(sqlite3.Error):
                             conn.execute("COMMIT")
             except sqlite3.DatabaseError as error:
-                if classify(error) == CORRUPT:
-                    raise self._corrupted(error) from error
-                raise
+                raise self._read_error(error) from error
+
+    def _read_error(self, error: sqlite3.DatabaseError) -> Exception:
+        """What a query that met ``error`` raises (see the module docstring)."""
+        if classify(error) == CORRUPT:
+            return self._corrupted(error)
+        if _is_undecodable(error) and not self._lenient and not self.is_memory:
+            detail = confirm_damaged(self.path)
+            if detail is not None:
+                return self._corrupted(sqlite3.DatabaseError(detail))
+            self._warn_once(
+                "undecodable",
+                "mlflow-trace-nb: the trace store %s holds text that is not valid UTF-8 but "
+                "PRAGMA quick_check finds no damage; reading it with U+FFFD in place of the "
+                "bad bytes",
+                self.path,
+            )
+            self._lenient = True
+            if self._read_conn is not None:
+                self._read_conn.text_factory = _lenient_text
+            return _Undecodable()
+        if "user-defined function raised exception" in str(error):
+            return error  # a filter's own function (RLIKE): not a fault of the file
+        return StoreUnavailableError(self.path, describe(error))
 
     def _write_for_user(self, work: Callable[[sqlite3.Connection], _T], what: str) -> _T:
         """Run ``work`` in one IMMEDIATE transaction on the write connection, under the

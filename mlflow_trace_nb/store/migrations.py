@@ -30,6 +30,8 @@ import time
 from collections.abc import Callable
 
 from mlflow_trace_nb.keys import DEFAULT_EXPERIMENT_ID
+from mlflow_trace_nb.store.faults import UnusableStoreError
+from mlflow_trace_nb.store.rows import SPAN_COLUMNS, TRACE_WRITE_COLUMNS
 
 DEFAULT_EXPERIMENT_NAME = "Default"
 
@@ -199,15 +201,51 @@ def _applied(conn: sqlite3.Connection) -> set[str]:
     return {row[0] for row in conn.execute("SELECT name FROM _migrations")}
 
 
+#: Tables and columns this version reads and writes (what ``check_layout`` looks for).
+LAYOUT: dict[str, tuple[str, ...]] = {
+    "experiments": ("experiment_id", "name", "creation_time_ms"),
+    "traces": TRACE_WRITE_COLUMNS,
+    "span_rows": SPAN_COLUMNS,
+    "trace_tags": ("request_id", "key", "value"),
+    "trace_metadata": ("request_id", "key", "value"),
+}
+
+
 def pending(conn: sqlite3.Connection) -> bool:
-    """True when some migration has not been applied (a plain read: no write lock taken)."""
+    """True when some migration has not been applied (a plain read: no write lock taken).
+    Raises ``UnusableStoreError`` for a database that is not a trace store (tables of its
+    own and no migration record)."""
     try:
         done = {row[0] for row in conn.execute("SELECT name FROM _migrations")}
     except sqlite3.OperationalError as error:
-        if "no such table" in str(error):
-            return True
-        raise
+        if "no such table" not in str(error):
+            raise
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+                "AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
+        if tables:
+            raise UnusableStoreError(
+                f"not a trace store: it holds other tables ({', '.join(sorted(tables)[:5])})"
+            ) from None
+        return True
     return any(m.__name__ not in done for m in MIGRATIONS)
+
+
+def check_layout(conn: sqlite3.Connection) -> None:
+    """Raise ``UnusableStoreError`` unless every table and column in ``LAYOUT`` is there (a
+    database a newer version changed, or another program's tables of the same names)."""
+    for table, columns in LAYOUT.items():
+        have = {str(row[1]) for row in conn.execute(f"PRAGMA table_info({table})")}
+        missing = [c for c in columns if c not in have]
+        if missing:
+            what = "no table" if not have else f"no column {', '.join(missing[:3])} in table"
+            raise UnusableStoreError(
+                f"{what} {table}: made by another program or a newer mlflow-trace-nb"
+            )
 
 
 def migrate(conn: sqlite3.Connection) -> list[str]:

@@ -40,7 +40,7 @@ from mlflow_trace_nb.entities import Experiment, Trace
 from mlflow_trace_nb.store.assessments import AssessmentStore, attach_assessments
 from mlflow_trace_nb.store.attachments import AttachmentStore
 from mlflow_trace_nb.store.faults import CORRUPT, classify
-from mlflow_trace_nb.store.handles import MEMORY
+from mlflow_trace_nb.store.handles import MEMORY, read_retrying
 from mlflow_trace_nb.store.limits import MAX_NAME_CHARS, clean_text
 from mlflow_trace_nb.store.rows import SPAN_COLUMNS, TRACE_COLUMNS
 from mlflow_trace_nb.store.trace_builder import assessed_ids, build_traces
@@ -131,6 +131,7 @@ class SqliteStore(WritePath, AssessmentStore, AttachmentStore):
         return f"SqliteStore({self.path!r})"
 
     # Reading ----------------------------------------------------------------------------
+    @read_retrying
     def search(
         self,
         *,
@@ -159,6 +160,7 @@ class SqliteStore(WritePath, AssessmentStore, AttachmentStore):
             attach_assessments(conn, traces)
             return traces
 
+    @read_retrying
     def search_rows(
         self,
         build: Callable[[list[Row], list[Row], set[Any], Callable[[list[Row]], list[Trace]]], T],
@@ -200,6 +202,7 @@ class SqliteStore(WritePath, AssessmentStore, AttachmentStore):
 
             return build(trace_rows_, span_rows, assessed_ids(conn, trace_rows_), load)
 
+    @read_retrying
     def get_trace(self, request_id: str) -> Trace | None:
         """The trace with this id, or None."""
         with self._reading() as conn:
@@ -217,6 +220,7 @@ class SqliteStore(WritePath, AssessmentStore, AttachmentStore):
             attach_assessments(conn, traces)
         return traces[0]
 
+    @read_retrying
     def count_traces(self) -> int:
         """How many traces the store holds (all experiments)."""
         with self._reading() as conn:
@@ -276,6 +280,7 @@ class SqliteStore(WritePath, AssessmentStore, AttachmentStore):
             return None
         return self._one_experiment("experiment_id = ?", key)
 
+    @read_retrying
     def _one_experiment(self, where: str, value: Any) -> Experiment | None:
         with self._reading() as conn:
             row = conn.execute(
