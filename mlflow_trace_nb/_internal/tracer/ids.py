@@ -6,11 +6,16 @@ ULID or AWS X-Ray id: ids sort by creation time, so the store's B-trees grow at 
 edge (about twice as fast to insert into as random keys), and 80 random bits keep ids
 unique across processes and machines.
 A trace's public id (``request_id``) is ``"tr-"`` + 32 hex digits, as in MLflow 3.
-``random`` reseeds itself in a forked child, so processes never share a sequence.
+Ids come from a generator of this package's own, seeded from ``os.urandom`` and reseeded
+in a forked child (so processes never share a sequence), never from the ``random`` module's:
+a user's ``random.seed(...)`` (the usual reproducibility step in ML code) would make ids
+repeat, so traces and spans overwrite each other, and every id drawn would shift the user's
+own random sequence.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Callable
@@ -21,10 +26,22 @@ __all__ = [
     "new_span_id",
     "new_trace_id",
     "parse_request_id",
+    "random_fraction",
     "use_seed",
 ]
 
-_getrandbits: Callable[[int], int] = random.getrandbits
+_generator = random.Random()  # seeded from os.urandom
+_getrandbits: Callable[[int], int] = _generator.getrandbits
+#: A float in [0, 1) from the same private generator (head sampling).
+random_fraction: Callable[[], float] = _generator.random
+
+
+def _reseed_in_child() -> None:
+    _generator.seed()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reseed_in_child)
 
 
 def new_span_id() -> int:
@@ -58,6 +75,6 @@ def parse_request_id(request_id: str) -> int:
 
 
 def use_seed(seed: int | None) -> None:
-    """Make ids deterministic (for tests); ``None`` goes back to the process-wide generator."""
+    """Make ids deterministic (for tests); ``None`` goes back to the package's own generator."""
     global _getrandbits
-    _getrandbits = random.getrandbits if seed is None else random.Random(seed).getrandbits
+    _getrandbits = _generator.getrandbits if seed is None else random.Random(seed).getrandbits

@@ -29,7 +29,6 @@ from __future__ import annotations
 import builtins
 import enum
 import logging
-import random
 import sys
 import time
 from typing import Any
@@ -41,7 +40,7 @@ from mlflow_trace_nb._internal.tracer import live_span, span_leaks
 from mlflow_trace_nb._internal.tracer.arguments import optional_mapping, optional_str
 from mlflow_trace_nb._internal.tracer.capture import snapshot
 from mlflow_trace_nb._internal.tracer.context import CURRENT_SPAN, detach
-from mlflow_trace_nb._internal.tracer.ids import format_span_id
+from mlflow_trace_nb._internal.tracer.ids import format_span_id, random_fraction
 from mlflow_trace_nb._internal.tracer.live_span import (
     NO_OP_SPAN,
     LiveSpan,
@@ -69,7 +68,7 @@ _logger = logging.getLogger(__name__)
 
 _RT = RUNTIME
 _time_ns = time.time_ns
-_random = random.random
+_random = random_fraction  # never the random module: see tracer.ids
 _get_current = CURRENT_SPAN.get
 _set_current = CURRENT_SPAN.set
 #: The span type of a traced function or block when none is given (as in MLflow).
