@@ -22,6 +22,7 @@ import os
 import sqlite3
 import threading
 import urllib.parse
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
@@ -65,6 +66,30 @@ def read_retrying(method: Callable[..., _T]) -> Callable[..., _T]:
             return method(self, *args, **kwargs)
 
     return query
+
+
+#: Longest a fork waits for a write or read in progress on another thread to finish.
+FORK_WAIT_S = 2.0
+
+
+def _guard_forks(store: StoreHandles) -> None:
+    """Run ``store``'s fork hooks while it lives (weakly held: ``os.register_at_fork`` keeps
+    its callables for the life of the process)."""
+    if not hasattr(os, "register_at_fork"):
+        return
+    ref = weakref.ref(store)
+
+    def before() -> None:
+        found = ref()
+        if found is not None:
+            found._before_fork()
+
+    def after() -> None:
+        found = ref()
+        if found is not None:
+            found._after_fork()
+
+    os.register_at_fork(before=before, after_in_parent=after, after_in_child=after)
 
 
 def _span_count(item: Any) -> int:
@@ -118,6 +143,8 @@ class StoreHandles:
         self._last_error: str | None = None
         self._last_error_at: float | None = None
         self._moved_aside: list[str] = []
+        self._fork_held: list[threading.RLock] = []
+        _guard_forks(self)
 
     @property
     def _write_lock(self) -> threading.RLock:
@@ -140,6 +167,23 @@ class StoreHandles:
             self._backlog = Backlog(self._backlog.max_spans, self._backlog.max_chars)
             self._retry = None
             self._pid = os.getpid()
+
+    def _before_fork(self) -> None:
+        """A fork waits (up to ``FORK_WAIT_S``) for a transaction in progress on another
+        thread: a child inherits SQLite's in-process lock records, and one made mid-write
+        believes its own (dead) copy of the writer holds the file's write lock, so every
+        write of the child waits out its busy timeout and fails (10 s per trace)."""
+        held = []
+        for lock in (self._wlock, self._lock):
+            if lock.acquire(timeout=FORK_WAIT_S):
+                held.append(lock)
+        self._fork_held = held
+
+    def _after_fork(self) -> None:
+        held, self._fork_held = self._fork_held, []
+        for lock in reversed(held):
+            with suppress(RuntimeError):
+                lock.release()
 
     def _warn_once(self, key: str, message: str, *args: Any) -> None:
         if key in self._warned:

@@ -171,3 +171,45 @@ def test_child_forked_while_the_parent_writes_is_not_stuck(db_path: Path) -> Non
     os.close(read)
     os.waitpid(pid, 0)
     assert sorted(s.name for s in _read(db_path, trace_id).spans) == ["child-inner", "child-work"]
+
+
+def test_child_forked_during_a_real_write_transaction_can_write(db_path: Path) -> None:
+    """The parent's writer inside a SQLite write transaction when another thread forks: the
+    fork waits for it to end (the child would inherit SQLite's record of that write lock,
+    held by no one in the child, and each of its traces waited 10 s and was lost)."""
+    from mlflow_trace_nb._internal.runtime import RUNTIME
+
+    _child_work(0)
+    mlflow.flush()
+    store = RUNTIME.store
+    held = threading.Event()
+
+    def write_transaction() -> None:
+        with store._write_lock:
+            conn = store._writer()
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("UPDATE experiments SET name = name")
+            held.set()
+            threading.Event().wait(0.3)
+            conn.execute("COMMIT")
+
+    holder = threading.Thread(target=write_transaction)
+    holder.start()
+    assert held.wait(10)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            _child_work(7)
+            trace = RUNTIME.last_trace
+            ok = trace is not None and mlflow.flush(5)
+            os.write(write, (trace.request_id if ok and trace else "lost").encode())
+        finally:
+            os._exit(0)
+    holder.join(10)
+    os.close(write)
+    trace_id = os.read(read, 100).decode()
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert trace_id.startswith("tr-"), trace_id
+    assert sorted(s.name for s in _read(db_path, trace_id).spans) == ["child-inner", "child-work"]
