@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from mlflow_trace_nb._internal.batch import BatchWorker, register_fork_hook
+from mlflow_trace_nb._internal.batch import BatchWorker
+from mlflow_trace_nb._internal.fork_hooks import register_fork_hook
 from mlflow_trace_nb._internal.records import make_span_record, make_trace_record, record_spans
 
 

@@ -143,7 +143,7 @@ def get_assessment(trace_id: str, assessment_id: str) -> Assessment:
     """The assessment with this id on the trace (``Feedback`` or ``Expectation``); read from
     the MLflow server when it is the only destination."""
     trace_id, assessment_id = _id(trace_id, "trace_id"), _id(assessment_id, "assessment_id")
-    RUNTIME.flush()
+    RUNTIME.flush_for_read()
     if _remote_only():
         return _get_remotely(trace_id, assessment_id)
     return RUNTIME.store.get_assessment(trace_id, assessment_id)
@@ -157,7 +157,7 @@ def log_assessment(trace_id: str, assessment: Assessment) -> Assessment:
         return assessment
     trace_id = _id(trace_id, "trace_id")
     assessment.trace_id = trace_id
-    RUNTIME.flush()
+    RUNTIME.flush_for_read()
     running = trace_id == get_active_trace_id()
     if RUNTIME.store not in RUNTIME.exporters:  # only MLflow servers keep the traces
         return _log_remotely(assessment, running)
@@ -234,7 +234,7 @@ def update_assessment(trace_id: str, assessment_id: str, assessment: Assessment)
     (merged) from ``assessment``; source and span stay. Returns the updated assessment."""
     trace_id, assessment_id = _id(trace_id, "trace_id"), _id(assessment_id, "assessment_id")
     _check(assessment)
-    RUNTIME.flush()
+    RUNTIME.flush_for_read()
     if _remote_only():
         updated = updated_assessment(
             _get_remotely(trace_id, assessment_id),
@@ -292,7 +292,7 @@ def delete_assessment(trace_id: str, assessment_id: str) -> None:
     """Delete an assessment (no error if it is already gone); a feedback it overrode becomes
     valid again."""
     trace_id, assessment_id = _id(trace_id, "trace_id"), _id(assessment_id, "assessment_id")
-    RUNTIME.flush()
+    RUNTIME.flush_for_read()
     if _remote_only():
         _send_change(lambda remote: remote.delete_assessment(trace_id, assessment_id))
         return

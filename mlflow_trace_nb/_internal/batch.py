@@ -25,36 +25,22 @@ hook is registered through ``weakref.WeakMethod``: a worker no longer used can b
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import threading
 import time
-import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from mlflow_trace_nb._internal.fork_hooks import register_fork_hook
+from mlflow_trace_nb._internal.progress_wait import wait_while_progressing
 from mlflow_trace_nb._internal.records import TraceRecord, record_spans
 from mlflow_trace_nb._internal.shutdown import is_finalizing, thread_runs, threads_allowed
 from mlflow_trace_nb._internal.sizing import SPAN_BYTES, estimate_item
 
-__all__ = ["BatchWorker", "register_fork_hook"]
+__all__ = ["BatchWorker"]
 
 _logger = logging.getLogger("mlflow_trace_nb._internal.processing")
-
-
-def register_fork_hook(method: Callable[[], None]) -> None:
-    """Run the bound ``method`` in forked children while its object lives (weakly held)."""
-    if not hasattr(os, "register_at_fork"):
-        return
-    ref = weakref.WeakMethod(method)
-
-    def _after_fork_in_child() -> None:
-        bound = ref()
-        if bound is not None:
-            bound()
-
-    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 #: About one span in this many has its trace measured; the bytes per span
@@ -179,6 +165,9 @@ class BatchWorker:
         self._next_check = min(self._next_measure, self._spans_out + due)
         return admitted
 
+    def _progress(self) -> tuple[int, int, int]:
+        return self._spans_out, self.exported, self.failed
+
     def put_nowait(self, items: list[Any]) -> None:
         """Append ``items`` without any check, lock or wake (for finalizers, which may run
         inside any code, the writer's own included); the next put or flush writes them."""
@@ -204,8 +193,9 @@ class BatchWorker:
             "limit_spans": self._limit,
         }
 
-    def flush(self, timeout: float | None = 10.0) -> bool:
-        """Block until everything enqueued so far is exported; False on timeout."""
+    def flush(self, timeout: float | None = 10.0, *, stall_s: float | None = None) -> bool:
+        """Block until all enqueued so far is exported; False on timeout, or, with ``stall_s``,
+        once the writer has made no progress for that long (a store that cannot be written)."""
         if not self._items and not self._busy:
             return True
         if not thread_runs(self._thread):
@@ -219,7 +209,9 @@ class BatchWorker:
         marker = _FlushMarker()
         self._items.append(marker)
         self._wake.set()
-        return marker.done.wait(timeout)
+        if stall_s is None:
+            return marker.done.wait(timeout)
+        return wait_while_progressing(marker.done, self._progress, timeout, stall_s)
 
     def shutdown(self, timeout: float = 10.0) -> None:
         """Flush and stop the writer thread; report what was dropped during the session."""

@@ -13,7 +13,7 @@ def get_last_active_trace() -> Trace | None:
     live = RUNTIME.last_trace
     if live is None:
         return None
-    RUNTIME.flush()
+    RUNTIME.flush_for_read()
     stored = RUNTIME.store.get_trace(live.request_id)
     return stored if stored is not None else live.to_trace()
 

@@ -41,6 +41,12 @@ LiveSpan = Any  # tracer.live_span.LiveSpan (not imported: the tracer imports th
 LiveTrace = Any  # tracer.live_trace.LiveTrace
 
 _logger = logging.getLogger(__name__)
+#: A query waits for pending traces to be written while the writer makes progress (up to
+#: ``READ_FLUSH_S``), but no longer than ``READ_STALL_S`` without any: a store that cannot be
+#: written (locked by another program, say) must not hold every query up; the query then
+#: shows what is on disk.
+READ_FLUSH_S = 60.0
+READ_STALL_S = 1.0
 
 #: Environment variable naming the default destination (``memory``, ``sqlite:///path.db``
 #: or a file path).
@@ -204,6 +210,19 @@ class Provider:
             except Exception:
                 report_internal_error("trace-end hook")
 
+    def flush_for_read(self, timeout: float = READ_FLUSH_S) -> bool:
+        """Before a read: write what is pending to the local store while the writer makes
+        progress (see ``READ_STALL_S``), for at most ``timeout`` s; a store waiting out a
+        fault makes no attempt before its retry is due. True when all of it was written."""
+        queue = self._queue
+        stall_s = min(READ_STALL_S, timeout)
+        done = True if queue is None else queue.flush(timeout, stall_s=stall_s)
+        exporters = self._exporters
+        if exporters:
+            deadline = time.monotonic() + stall_s
+            done = _flush_exporters(exporters, deadline, remote=False, due_only=True) and done
+        return done
+
     def flush(self, timeout: float | None = 10.0, include_remote: bool = False) -> bool:
         """Write everything pending to the local store; True when done within ``timeout`` s.
 
@@ -303,9 +322,12 @@ def _is_remote(exporter: Any) -> bool:
     return callable(getattr(exporter, "flush", None)) and not _is_local(exporter)
 
 
-def _flush_exporters(exporters: list[Exporter], deadline: float | None, remote: bool) -> bool:
+def _flush_exporters(
+    exporters: list[Exporter], deadline: float | None, remote: bool, due_only: bool = False
+) -> bool:
     """Flush the remote (or the local) exporters that have a ``flush``, all within
-    ``deadline`` (a ``time.monotonic()`` value; None waits as long as it takes)."""
+    ``deadline`` (a ``time.monotonic()`` value; None waits as long as it takes);
+    ``due_only``: a local store waiting out a fault makes no attempt before it is due."""
     done = True
     for exporter in exporters:
         flush = getattr(exporter, "flush", None)
@@ -313,6 +335,9 @@ def _flush_exporters(exporters: list[Exporter], deadline: float | None, remote: 
             continue
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
         try:
+            flush_due = getattr(exporter, "flush_due", None) if due_only else None
+            if callable(flush_due):
+                flush = flush_due
             done = bool(flush(remaining)) and done
         except Exception:
             _logger.debug("mlflow-trace-nb: exporter flush failed", exc_info=True)

@@ -210,7 +210,7 @@ def _find(
             return traces_frame(found)
         return found
     where, params, order = _compile(filter_string, terms)
-    RUNTIME.flush()
+    RUNTIME.flush_for_read()
     query = {
         "experiment_ids": keys,
         "where": where,
@@ -385,7 +385,7 @@ def get_trace(
         from mlflow_trace_nb._internal.remote import get_remote_trace
 
         return get_remote_trace(remote[0], trace_id)
-    RUNTIME.flush()
+    RUNTIME.flush_for_read()
     return RUNTIME.store.get_trace(trace_id)
 
 

@@ -112,7 +112,7 @@ class CellView:
         from mlflow_trace_nb._internal.runtime import RUNTIME
 
         try:
-            RUNTIME.flush()  # the local store only: never waits for a remote
+            RUNTIME.flush_for_read()  # the local store only: never waits for a remote
             for i in partial:
                 stored = RUNTIME.store.get_trace(self.traces[i].request_id)
                 if stored is not None:

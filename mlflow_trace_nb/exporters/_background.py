@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from mlflow_trace_nb._internal.batch import register_fork_hook
+from mlflow_trace_nb._internal.fork_hooks import register_fork_hook
 from mlflow_trace_nb._internal.sizing import estimate_spans
 from mlflow_trace_nb.exporters.otel_mapping import Entry, snapshot_items
 

@@ -28,8 +28,10 @@ from mlflow_trace_nb.store.migrations import check_layout, migrate, pending
 
 __all__ = ["BUSY_TIMEOUT_MS", "OPEN_RETRY_S", "file_identity", "open_connection"]
 
-#: How long one statement waits for another process's write lock before failing.
-BUSY_TIMEOUT_MS = 5_000
+#: How long one statement waits for another process's write lock before failing: a write
+#: that fails waits in the backlog and is retried with backoff, so a long wait here would
+#: only hold up reads, flushes and exit behind a lock another program keeps.
+BUSY_TIMEOUT_MS = 1_000
 #: How long opening a file keeps retrying when the set-up meets a lock.
 OPEN_RETRY_S = 30.0
 

@@ -22,11 +22,11 @@ import os
 import sqlite3
 import threading
 import urllib.parse
-import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
+from mlflow_trace_nb._internal.fork_hooks import register_fork_hook
 from mlflow_trace_nb._internal.gc_pause import gc_paused
 from mlflow_trace_nb.errors import MlflowException, StoreCorruptedError, StoreUnavailableError
 from mlflow_trace_nb.query.functions import register_functions
@@ -70,26 +70,6 @@ def read_retrying(method: Callable[..., _T]) -> Callable[..., _T]:
 
 #: Longest a fork waits for a write or read in progress on another thread to finish.
 FORK_WAIT_S = 2.0
-
-
-def _guard_forks(store: StoreHandles) -> None:
-    """Run ``store``'s fork hooks while it lives (weakly held: ``os.register_at_fork`` keeps
-    its callables for the life of the process)."""
-    if not hasattr(os, "register_at_fork"):
-        return
-    ref = weakref.ref(store)
-
-    def before() -> None:
-        found = ref()
-        if found is not None:
-            found._before_fork()
-
-    def after() -> None:
-        found = ref()
-        if found is not None:
-            found._after_fork()
-
-    os.register_at_fork(before=before, after_in_parent=after, after_in_child=after)
 
 
 def _span_count(item: Any) -> int:
@@ -144,7 +124,9 @@ class StoreHandles:
         self._last_error_at: float | None = None
         self._moved_aside: list[str] = []
         self._fork_held: list[threading.RLock] = []
-        _guard_forks(self)
+        register_fork_hook(
+            self._after_fork, before=self._before_fork, after_in_parent=self._after_fork
+        )
 
     @property
     def _write_lock(self) -> threading.RLock:

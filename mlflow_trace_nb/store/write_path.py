@@ -55,15 +55,29 @@ class WritePath(StoreHandles):
             moved_aside=tuple(self._moved_aside),
         )
 
-    def flush(self, timeout: float | None = None) -> bool:
-        """Try to write what waits for the file now; True when nothing waits any more."""
+    def flush(self, timeout: float | None = None, *, due_only: bool = False) -> bool:
+        """Try to write what waits for the file now; True when nothing waits any more.
+        ``timeout`` bounds the wait for a batch being written meanwhile (the attempt itself
+        may wait ``BUSY_TIMEOUT_MS`` for another program's lock); ``due_only`` (the flush
+        before a read) makes no attempt before the next retry is due."""
         self._check_fork()
         if not self._backlog:
             return True
-        with self._write_lock:
+        if due_only and time.monotonic() < self._retry_at:
+            return False
+        lock = self._write_lock
+        if not lock.acquire(timeout=-1 if timeout is None else max(0.0, timeout)):
+            return False
+        try:
             if self._backlog:
                 self._drain()
             return not self._backlog
+        finally:
+            lock.release()
+
+    def flush_due(self, timeout: float | None = None) -> bool:
+        """``flush(timeout, due_only=True)``: the provider's flush before a read."""
+        return self.flush(timeout, due_only=True)
 
     def shutdown(self) -> None:
         """Process exit: write what waits (trying for ``SHUTDOWN_RETRY_S``), report what is

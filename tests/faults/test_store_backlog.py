@@ -59,7 +59,7 @@ def test_backlog_overflow_drops_the_oldest_counts_them_and_warns(tmp_path: Path)
 LOCKED_CHILD = """
     import json, sys
     import mlflow_trace_nb.store.connection as connection
-    connection.BUSY_TIMEOUT_MS = 100  # give up on a held lock quickly (default 5 s)
+    connection.BUSY_TIMEOUT_MS = 100  # give up on a held lock quickly (default 1 s)
     import mlflow_trace_nb as mlflow
     from mlflow_trace_nb._internal.runtime import RUNTIME
 

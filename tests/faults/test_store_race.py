@@ -105,3 +105,45 @@ def test_a_locked_store_holds_up_continued_requests_once_not_each(tmp_path: Path
     trace = mlflow.get_trace(mlflow.get_last_active_trace_id() or "")
     assert trace is not None
     assert {s.name for s in trace.data.spans} >= {f"handler-{i}" for i in range(20)}
+
+
+def test_reads_and_flush_do_not_wait_for_a_lock_another_program_keeps(db_path: Path) -> None:
+    """Another program holds the file's write lock for 20 s: a traced call, a search, a
+    get_trace, ``flush(timeout=0.5)`` and ``get_last_active_trace`` all return while it is
+    still held (the search shows what is on disk); once it is released the waiting trace is
+    written. (Each used to wait 5-10 s: the pre-read flush waited out the writer's busy
+    timeout, twice, and ``flush`` ignored its timeout.)"""
+    import sqlite3
+    import threading
+
+    from mlflow_trace_nb._internal.runtime import RUNTIME
+
+    traced(1)
+    assert mlflow.flush(10)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_lock() -> None:
+        other = sqlite3.connect(db_path, isolation_level=None, timeout=0)
+        other.execute("BEGIN EXCLUSIVE")
+        locked.set()
+        release.wait(20)
+        other.execute("COMMIT")
+        other.close()
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        traced(1, "u")
+        frame = mlflow.search_traces()
+        assert len(frame) == 1  # what is on disk
+        assert mlflow.get_trace(frame["trace_id"][0]) is not None
+        assert mlflow.flush(timeout=0.5) is False
+        assert mlflow.get_last_active_trace() is not None
+        assert holder.is_alive() and not release.is_set()  # all of it under the lock
+        assert RUNTIME.store.health().pending_spans >= 1
+    finally:
+        release.set()
+        holder.join(30)
+    assert mlflow.flush(20)
+    assert len(mlflow.search_traces()) == 2

@@ -225,7 +225,7 @@ def _stored_store() -> Any:
     """The local store, with everything pending written (so a just-ended trace is there)."""
     from mlflow_trace_nb._internal.runtime import RUNTIME
 
-    RUNTIME.flush()
+    RUNTIME.flush_for_read()
     return RUNTIME.store
 
 

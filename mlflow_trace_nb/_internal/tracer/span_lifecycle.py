@@ -242,7 +242,7 @@ def _flush_continued() -> None:
     writer is stuck (the last wait timed out: another process holds the file's lock, say),
     only ``_STUCK_FLUSH_S``, so a server's requests are not each held up for seconds."""
     global _continued_wait
-    done = _RT.flush(_continued_wait)
+    done = _RT.flush_for_read(_continued_wait)
     _continued_wait = CONTINUED_FLUSH_S if done else _STUCK_FLUSH_S
 
 
