@@ -30,11 +30,23 @@ from typing import Any
 
 from mlflow_trace_nb._internal.fork_hooks import register_fork_hook
 from mlflow_trace_nb._internal.sizing import estimate_spans
+from mlflow_trace_nb._internal.text import as_text
 from mlflow_trace_nb.exporters.otel_mapping import Entry, snapshot_items
 
 __all__ = ["BackgroundSender", "PermanentError", "RetryableError"]
 
 _logger = logging.getLogger("mlflow_trace_nb.exporters")
+#: Longest error text kept and logged (a remote's answer ends up in it).
+MAX_ERROR_CHARS = 500
+
+
+def printable(error: BaseException) -> str:
+    """An error's text as it may be shown: what a server sent in it (a status line, the
+    start of a body) is untrusted, so control characters (terminal escape sequences, bells,
+    new lines) are escaped and the text is cut to ``MAX_ERROR_CHARS``."""
+    text = as_text(error)[: MAX_ERROR_CHARS * 4]
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS] + "…"
 
 
 class RetryableError(Exception):
@@ -275,12 +287,12 @@ class BackgroundSender:
                 return "sent"
             except RetryableError as error:
                 self.retries += 1
-                self.last_error = str(error)
+                self.last_error = printable(error)
                 if self.retries == 1 or self.retries % 100 == 0:
                     _logger.warning(
                         "mlflow-trace-nb: %s unreachable (%s); retrying in the background",
                         self.name,
-                        error,
+                        self.last_error,
                     )
                 if generation != self._generation:
                     return "requeue"
@@ -294,12 +306,12 @@ class BackgroundSender:
                 return "failed"
 
     def _note_failure(self, error: BaseException, size: int, permanent: bool) -> None:
-        self.last_error = str(error)
+        self.last_error = printable(error)
         _logger.warning(
             "mlflow-trace-nb: %s rejected %d spans (%s)%s",
             self.name,
             size,
-            error,
+            self.last_error,
             "" if permanent else "; will retry",
         )
 

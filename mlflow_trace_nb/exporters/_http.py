@@ -105,15 +105,29 @@ class HttpClient:
                 # a kept-alive connection the server had closed meanwhile: one fresh try
                 if not reused or attempt or time.monotonic() >= deadline:
                     raise
+            except Exception as error:
+                closed_meanwhile = self._conn is not conn  # close() on another thread (exit)
+                self.close()
+                if closed_meanwhile and not isinstance(error, (OSError, http.client.HTTPException)):
+                    raise ConnectionAbortedError("closed while the answer was read") from error
+                raise
             except BaseException:
                 self.close()
                 raise
         raise AssertionError("unreachable")  # pragma: no cover
 
     def close(self) -> None:
-        """Close the connection (a new one is opened by the next request)."""
+        """Close the connection (a new one is opened by the next request). Safe from another
+        thread while a request is being read (at exit): the socket is shut down first, which
+        wakes that read; closing the response first would wait for the reading thread."""
+        import socket
+
         conn, self._conn = self._conn, None
         if conn is not None:
+            sock = conn.sock
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
             with contextlib.suppress(Exception):
                 conn.close()
 
@@ -187,16 +201,16 @@ class HttpClient:
         import socket
 
         aborted = threading.Event()
+        if conn.sock is None:
+            conn.connect()
+        sock = conn.sock  # kept: close() on another thread sets conn.sock to None
 
         def abort() -> None:  # runs on the timer's thread when the deadline passes
             aborted.set()
-            sock = conn.sock
             if sock is not None:
                 with contextlib.suppress(OSError):  # wakes a read blocked in another thread
                     sock.shutdown(socket.SHUT_RDWR)
 
-        if conn.sock is None:
-            conn.connect()
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError(f"no answer within {self.timeout_s:g} s")
@@ -208,7 +222,7 @@ class HttpClient:
             watchdog.start()
             conn.request(method, target, body=body, headers=headers)
             response = conn.getresponse()
-            data = response.read(self.max_response_bytes)
+            data = _read_body(response, self.max_response_bytes, deadline)
             truncated = not response.isclosed()
             if truncated or response.will_close:
                 self.close()  # the rest is never read: this connection cannot be reused
@@ -219,6 +233,25 @@ class HttpClient:
             raise
         finally:
             watchdog.cancel()
+
+
+def _read_body(response: http.client.HTTPResponse, limit: int, deadline: float) -> bytes:
+    """At most ``limit`` bytes of the body, one socket read at a time, none after
+    ``deadline``: ``read(limit)`` would keep asking for the rest of a body trickled a byte
+    at a time (each read well within the socket timeout) for as long as it lasts."""
+    parts: list[bytes] = []
+    size = 0
+    while size < limit and time.monotonic() < deadline and response.length != 0:
+        chunk = response.read1(limit - size)
+        if not chunk:
+            break
+        parts.append(chunk)
+        size += len(chunk)
+    if response.length == 0:
+        response.read()  # the whole announced body is in: marks the response finished
+    if size < limit and time.monotonic() >= deadline and not response.isclosed():
+        raise TimeoutError("the answer's body did not arrive in time")
+    return b"".join(parts)
 
 
 def _proxy_for(scheme: str, host: str) -> str | None:

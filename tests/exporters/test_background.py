@@ -147,3 +147,16 @@ def test_shutdown_while_down_keeps_the_batch_for_a_restart(
     assert sender.flush(10)
     assert sender.sent == 5 and remote.received[:4] == [f"root-{i}" for i in range(4)]
     sender.shutdown()
+
+
+def test_error_text_from_a_server_is_escaped_and_capped() -> None:
+    """A server's status line or body ends up in errors that are logged and kept in
+    ``last_error``: terminal escapes, bells and new lines are shown escaped, never sent to
+    the user's terminal, and the text is capped."""
+    from mlflow_trace_nb.exporters._background import MAX_ERROR_CHARS, printable
+
+    hostile = ValueError("\x1b]0;owned\x07\x1b[31mFAKE\x1b[0m\nnext line" + "Z" * 60_000)
+    text = printable(hostile)
+    assert "\x1b" not in text and "\x07" not in text and "\n" not in text
+    assert text.startswith("\\x1b]0;owned\\x07") and len(text) <= MAX_ERROR_CHARS + 1
+    assert printable(ValueError("plain é text")) == "plain é text"

@@ -167,6 +167,16 @@ def trickle(conn: socket.socket, server: RawServer) -> None:
             return
 
 
+def trickle_body(conn: socket.socket, server: RawServer) -> None:
+    """HTTP 200 announcing a 1 GB body, then one byte of it every 200 ms."""
+    if read_request(conn, server.stop) is None:
+        return
+    if not server.send(conn, b"HTTP/1.1 200 OK\r\nContent-Length: 1073741824\r\n\r\n"):
+        return
+    while not server.stop.wait(0.2) and server.send(conn, b"x"):
+        pass
+
+
 def endless(conn: socket.socket, server: RawServer) -> None:
     """HTTP 200 and then a body that never ends (until the client goes or the cap)."""
     if read_request(conn, server.stop) is None:

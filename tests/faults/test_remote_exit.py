@@ -65,3 +65,17 @@ def test_the_exit_budget_is_configurable(hung: list[RawServer]) -> None:
     elapsed, stderr = _exit_time(["30", hung[0].url], {REMOTE_EXIT_TIMEOUT_ENV: "0.5"})
     assert "4 spans not delivered at shutdown" in stderr
     assert elapsed < 0.5 + 1.5, f"exit took {elapsed:.1f} s with a 0.5 s budget"
+
+
+def test_exit_is_bounded_while_an_answer_trickles_in() -> None:
+    """The endpoint answers 200 and trickles a 1 GB body a byte at a time: exit still comes
+    within the exit budget (it used to wait for the request's 60 s deadline, or for ever:
+    closing the connection waited for the reading thread, and the watchdog found no socket
+    left to shut down)."""
+    server = RawServer(servers.trickle_body)
+    try:
+        elapsed, stderr = _exit_time(["1.5", server.url])
+    finally:
+        server.close()
+    assert "not delivered at shutdown" in stderr, stderr
+    assert elapsed < 1.5 + 3, f"exit took {elapsed:.1f} s"
