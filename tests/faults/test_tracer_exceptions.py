@@ -22,6 +22,7 @@ from mlflow_trace_nb._internal.tracer.capture import (
     MAX_PENDING_TRACEBACKS,
 )
 from mlflow_trace_nb.entities import Span
+from mlflow_trace_nb.store.limits import MAX_MESSAGE_CHARS
 from tests.helpers import last_trace
 
 
@@ -33,6 +34,26 @@ class _Unprintable(Exception):
 class _NotAString(Exception):
     def __str__(self) -> Any:
         return 42
+
+
+class _StrInterrupts(Exception):
+    def __str__(self) -> str:
+        raise KeyboardInterrupt("from __str__")
+
+
+class _StrRecurses(Exception):
+    def __str__(self) -> str:
+        return str(self)
+
+
+class _HostileTraceback(Exception):
+    @property
+    def __traceback__(self) -> Any:
+        raise RuntimeError("no traceback for you")
+
+    @__traceback__.setter
+    def __traceback__(self, value: Any) -> None:
+        pass
 
 
 def _cases() -> list[tuple[str, Callable[[], BaseException], str]]:
@@ -50,6 +71,10 @@ def _cases() -> list[tuple[str, Callable[[], BaseException], str]]:
         ("unprintable", lambda: _Unprintable(), "ERROR"),
         ("str not a string", lambda: _NotAString(), "ERROR"),
         ("huge message", lambda: ValueError("x" * 5_000_000), "ERROR"),
+        ("__str__ interrupts", lambda: _StrInterrupts(), "ERROR"),
+        ("__str__ recurses", lambda: _StrRecurses(), "ERROR"),
+        ("hostile __traceback__", lambda: _HostileTraceback("tb"), "ERROR"),
+        ("huge args", lambda: ValueError("batch failed", bytearray(20_000_000)), "ERROR"),
     ]
     cases += [
         ("ExceptionGroup", lambda: ExceptionGroup("g", [ValueError(1), TypeError(2)]), "ERROR"),
@@ -100,9 +125,9 @@ def test_every_exception_kind_gets_its_status(
         attributes = event.attributes
         assert attributes["exception.type"].endswith(type(error).__name__)
         assert len(attributes["exception.message"]) <= MAX_EXCEPTION_MESSAGE_CHARS + 40
-        assert len(span.status_message) <= 1000
-        assert "Traceback" in attributes["exception.stacktrace"]
-    if label in ("unprintable", "str not a string"):
+        assert len(span.status_message) <= MAX_MESSAGE_CHARS + 40
+        assert "Traceback" in attributes["exception.stacktrace"] or label.startswith("hostile")
+    if label in ("unprintable", "str not a string", "__str__ interrupts", "__str__ recurses"):
         assert span.status_message == f"<unprintable {type(error).__name__}>"
 
 

@@ -84,13 +84,60 @@ MAX_EXCEPTION_MESSAGE_CHARS = 10_000
 MAX_PENDING_TRACEBACKS = 64
 
 
+#: Longest part of an argument shown when an exception's message is made from its args.
+_ARG_CHARS = 1_000
+_PLAIN = (int, float, bool, type(None))
+
+
+def _short(value: Any) -> str:
+    """``repr(value)`` for an exception message, cut without building the whole of it."""
+    kind = type(value)
+    if kind is str or kind is bytes or kind is bytearray:
+        head = value[:_ARG_CHARS]
+        text = repr(head) if kind is not bytearray else f"bytearray({bytes(head)!r})"
+        return text if len(value) <= _ARG_CHARS else f"{text}…[{len(value):,} long]"
+    if kind in _PLAIN:
+        return repr(value)
+    if kind is list or kind is tuple:
+        items = ", ".join(_short(item) for item in value[:10])
+        more = f", …[{len(value):,} items]" if len(value) > 10 else ""
+        return f"[{items}{more}]" if kind is list else f"({items}{more})"
+    return f"<{kind.__name__}>"
+
+
+def _args_text(exception: BaseException) -> str | None:
+    """``str(exception)`` made from its args without building huge text (``ValueError("x",
+    bytearray(50 MB))``'s would be 200 MB, on the caller's thread), or None when the
+    exception formats its own message or its args are small (then ``str`` is used)."""
+    if type(exception).__str__ is not BaseException.__str__:
+        return None
+    args = exception.args
+    if all(
+        type(a) in _PLAIN or (type(a) in (str, bytes) and len(a) <= MAX_EXCEPTION_MESSAGE_CHARS)
+        for a in args
+    ):
+        return None
+    if len(args) == 1:
+        only = args[0]
+        return only[: MAX_EXCEPTION_MESSAGE_CHARS + 1] if type(only) is str else _short(only)
+    return _short(tuple(args))
+
+
 def _message(exception: BaseException) -> str:
     try:
-        message = str(exception)
+        message = _args_text(exception)
+        if message is None:
+            message = str(exception)
     except RecursionError:
-        raise  # no stack left here: let an outer span record it
-    except Exception:
-        return f"<unprintable {type(exception).__name__}>"
+        if isinstance(exception, RecursionError):
+            raise  # a runaway recursion: no stack left here, an outer span records it
+        return f"<unprintable {type(exception).__name__}>"  # a __str__ that recurses
+    except BaseException:  # a hostile __str__ may raise anything, even a KeyboardInterrupt:
+        # the user's exception must go on unchanged
+        try:
+            return f"<unprintable {type(exception).__name__}>"
+        except BaseException:
+            return "<unprintable exception>"
     if type(message) is not str:  # a str subclass with a hostile __len__/__getitem__
         message = str.__str__(message)
     if len(message) > MAX_EXCEPTION_MESSAGE_CHARS:
@@ -109,7 +156,10 @@ class ExceptionRecord:
 
     def __init__(self, exception: BaseException) -> None:
         self.exception: BaseException | None = exception
-        self.tb: TracebackType | None = exception.__traceback__
+        try:
+            self.tb: TracebackType | None = exception.__traceback__
+        except BaseException:  # a subclass's hostile __traceback__ property
+            self.tb = None
         self.type_name = _type_name(type(exception))
         self.message = _message(exception)
         self._stacktrace: str | None = None
@@ -130,7 +180,12 @@ class ExceptionRecord:
             try:
                 if exception is None:
                     raise ValueError("no exception")
-                text = "".join(traceback.format_exception(type(exception), exception, tb))
+                if _args_text(exception) is None:
+                    text = "".join(traceback.format_exception(type(exception), exception, tb))
+                else:  # huge args: the frames, and the message as recorded (already cut)
+                    frames = "".join(traceback.format_tb(tb))
+                    text = f"Traceback (most recent call last):\n{frames}{self.type_name}: "
+                    text += f"{self.message}\n"
             except Exception:  # a hostile exception or a recursion limit while formatting
                 text = f"{self.type_name}: {self.message}\n<stack trace unavailable>"
             self._stacktrace = text

@@ -239,7 +239,7 @@ class LiveSpan(Span):
             message = as_text(event.attributes.get("exception.message", ""))
             self.events.append(event)
         self.status_code = SpanStatus.ERROR
-        self.status_message = message[:1000]
+        self.status_message = message  # capped when stored (limits.MAX_MESSAGE_CHARS, marked)
 
     def set_status(self, status: SpanStatus | str, message: str | None = None) -> None:
         """Set the status: a ``SpanStatus`` or one of OK, ERROR, CANCELLED, TIMEOUT, UNSET.
