@@ -137,6 +137,37 @@ def test_span_left_open_at_exit_is_written(tmp_path: Path) -> None:
     assert sorted(s.name for s in trace.spans) == ["left-open", "len"]
 
 
+def test_spans_left_open_outside_the_main_context_at_exit_are_written(tmp_path: Path) -> None:
+    """A ``start_span_no_context`` root (with an open child) held by a module global, and a
+    ``start_span`` root entered in a thread that then finished: both ended ERROR at exit and
+    written (the first used to be dropped: "could not be written")."""
+    db = tmp_path / "exit.db"
+    script = (
+        "import threading\n"
+        "import mlflow_trace_nb as mlflow\n"
+        "root = mlflow.start_span_no_context('no-context')\n"
+        "child = mlflow.start_span_no_context('no-context-child', parent_span=root)\n"
+        "kept = []\n"
+        "t = threading.Thread(target=lambda: kept.append(mlflow.start_span('in-thread')))\n"
+        "t.start(); t.join()\n"
+    )
+    env = {**os.environ, DESTINATION_ENV: f"sqlite:///{db}"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, check=True, timeout=120, capture_output=True
+    )
+    assert b"could not be written" not in done.stderr, done.stderr
+    store = SqliteStore(str(db))
+    try:
+        traces = {t.name: t for t in store.search(experiment_ids=None)}
+    finally:
+        store.close()
+    assert set(traces) == {"no-context", "in-thread"}
+    for trace in traces.values():
+        assert trace.status == "ERROR"
+        assert {s.status_message for s in trace.spans} == {EXIT_MESSAGE}
+    assert len(traces["no-context"].spans) == 2
+
+
 def test_spans_per_trace_are_bounded_with_a_count_and_one_warning(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

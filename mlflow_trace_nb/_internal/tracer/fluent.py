@@ -257,7 +257,7 @@ def start_span_no_context(
     from mlflow_trace_nb._internal.runtime import RUNTIME
     from mlflow_trace_nb._internal.tracer.capture import snapshot
     from mlflow_trace_nb._internal.tracer.live_span import NO_OP_SPAN
-    from mlflow_trace_nb._internal.tracer.span_leaks import ManualTrace
+    from mlflow_trace_nb._internal.tracer.span_leaks import track_manual
     from mlflow_trace_nb._internal.tracer.span_lifecycle import (
         DEFAULT_SPAN_TYPE,
         check_span_arguments,
@@ -276,7 +276,7 @@ def start_span_no_context(
         CURRENT_SPAN.reset(token)
     if span._recording:
         if span._parent is None:
-            span._state.__class__ = ManualTrace  # nothing forces it to end: see span_leaks
+            track_manual(span._state)  # nothing forces it to end: see span_leaks
         if start_time_ns is not None:
             span.start_time_ns = int(start_time_ns)
         _add_to_trace(span, tags, metadata, description)

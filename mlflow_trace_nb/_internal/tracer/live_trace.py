@@ -69,6 +69,7 @@ class LiveTrace:
     """The spans of one trace while it is being recorded."""
 
     __slots__ = (
+        "__weakref__",  # span_leaks keeps the traces started with start_span in a WeakSet
         "_request_id",
         "_trace_id",
         "closed",

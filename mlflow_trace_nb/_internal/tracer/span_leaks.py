@@ -7,7 +7,9 @@ be written, and its spans would pile up in memory. Three places end such spans:
 - **the end of a notebook cell** (IPython ``post_run_cell``, see ``display.cell_flush``):
   the span still active when the cell ends, and its open ancestors, are ended and the next
   cell starts with no active span, so later cells start fresh traces;
-- **interpreter exit** (``atexit``): the same, for the main thread's context;
+- **interpreter exit** (``atexit``): the same, for the main thread's context, and every
+  trace whose root was started with ``start_span``/``start_span_no_context`` and is still
+  open (``track_manual``), whatever thread or object holds it;
 - **garbage collection**: a trace whose root was started with ``start_span`` and that
   becomes unreachable while open (the span object dropped without ``end()``, or the thread
   whose context held it finished) has its open spans ended and is written.
@@ -24,6 +26,7 @@ from __future__ import annotations
 import atexit
 import logging
 import time
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -42,6 +45,7 @@ __all__ = [
     "EXIT_MESSAGE",
     "ManualTrace",
     "end_spans_left_open",
+    "track_manual",
 ]
 
 _logger = logging.getLogger(__name__)
@@ -97,6 +101,42 @@ def _end_chain(span: LiveSpan | None, reason: str, error: BaseException | None) 
     return ended
 
 
+_MANUAL: weakref.WeakSet[LiveTrace] = weakref.WeakSet()
+
+
+def track_manual(trace: LiveTrace) -> None:
+    """Make ``trace`` (its root started with ``start_span`` or ``start_span_no_context``,
+    which nothing forces to end) a ``ManualTrace``: ended and written if collected while
+    open, or at interpreter exit."""
+    trace.__class__ = ManualTrace
+    _MANUAL.add(trace)
+
+
+def _end_manual_traces(reason: str) -> int:
+    """End the open spans of every tracked trace still open (innermost first, its root
+    last); returns how many were ended."""
+    close = _CLOSE[0]
+    ended = 0
+    for trace in list(_MANUAL):
+        root = trace.root
+        if trace.closed or root is None or root.end_time_ns is not None:
+            continue
+        if trace.generation != trace.process_generation:
+            continue  # begun before fork(): the parent process ends it
+        for span in reversed(list(trace.spans)):
+            if span.end_time_ns is None and span._recording:
+                span.status_code = SpanStatus.ERROR
+                span.status_message = reason
+                close(span)
+                ended += 1
+        if root.end_time_ns is None:  # the root beyond the kept spans: end it too
+            root.status_code = SpanStatus.ERROR
+            root.status_message = reason
+            close(root)
+            ended += 1
+    return ended
+
+
 class ManualTrace(LiveTrace):
     """A trace whose root was started with ``start_span`` (which nothing forces to end):
     if it is garbage collected while open, its open spans are ended (ERROR) and it is
@@ -141,6 +181,12 @@ def _write_abandoned(trace: LiveTrace) -> None:
 
 def _end_at_exit() -> None:
     end_spans_left_open(EXIT_MESSAGE)
+    try:
+        _end_manual_traces(EXIT_MESSAGE)
+    except Exception:
+        from mlflow_trace_nb.errors import report_internal_error
+
+        report_internal_error("ending spans left open at exit")
 
 
 # Registered after the runtime's exit flush, so it runs before it (atexit is LIFO).

@@ -48,7 +48,7 @@ from mlflow_trace_nb._internal.tracer.live_span import (
     NoOpSpan,
     record_of,
 )
-from mlflow_trace_nb._internal.tracer.span_leaks import ManualTrace
+from mlflow_trace_nb._internal.tracer.span_leaks import track_manual
 from mlflow_trace_nb.errors import report_internal_error
 from mlflow_trace_nb.tracing.provider import SpanStatus, SpanStatusCode, SpanType
 
@@ -327,7 +327,7 @@ def start_span(
         if span is not NO_OP_SPAN:
             span._token = _set_current(span)
             if span._recording and span._parent is None:
-                span._state.__class__ = ManualTrace  # nothing forces it to end: see span_leaks
+                track_manual(span._state)  # nothing forces it to end: see span_leaks
         return span
     except Exception:
         report_internal_error("starting a span")
