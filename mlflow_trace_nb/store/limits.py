@@ -27,7 +27,10 @@ constant                  chars     applies to
 ``MAX_VALUE_CHARS``       8,000     tag and request-metadata values
 ========================  ========  ==================================================
 
-(Key and value caps are MLflow's own tag limits.) Plain short ASCII text, nearly every value
+A trace keeps at most ``MAX_PAIRS`` (1,000) tags and as many request-metadata entries: the
+first 999 and a ``"…[truncated]": "N more items"`` entry, the same in the trace's JSON and in
+the rows ``tags.<key>`` filters read. (Key and value caps are MLflow's own tag limits.) Plain
+short ASCII text, nearly every value
 in practice, costs one type check, one length check and one ``isascii()``.
 """
 
@@ -40,6 +43,7 @@ from mlflow_trace_nb._internal.text import as_text
 
 __all__ = [
     "MAX_KEY_CHARS",
+    "MAX_PAIRS",
     "MAX_MESSAGE_CHARS",
     "MAX_NAME_CHARS",
     "MAX_VALUE_CHARS",
@@ -57,6 +61,9 @@ MAX_MESSAGE_CHARS = 8_000
 MAX_KEY_CHARS = 250
 #: Longest tag or request-metadata value kept.
 MAX_VALUE_CHARS = 8_000
+#: Most tags (and most request-metadata entries) a trace keeps, a marker entry included.
+MAX_PAIRS = 1_000
+_MORE = "…[truncated]"
 
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
@@ -93,9 +100,14 @@ def clean_pairs(pairs: Any) -> dict[str, str]:
         items = list(dict(pairs).items())
     except Exception:
         return out
+    extra = len(items) - MAX_PAIRS
+    if extra > 0:
+        items = items[: MAX_PAIRS - 1]
     for key, value in items:
         k = key if is_clean(key, MAX_KEY_CHARS) else clean_text(key, MAX_KEY_CHARS)
         out[k] = value if is_clean(value, MAX_VALUE_CHARS) else clean_text(value, MAX_VALUE_CHARS)
+    if extra > 0:
+        out[_MORE] = f"{extra + 1} more items"
     return out
 
 

@@ -249,3 +249,20 @@ def test_events_too_large_together_keep_a_prefix_the_exception_and_a_count() -> 
     assert names[-2:] == ["exception", "…[truncated]"]
     assert events[-1].attributes["dropped_events"] == 50 - len(kept)
     assert events[-2].attributes["exception.message"] == "boom"
+
+
+def test_ten_thousand_tags_keep_the_same_first_thousand_everywhere(db_path: Path) -> None:
+    """10,000 tags on one trace: the trace shows the first 999 and a marker, and ``tags.``
+    filters find exactly those (they used to match all 10,000 the trace did not show)."""
+    from mlflow_trace_nb.store.limits import MAX_PAIRS
+
+    with mlflow.start_span("many-tags"):
+        mlflow.update_current_trace(tags={f"k{i}": f"v{i}" for i in range(10_000)})
+    mlflow.flush()
+    (trace,) = mlflow.search_traces(return_type="list")
+    user_tags = {k: v for k, v in trace.info.tags.items() if not k.startswith("mlflow.")}
+    assert len(user_tags) == MAX_PAIRS
+    assert user_tags["…[truncated]"] == "9001 more items"
+    assert "k998" in user_tags and "k999" not in user_tags
+    assert len(mlflow.search_traces(filter_string="tags.k998 = 'v998'")) == 1
+    assert len(mlflow.search_traces(filter_string="tags.k9999 = 'v9999'")) == 0
