@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from functools import lru_cache
+from typing import Any
 
 __all__ = ["MAX_PATTERN_CHARS", "REGEXP_FUNCTION", "check_pattern", "register_functions"]
 
@@ -32,7 +33,42 @@ def check_pattern(pattern: str) -> str | None:
         _compiled(pattern)
     except re.error as error:
         return f"invalid RLIKE pattern: {error}"
+    if _nested_repeat(pattern):
+        return (
+            "RLIKE pattern repeats a group that itself repeats without bound (such as "
+            "'(a+)+' or '(\\w+\\s*)*'): Python's re can take exponential time on it, and "
+            "a query cannot be interrupted while it runs; write it without the outer "
+            "repetition (for example 'a+' or '[\\w\\s]*')"
+        )
     return None
+
+
+def _nested_repeat(pattern: str) -> bool:
+    """True when an unbounded repetition holds another (the classic catastrophic
+    backtracking shape). Patterns it flags that would run fine can always be rewritten."""
+    from re import _parser  # type: ignore[attr-defined]
+
+    def walk(items: Any, inside: bool) -> bool:
+        for op, arg in items:
+            found = False
+            if op in (_parser.MAX_REPEAT, _parser.MIN_REPEAT, _parser.POSSESSIVE_REPEAT):
+                high, body = arg[1], arg[2]
+                unbounded = high == _parser.MAXREPEAT and op != _parser.POSSESSIVE_REPEAT
+                found = (unbounded and inside) or walk(body, inside or unbounded)
+            elif op == _parser.SUBPATTERN:
+                found = walk(arg[-1], inside)
+            elif op == _parser.BRANCH:
+                found = any(walk(branch, inside) for branch in arg[1])
+            elif op in (_parser.ASSERT, _parser.ASSERT_NOT):
+                found = walk(arg[1], inside)
+            if found:
+                return True
+        return False
+
+    try:
+        return walk(_parser.parse(pattern), False)
+    except Exception:  # the parser's internals of another Python: compile checks remain
+        return False
 
 
 def _regexp(pattern: object, text: object) -> int | None:
