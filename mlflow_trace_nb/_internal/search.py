@@ -385,6 +385,8 @@ def get_trace(
         from mlflow_trace_nb._internal.remote import get_remote_trace
 
         return get_remote_trace(remote[0], trace_id)
+    if not trace_id.isascii():  # no trace id is (a lone surrogate could not even be bound)
+        return None
     RUNTIME.flush_for_read()
     return RUNTIME.store.get_trace(trace_id)
 

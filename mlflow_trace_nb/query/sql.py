@@ -181,7 +181,9 @@ def _comparison(cond: Comparison, params: list[object]) -> str:
         name, version = str(cond.value).split("/")
         params.extend([keys.LINKED_PROMPTS, name, version])
         return _LINKED_PROMPT
-    path = f'$."{key.name}"'
+    # The label as JSON escapes it (the parser refuses '"'): what SQLite before 3.45
+    # compares with the stored text (a backslash, a tab...); later versions decode both.
+    path = f'$."{json.dumps(key.name, ensure_ascii=False)[1:-1]}"'
     if op in ("IS NULL", "IS NOT NULL"):
         params.append(path)
         template = _SPAN_MISSING if op == "IS NULL" else _SPAN_MATCHES

@@ -61,6 +61,7 @@ def test_search_traces_return_type_and_get_trace() -> None:
     with pytest.raises(TypeError, match="tracking_uri"):
         mlflow.get_trace("tr-1", tracking_uri=5)  # type: ignore[arg-type]
     assert mlflow.get_trace("tr-not-there") is None
+    assert mlflow.get_trace("\ud800") is None and mlflow.get_trace("tr-é") is None
 
 
 @pytest.mark.parametrize(

@@ -71,3 +71,19 @@ def test_bad_content_filters_say_what_is_wrong(text: str, message: str) -> None:
 
 def test_a_hostile_pattern_is_a_parameter_not_sql() -> None:
     assert _names("span.content RLIKE ''' OR 1=1 --'") == []
+
+
+@pytest.mark.parametrize("key", ["plain", "a\\b", "tab\tkey", "new\nline", "\x01ctl", "é ü"])
+def test_span_attribute_keys_that_json_escapes_are_found(key: str) -> None:
+    """A span attribute whose key JSON escapes (a backslash, control characters, a quote)
+    is found by ``span.attributes.`key``` filters (they found nothing, silently). (A key
+    with a double quote is refused by the parser, with a message.)"""
+    with mlflow.start_span("holder") as span:
+        span.set_attribute(key, "val")
+    with mlflow.start_span("other") as span:
+        span.set_attribute(key, "other")
+    mlflow.flush()
+    quoted = key.replace("'", "''")
+    assert _names(f"span.attributes.`{quoted}` = 'val'") == ["holder"]
+    assert sorted(_names(f"span.attributes.`{quoted}` IS NOT NULL")) == ["holder", "other"]
+    assert _names(f"span.attributes.`{quoted}` LIKE 'oth%'") == ["other"]
