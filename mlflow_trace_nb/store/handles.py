@@ -189,9 +189,14 @@ class StoreHandles:
     def _writer(self) -> sqlite3.Connection:
         conn = self._write_conn
         if conn is not None:
-            if self.is_memory or file_identity(self.path) == self._write_id:
+            if self.is_memory:
                 return conn
-            self._file_changed()
+            if file_identity(self.path) == self._write_id:
+                if os.path.exists(self.path + "-wal"):
+                    return conn
+                self._wal_deleted(conn)
+            else:
+                self._file_changed()
         try:
             conn = open_connection(self.path, self.is_memory)
         except (sqlite3.Error, OSError) as error:
@@ -247,6 +252,25 @@ class StoreHandles:
         self._read_conn = conn
         self._read_id = None  # never matches: the next query tries a normal connection
         return conn
+
+    def _wal_deleted(self, conn: sqlite3.Connection) -> None:
+        """The ``-wal`` file was deleted under open connections (a clean-up script, a user):
+        they would go on writing into the unlinked file, and a crash would lose it all, with
+        readers of the file meeting I/O errors. This process still holds the deleted file
+        open: its content is checkpointed into the database, then every connection is
+        closed (a fresh ``-wal`` is made at the next use) and the stale ``-shm`` index,
+        which describes the deleted file, removed."""
+        self._warn_once(
+            "wal",
+            "mlflow-trace-nb: the write-ahead log %s-wal of the trace store was deleted while "
+            "in use; its content was written into the store and a new log started",
+            self.path,
+        )
+        with suppress(sqlite3.Error):
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._close_all()
+        with suppress(OSError):
+            os.unlink(self.path + "-shm")
 
     def _file_changed(self) -> None:
         self._warn_once(
