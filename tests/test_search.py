@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -199,3 +200,32 @@ def test_get_trace_round_trip() -> None:
     assert trace.info.trace_id == ids[2] and trace.data.spans == trace.spans
     assert [s.name for s in trace.search_spans(span_type="LLM")] == ["llm"]
     assert trace.to_dict()["data"]["spans"][1]["name"] == "llm"
+
+
+def test_mlflow3_trace_attribute_keys_for_filters_and_order_by() -> None:
+    """MLflow 3's ``run_id`` and ``client_request_id`` (request-metadata entries here),
+    ``execution_time``, ``end_time``/``end_time_ms`` in filters, and ``experiment_id``,
+    ``execution_time``, ``end_time_ms``, ``run_id`` in ``order_by`` (all were refused)."""
+    import time
+
+    for i in range(3):
+        with mlflow.start_span(f"s{i}"):
+            mlflow.update_current_trace(
+                metadata={"mlflow.sourceRun": f"run{i}"}, client_request_id=f"req-{i}"
+            )
+            time.sleep(0.02 * i)
+    mlflow.flush()
+
+    def runs(**kwargs: Any) -> list[str]:
+        found = mlflow.search_traces(return_type="list", **kwargs)
+        return [t.info.request_metadata["mlflow.sourceRun"] for t in found]  # type: ignore[union-attr]
+
+    assert runs(filter_string="run_id = 'run1'") == ["run1"]
+    assert runs(filter_string="attributes.run_id = 'run2'") == ["run2"]
+    assert runs(filter_string="client_request_id = 'req-0'") == ["run0"]
+    assert sorted(runs(filter_string="execution_time >= 10")) == ["run1", "run2"]
+    assert len(runs(filter_string="end_time_ms > 0 AND end_time > 0")) == 3
+    assert runs(order_by=["run_id DESC"]) == ["run2", "run1", "run0"]
+    assert runs(order_by=["execution_time DESC"]) == ["run2", "run1", "run0"]
+    assert runs(order_by=["end_time_ms ASC"]) == ["run0", "run1", "run2"]
+    assert len(runs(order_by=["experiment_id"])) == 3

@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from typing import Literal, NoReturn
 
+from mlflow_trace_nb import keys
 from mlflow_trace_nb.query.ast import And, Comparison, Expr, Key, Not, Operator, Or, Scalar
 from mlflow_trace_nb.query.functions import check_pattern
 from mlflow_trace_nb.query.lexer import FilterError, Token, TokenKind, tokenize
@@ -36,10 +37,16 @@ ATTRIBUTES = {
     "timestamp_ms": "timestamp_ms",
     "timestamp": "timestamp_ms",
     "execution_time_ms": "execution_time_ms",
+    "execution_time": "execution_time_ms",
+    "end_time_ms": "end_time_ms",
+    "end_time": "end_time_ms",
     "request_id": "request_id",
     "trace_id": "request_id",
     "experiment_id": "experiment_id",
 }
+#: MLflow 3's trace attributes that are request-metadata entries here.
+METADATA_ATTRIBUTES = {"run_id": keys.SOURCE_RUN, "client_request_id": keys.CLIENT_REQUEST_ID}
+_NUMERIC_ATTRIBUTES = frozenset({"timestamp_ms", "execution_time_ms", "end_time_ms"})
 _ATTRIBUTE_PREFIXES = frozenset({"attributes", "attribute", "trace"})
 _TAG_PREFIXES = frozenset({"tags", "tag"})
 _METADATA_PREFIXES = frozenset({"metadata", "request_metadata"})
@@ -70,7 +77,7 @@ ValueKind = Literal["number", "integer", "string", "any"]
 
 def value_kind(key: Key) -> ValueKind:
     """What values ``key`` compares against."""
-    if key.kind == "attribute" and key.name in ("timestamp_ms", "execution_time_ms"):
+    if key.kind == "attribute" and key.name in _NUMERIC_ATTRIBUTES:
         return "number"
     if key.kind == "attribute" and key.name == "experiment_id":
         return "integer"
@@ -332,7 +339,8 @@ def resolve_key(token: Token, filter_text: str) -> Key:
         raise FilterError(filter_text, pos, reason)
 
     def unknown_attribute(name: str) -> NoReturn:
-        fail(f"unknown trace attribute '{name}' (expected one of {', '.join(sorted(ATTRIBUTES))})")
+        known = ", ".join(sorted([*ATTRIBUTES, *METADATA_ATTRIBUTES]))
+        fail(f"unknown trace attribute '{name}' (expected one of {known})")
 
     if len(parts) == 1:
         if head in _TEXT_KEYS:
@@ -341,6 +349,8 @@ def resolve_key(token: Token, filter_text: str) -> Key:
             return Key("prompt", "", text, pos)
         if head in ATTRIBUTES:
             return Key("attribute", ATTRIBUTES[head], text, pos)
+        if head in METADATA_ATTRIBUTES:
+            return Key("metadata", METADATA_ATTRIBUTES[head], text, pos)
         if head in _PREFIXES:
             fail(f"'{parts[0]}' needs a key after it, e.g. {head}.<name>")
         unknown_attribute(parts[0])
@@ -349,6 +359,8 @@ def resolve_key(token: Token, filter_text: str) -> Key:
             return Key("content", "trace", text, pos)
         if rest.lower() in _PROMPT_KEYS:
             return Key("prompt", "", text, pos)
+        if rest.lower() in METADATA_ATTRIBUTES:
+            return Key("metadata", METADATA_ATTRIBUTES[rest.lower()], text, pos)
         if rest.lower() not in ATTRIBUTES:
             unknown_attribute(rest)
         return Key("attribute", ATTRIBUTES[rest.lower()], text, pos)

@@ -34,11 +34,13 @@ from mlflow_trace_nb.query.ast import And, Comparison, Expr, Not
 from mlflow_trace_nb.query.functions import REGEXP_FUNCTION
 from mlflow_trace_nb.query.parser import parse
 
+_END_TIME = "(t.timestamp_ms + t.execution_time_ms)"
 _TRACE_COLUMNS = {
     "status": "t.status",
     "name": "t.name",
     "timestamp_ms": "t.timestamp_ms",
     "execution_time_ms": "t.execution_time_ms",
+    "end_time_ms": _END_TIME,
     "request_id": "t.request_id",
     "experiment_id": "t.experiment_id",
 }
@@ -84,6 +86,14 @@ _ORDER_COLUMNS = {
     "name": "t.name",
     "request_id": "t.request_id",
     "trace_id": "t.request_id",
+    "execution_time": "t.execution_time_ms",
+    "end_time_ms": _END_TIME,
+    "end_time": _END_TIME,
+    "experiment_id": "t.experiment_id",
+    "run_id": (  # a request-metadata entry here (MLflow 3: a trace attribute)
+        "(SELECT m.value FROM trace_metadata m WHERE m.request_id = t.request_id "
+        f"AND m.key = '{keys.SOURCE_RUN}')"
+    ),
 }
 _ORDER_PREFIXES = ("attributes.", "attribute.", "trace.")
 DEFAULT_ORDER = "t.timestamp_ms DESC"
