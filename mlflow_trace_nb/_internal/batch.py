@@ -165,7 +165,8 @@ class BatchWorker:
         self._next_check = min(self._next_measure, self._spans_out + due)
         return admitted
 
-    def _progress(self) -> tuple[int, int, int]:
+    def progress(self) -> tuple[int, int, int]:
+        """Counters that change as the worker takes and exports batches."""
         return self._spans_out, self.exported, self.failed
 
     def put_nowait(self, items: list[Any]) -> None:
@@ -193,9 +194,15 @@ class BatchWorker:
             "limit_spans": self._limit,
         }
 
-    def flush(self, timeout: float | None = 10.0, *, stall_s: float | None = None) -> bool:
+    def flush(
+        self,
+        timeout: float | None = 10.0,
+        *,
+        stall_s: float | None = None,
+        progress: Callable[[], object] | None = None,
+    ) -> bool:
         """Block until all enqueued so far is exported; False on timeout, or, with ``stall_s``,
-        once the writer has made no progress for that long (a store that cannot be written)."""
+        once ``progress()`` (default: the worker's counters) has not changed for that long."""
         if not self._items and not self._busy:
             return True
         if not thread_runs(self._thread):
@@ -211,7 +218,7 @@ class BatchWorker:
         self._wake.set()
         if stall_s is None:
             return marker.done.wait(timeout)
-        return wait_while_progressing(marker.done, self._progress, timeout, stall_s)
+        return wait_while_progressing(marker.done, progress or self.progress, timeout, stall_s)
 
     def shutdown(self, timeout: float = 10.0) -> None:
         """Flush and stop the writer thread; report what was dropped during the session."""

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 
 __all__ = ["wait_while_progressing"]
 
 
 def wait_while_progressing(
     done: threading.Event,
-    progress: Callable[[], Hashable],
+    progress: Callable[[], object],
     timeout: float | None,
     stall_s: float,
 ) -> bool:

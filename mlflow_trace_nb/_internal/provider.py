@@ -41,10 +41,10 @@ LiveSpan = Any  # tracer.live_span.LiveSpan (not imported: the tracer imports th
 LiveTrace = Any  # tracer.live_trace.LiveTrace
 
 _logger = logging.getLogger(__name__)
-#: A query waits for pending traces to be written while the writer makes progress (up to
-#: ``READ_FLUSH_S``), but no longer than ``READ_STALL_S`` without any: a store that cannot be
-#: written (locked by another program, say) must not hold every query up; the query then
-#: shows what is on disk.
+#: A query waits for pending traces to be written (up to ``READ_FLUSH_S``) while the local
+#: store works, however long a big batch takes; once the store is waiting out a fault (locked
+#: by another program, say), no longer than ``READ_STALL_S`` without progress: such a store
+#: must not hold every query up, and the query then shows what is on disk.
 READ_FLUSH_S = 60.0
 READ_STALL_S = 1.0
 
@@ -216,7 +216,16 @@ class Provider:
         fault makes no attempt before its retry is due. True when all of it was written."""
         queue = self._queue
         stall_s = min(READ_STALL_S, timeout)
-        done = True if queue is None else queue.flush(timeout, stall_s=stall_s)
+        store = self._store
+        waiting_out = getattr(store, "waiting_out_fault", None)
+
+        def progress() -> object:
+            assert queue is not None
+            if callable(waiting_out) and waiting_out():
+                return queue.progress()
+            return time.monotonic()  # a working store: always progress
+
+        done = True if queue is None else queue.flush(timeout, stall_s=stall_s, progress=progress)
         exporters = self._exporters
         if exporters:
             deadline = time.monotonic() + stall_s

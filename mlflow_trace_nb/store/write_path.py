@@ -75,6 +75,10 @@ class WritePath(StoreHandles):
         finally:
             lock.release()
 
+    def waiting_out_fault(self) -> bool:
+        """True while writes fail and what is made waits (a lock, a full disk...)."""
+        return bool(self._backlog) or self._failures > 0
+
     def flush_due(self, timeout: float | None = None) -> bool:
         """``flush(timeout, due_only=True)``: the provider's flush before a read."""
         return self.flush(timeout, due_only=True)
