@@ -68,7 +68,7 @@ def read_retrying(method: Callable[..., _T]) -> Callable[..., _T]:
     return query
 
 
-#: Longest a fork waits for a write or read in progress on another thread to finish.
+#: Longest a fork waits for a write in progress on another thread to finish.
 FORK_WAIT_S = 2.0
 
 
@@ -156,9 +156,8 @@ class StoreHandles:
         believes its own (dead) copy of the writer holds the file's write lock, so every
         write of the child waits out its busy timeout and fails (10 s per trace)."""
         held = []
-        for lock in (self._wlock, self._lock):
-            if lock.acquire(timeout=FORK_WAIT_S):
-                held.append(lock)
+        if self._wlock.acquire(timeout=FORK_WAIT_S):  # writes only: reads take no lock in
+            held.append(self._wlock)  # the file a child could inherit as held
         self._fork_held = held
 
     def _after_fork(self) -> None:
@@ -192,11 +191,8 @@ class StoreHandles:
             if self.is_memory:
                 return conn
             if file_identity(self.path) == self._write_id:
-                if os.path.exists(self.path + "-wal"):
-                    return conn
-                self._wal_deleted(conn)
-            else:
-                self._file_changed()
+                return conn
+            self._file_changed()
         try:
             conn = open_connection(self.path, self.is_memory)
         except (sqlite3.Error, OSError) as error:
@@ -252,25 +248,6 @@ class StoreHandles:
         self._read_conn = conn
         self._read_id = None  # never matches: the next query tries a normal connection
         return conn
-
-    def _wal_deleted(self, conn: sqlite3.Connection) -> None:
-        """The ``-wal`` file was deleted under open connections (a clean-up script, a user):
-        they would go on writing into the unlinked file, and a crash would lose it all, with
-        readers of the file meeting I/O errors. This process still holds the deleted file
-        open: its content is checkpointed into the database, then every connection is
-        closed (a fresh ``-wal`` is made at the next use) and the stale ``-shm`` index,
-        which describes the deleted file, removed."""
-        self._warn_once(
-            "wal",
-            "mlflow-trace-nb: the write-ahead log %s-wal of the trace store was deleted while "
-            "in use; its content was written into the store and a new log started",
-            self.path,
-        )
-        with suppress(sqlite3.Error):
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        self._close_all()
-        with suppress(OSError):
-            os.unlink(self.path + "-shm")
 
     def _file_changed(self) -> None:
         self._warn_once(

@@ -183,16 +183,3 @@ def test_a_query_on_a_file_that_cannot_be_read_raises_store_unavailable(db_path:
     db_path.rmdir()
     _trace(2, 1)
     assert len(mlflow.search_traces()) >= 1
-
-
-def test_a_deleted_wal_file_is_written_back_and_a_new_one_started(db_path: Path) -> None:
-    """The ``-wal`` file deleted under a running process: the next batch checkpoints what the
-    process still holds of it into the database and starts a new log, so other processes,
-    a crash and later queries all see every trace (the writer went on writing into the
-    unlinked file: other readers got I/O errors and a kill lost all of it)."""
-    _trace(0, 5)
-    Path(f"{db_path}-wal").unlink()
-    _trace(5, 5)
-    assert rows(db_path, "SELECT count(*) FROM traces") == [(10,)]  # another connection
-    assert len(mlflow.search_traces()) == 10
-    assert Path(f"{db_path}-wal").exists()
