@@ -123,7 +123,7 @@ class StoreHandles:
         self._last_error: str | None = None
         self._last_error_at: float | None = None
         self._moved_aside: list[str] = []
-        self._fork_held: list[threading.RLock] = []
+        self._fork_held = False  # this thread took the write lock for a fork
         register_fork_hook(
             self._after_fork, before=self._before_fork, after_in_parent=self._after_fork
         )
@@ -155,16 +155,14 @@ class StoreHandles:
         thread: a child inherits SQLite's in-process lock records, and one made mid-write
         believes its own (dead) copy of the writer holds the file's write lock, so every
         write of the child waits out its busy timeout and fails (10 s per trace)."""
-        held = []
-        if self._wlock.acquire(timeout=FORK_WAIT_S):  # writes only: reads take no lock in
-            held.append(self._wlock)  # the file a child could inherit as held
-        self._fork_held = held
+        # writes only: a read holds no lock in the file that a child could inherit as held
+        self._fork_held = self._wlock.acquire(timeout=FORK_WAIT_S)
 
     def _after_fork(self) -> None:
-        held, self._fork_held = self._fork_held, []
-        for lock in reversed(held):
+        held, self._fork_held = self._fork_held, False
+        if held:
             with suppress(RuntimeError):
-                lock.release()
+                self._wlock.release()
 
     def _warn_once(self, key: str, message: str, *args: Any) -> None:
         if key in self._warned:
@@ -188,9 +186,7 @@ class StoreHandles:
     def _writer(self) -> sqlite3.Connection:
         conn = self._write_conn
         if conn is not None:
-            if self.is_memory:
-                return conn
-            if file_identity(self.path) == self._write_id:
+            if self.is_memory or file_identity(self.path) == self._write_id:
                 return conn
             self._file_changed()
         try:
