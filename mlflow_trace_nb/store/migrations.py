@@ -227,7 +227,9 @@ def pending(conn: sqlite3.Connection) -> bool:
                 "AND name NOT LIKE 'sqlite_%'"
             )
         ]
-        if tables:
+        # "_migrations" listed now: another process created the schema between the two
+        # reads (they are separate snapshots), so ``migrate`` finds out under the write lock.
+        if tables and "_migrations" not in tables:
             raise UnusableStoreError(
                 f"not a trace store: it holds other tables ({', '.join(sorted(tables)[:5])})"
             ) from None

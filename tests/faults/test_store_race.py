@@ -10,10 +10,12 @@ must keep using the file (none may fall back to memory) and every trace must be 
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import mlflow_trace_nb as mlflow
+from mlflow_trace_nb.store.migrations import check_layout, migrate, pending
 from mlflow_trace_nb.store.sqlite import SqliteStore
 from tests.faults.store_helpers import flat, record, rows, traced
 
@@ -147,3 +149,32 @@ def test_reads_and_flush_do_not_wait_for_a_lock_another_program_keeps(db_path: P
         holder.join(30)
     assert mlflow.flush(20)
     assert len(mlflow.search_traces()) == 2
+
+
+class _MigratedByAnotherProcessMidCheck(sqlite3.Connection):
+    """A connection to a new file that, just before it lists the file's tables, lets another
+    connection create the whole schema: the moment at which, in CI, a spawned pool worker
+    found the tables its sibling had just made and called the file "not a trace store"."""
+
+    other_path = ""
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        if "sqlite_master" in sql and self.other_path:
+            other = sqlite3.connect(self.other_path, isolation_level=None)
+            migrate(other)
+            other.close()
+            self.other_path = ""
+        return super().execute(sql, *args)
+
+
+def test_a_schema_made_by_another_process_between_two_reads_is_not_foreign(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "new.db")
+    conn = sqlite3.connect(path, isolation_level=None, factory=_MigratedByAnotherProcessMidCheck)
+    conn.other_path = path
+    try:
+        assert pending(conn) is False or migrate(conn) == []  # never UnusableStoreError
+        check_layout(conn)
+    finally:
+        conn.close()
