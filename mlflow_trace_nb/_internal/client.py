@@ -15,6 +15,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
+from mlflow_trace_nb._internal.tracer.arguments import span_time_ns
 from mlflow_trace_nb._internal.tracer.live_span import NO_OP_SPAN, LiveSpan
 from mlflow_trace_nb.errors import MlflowException
 
@@ -70,6 +71,7 @@ def _open_trace(trace_id: str) -> Any:
 def _end(span: LiveSpan, outputs: Any, attributes: Any, status: Any, end_time_ns: Any) -> None:
     if not span._recording:
         return
+    end_time_ns = span_time_ns(end_time_ns, "end_time_ns")  # a bad one leaves the span open
     with _LOCK:
         _OPEN.pop((span.trace_id, span.span_id), None)
     span.end(

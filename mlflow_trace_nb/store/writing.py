@@ -85,6 +85,8 @@ _NOT_NULL_INTS = {5}  # spans.start_time_ns
 _JSON_DEFAULTS = {11: "{}", 12: "[]"}  # spans.attributes / events are NOT NULL
 # traces.root_attributes / root_events of a row holding its root (the spans view needs text)
 _ROOT_JSON_DEFAULTS = {15: "{}", 16: "[]"}
+#: traces.root_start_ns of such a row: reads build the root span from it (None breaks them).
+_ROOT_START = TRACE_WRITE_COLUMNS.index("root_start_ns")
 
 
 #: Rows per multi-row INSERT at most (a power of two; fewer when SQLite's limit on bound
@@ -262,6 +264,7 @@ def scrub(rows: TraceRows) -> TraceRows:
     trace[1] = trace[1] or 0
     trace[3] = trace[3] or 0
     if rows.root:
+        trace[_ROOT_START] = trace[_ROOT_START] or 0
         for index, default in _ROOT_JSON_DEFAULTS.items():
             if not isinstance(trace[index], str):
                 trace[index] = default

@@ -183,6 +183,23 @@ def test_out_of_range_numbers_and_odd_experiment_ids_fail_only_their_trace(
     assert root is not None and root.info.execution_time_ms is None
 
 
+def test_a_root_start_out_of_range_fails_neither_its_trace_nor_later_searches(
+    tmp_path: Path,
+) -> None:
+    """A root's start the tracer would refuse, set behind its back: stored as 0 (not NULL,
+    from which no reader can build the root), so a DataFrame of every trace still works."""
+    items = record(lambda: _goods(4))
+    items[2].set_span(0, start_time_ns=2**64)
+    store = SqliteStore(str(tmp_path / "start.db"))
+    store.export(flat(items))
+    assert store.count_traces() == 4
+    root = store.get_trace(items[2].request_id)
+    assert root is not None and root.spans[0].start_time_ns == 0
+    mlflow.set_destination(f"sqlite:///{tmp_path / 'start.db'}")
+    frame = mlflow.search_traces()
+    assert sorted(frame["trace_id"]) == sorted(t.request_id for t in items)
+
+
 def test_a_span_that_cannot_be_serialised_is_left_out_alone(tmp_path: Path) -> None:
     items = record(lambda: _goods(10))
     items[4].set_span(1, events=(object(),))  # not an event: serialising it raises

@@ -181,3 +181,48 @@ def test_keys_tags_and_names_that_cannot_be_printed_never_raise_into_user_code()
     assert stored.status.description == mark
     assert trace.info.tags["k"] == mark and trace.info.tags[mark] == "v"
     assert trace.info.request_metadata["m"] == mark
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [(2**64, ValueError), (-1, ValueError), ("abc", TypeError), (True, TypeError)],
+)
+def test_span_times_out_of_range_are_refused_before_anything_changes(
+    value: Any, error: type[Exception]
+) -> None:
+    """MLflow accepts these and then loses the trace; here the call raises, naming the
+    argument, and the span (or its absence) is as it was: nothing half-made is stored."""
+    mlflow.set_destination("memory")
+    with pytest.raises(error, match="start_time_ns"):
+        mlflow.start_span_no_context("bad start", start_time_ns=value)
+    span = mlflow.start_span_no_context("bad end")
+    with pytest.raises(error, match="end_time_ns"):
+        span.end(outputs="lost?", end_time_ns=value)
+    assert span.end_time_ns is None and span.outputs is None  # still open, unchanged
+    client = mlflow.MlflowClient()
+    root = client.start_trace("client")
+    with pytest.raises(error, match="end_time_ns"):
+        client.end_trace(root.trace_id, end_time_ns=value)
+    client.end_trace(root.trace_id)  # still open to the client, so it can end it right
+    span.end()
+    assert mlflow.flush(10)
+    names = sorted(t.data.spans[0].name for t in mlflow.search_traces(return_type="list"))
+    assert names == ["bad end", "client"]
+
+
+def test_span_times_as_floats_and_at_the_limits_are_kept() -> None:
+    mlflow.set_destination("memory")
+    span = mlflow.start_span_no_context("float", start_time_ns=1.5e18)
+    span.end(end_time_ns=2**63 - 1)
+    zero = mlflow.start_span_no_context("zero", start_time_ns=0)
+    zero.end()
+    assert mlflow.flush(10)
+    kept = mlflow.get_trace(span.trace_id)
+    assert kept is not None
+    assert (kept.data.spans[0].start_time_ns, kept.data.spans[0].end_time_ns) == (
+        1_500_000_000_000_000_000,
+        2**63 - 1,
+    )
+    assert len(span.trace_id) == len(zero.trace_id) == 35  # the id's time bits never widen it
+    frame = mlflow.search_traces()
+    assert len(frame) == 2

@@ -22,6 +22,7 @@ __all__ = [
     "optional_mapping",
     "optional_str",
     "optional_timeout",
+    "span_time_ns",
     "str_list",
 ]
 
@@ -79,6 +80,18 @@ def bounded_int(value: Any, name: str, *, minimum: int = 0, maximum: int = MAX_I
         raise TypeError(f"{name} must be an integer, got {describe(value)}") from None
     if not minimum <= number <= maximum:
         raise ValueError(f"{name} must be between {minimum} and {maximum:,}, got {number}")
+    return number
+
+
+def span_time_ns(value: Any, name: str) -> int | None:
+    """``value`` as nanoseconds since the epoch if it is None or a number (an int, or a
+    finite float as ``time.time() * 1e9`` gives) between 0 and ``MAX_INT64`` (the year 2262:
+    what SQLite, OTLP and pandas' datetimes hold)."""
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isfinite(value):
+        value = int(value)
+    number = bounded_int(value, name)
     return number
 
 

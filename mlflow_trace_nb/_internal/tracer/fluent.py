@@ -13,7 +13,12 @@ from typing import Any
 from mlflow_trace_nb import keys
 from mlflow_trace_nb._internal.deprecation import accepts_request_id
 from mlflow_trace_nb._internal.text import as_text
-from mlflow_trace_nb._internal.tracer.arguments import MAX_INT64, describe, optional_mapping
+from mlflow_trace_nb._internal.tracer.arguments import (
+    MAX_INT64,
+    describe,
+    optional_mapping,
+    span_time_ns,
+)
 from mlflow_trace_nb._internal.tracer.context import CURRENT_SPAN, current_span
 from mlflow_trace_nb._internal.tracer.live_span import LiveSpan
 from mlflow_trace_nb.entities import SpanEvent, TraceState
@@ -265,6 +270,7 @@ def start_span_no_context(
     )
 
     span_type = check_span_arguments(name, span_type, attributes, "start_span_no_context")
+    start_ns = span_time_ns(start_time_ns, "start_time_ns")
     if not RUNTIME.enabled:
         return NO_OP_SPAN
     token = CURRENT_SPAN.set(parent_span)
@@ -277,8 +283,8 @@ def start_span_no_context(
     if span._recording:
         if span._parent is None:
             track_manual(span._state)  # nothing forces it to end: see span_leaks
-        if start_time_ns is not None:
-            span.start_time_ns = int(start_time_ns)
+        if start_ns is not None:
+            span.start_time_ns = start_ns
         _add_to_trace(span, tags, metadata, description)
     return span
 

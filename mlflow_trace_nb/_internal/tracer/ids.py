@@ -49,11 +49,15 @@ def new_span_id() -> int:
     return _getrandbits(64) or 1
 
 
+#: The id's 48 bits of milliseconds (a time past the year 10889 wraps, never widens the id).
+_MS_MASK = (1 << 48) - 1
+
+
 def new_trace_id(start_time_ns: int | None = None) -> int:
     """Return a fresh 128-bit trace id: 48 bits of milliseconds (of ``start_time_ns``, or
     now), then 80 random bits."""
     now_ns = time.time_ns() if start_time_ns is None else start_time_ns
-    return (now_ns // 1_000_000) << 80 | _getrandbits(80)
+    return ((now_ns // 1_000_000) & _MS_MASK) << 80 | _getrandbits(80)
 
 
 def format_span_id(span_id: int) -> str:

@@ -19,6 +19,7 @@ from mlflow_trace_nb import keys
 from mlflow_trace_nb._internal.records import FixedAttributes
 from mlflow_trace_nb._internal.text import as_text
 from mlflow_trace_nb._internal.tracer import ids
+from mlflow_trace_nb._internal.tracer.arguments import span_time_ns
 from mlflow_trace_nb._internal.tracer.capture import (
     ExceptionEvent,
     ExceptionRecord,
@@ -265,6 +266,8 @@ class LiveSpan(Span):
         """End the span (idempotent); restores its parent as the active span."""
         if self.end_time_ns is not None:
             return
+        if end_time_ns is not None:  # checked before anything changes
+            end_time_ns = span_time_ns(end_time_ns, "end_time_ns")
         if outputs is not None:
             self.set_outputs(outputs)
         if attributes:
