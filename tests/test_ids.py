@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from mlflow_trace_nb._internal.tracer import ids
@@ -59,7 +61,7 @@ def test_a_users_random_seed_neither_repeats_ids_nor_shifts_their_sequence() -> 
     assert len({s.span_id for t in traces for s in t.data.spans}) == 100
 
 
-def test_a_forked_child_draws_other_ids() -> None:
+def _first_id_in_a_child() -> int:
     import os
 
     read, write = os.pipe()
@@ -71,4 +73,18 @@ def test_a_forked_child_draws_other_ids() -> None:
     child_id = int.from_bytes(os.read(read, 8), "big")
     os.close(read)
     os.waitpid(pid, 0)
-    assert child_id != ids.new_span_id()
+    return child_id
+
+
+def test_a_forked_child_draws_other_ids() -> None:
+    assert _first_id_in_a_child() != ids.new_span_id()
+
+
+def test_forked_children_of_a_seeded_process_draw_other_ids() -> None:
+    """``use_seed`` (tests' determinism) once made every forked worker repeat the parent's
+    sequence: each child's traces overwrote the others' in a shared file."""
+    ids.use_seed(7)
+    children = {_first_id_in_a_child() for _ in range(4)}
+    assert len(children) == 4 and ids.new_span_id() not in children
+    ids.use_seed(7)
+    assert ids.new_span_id() == random.Random(7).getrandbits(64)  # the parent stays seeded

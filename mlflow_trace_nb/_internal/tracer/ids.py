@@ -36,8 +36,15 @@ _getrandbits: Callable[[int], int] = _generator.getrandbits
 random_fraction: Callable[[], float] = _generator.random
 
 
+#: The seed ``use_seed`` set, if any (a forked child derives its own from it and its pid).
+_seed: int | None = None
+
+
 def _reseed_in_child() -> None:
+    global _getrandbits
     _generator.seed()
+    if _seed is not None:  # deterministic per child, but no two children share a sequence
+        _getrandbits = random.Random(f"{_seed}/{os.getpid()}").getrandbits
 
 
 if hasattr(os, "register_at_fork"):
@@ -79,6 +86,9 @@ def parse_request_id(request_id: str) -> int:
 
 
 def use_seed(seed: int | None) -> None:
-    """Make ids deterministic (for tests); ``None`` goes back to the package's own generator."""
-    global _getrandbits
+    """Make ids deterministic (for tests); ``None`` goes back to the package's own generator.
+    A process forked afterwards draws from a sequence of its own, seeded from ``seed`` and
+    its pid."""
+    global _getrandbits, _seed
+    _seed = seed
     _getrandbits = _generator.getrandbits if seed is None else random.Random(seed).getrandbits
