@@ -168,6 +168,52 @@ def test_spans_left_open_outside_the_main_context_at_exit_are_written(tmp_path: 
     assert len(traces["no-context"].spans) == 2
 
 
+def test_a_span_left_open_under_a_root_that_ended_is_written_at_exit(tmp_path: Path) -> None:
+    """It used to be neither ended nor written: the exit pass skipped every trace whose root
+    had ended."""
+    db = tmp_path / "exit.db"
+    script = (
+        "import mlflow_trace_nb as mlflow\n"
+        "root = mlflow.start_span_no_context('root')\n"
+        "child = mlflow.start_span_no_context('forgotten', parent_span=root)\n"
+        "done = mlflow.start_span_no_context('done', parent_span=root)\n"
+        "done.end(); root.end()\n"
+        "with mlflow.start_span('later'):  # a later trace: the ended one is let go\n"
+        "    pass\n"
+    )
+    env = {**os.environ, DESTINATION_ENV: f"sqlite:///{db}"}
+    subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=120)
+    store = SqliteStore(str(db))
+    try:
+        traces = {t.name: t for t in store.search(experiment_ids=None)}
+    finally:
+        store.close()
+    assert set(traces) == {"root", "later"}
+    trace = traces["root"]
+    spans = {s.name: s for s in trace.spans}
+    assert set(spans) == {"root", "done", "forgotten"}
+    assert spans["forgotten"].status_message == EXIT_MESSAGE
+    assert spans["forgotten"].status.status_code == "ERROR"
+    assert spans["root"].status.status_code == "OK"
+
+
+def test_a_span_left_open_under_a_root_that_ended_is_written_when_collected() -> None:
+    root = mlflow.start_span_no_context("root")
+    child = mlflow.start_span_no_context("forgotten", parent_span=root)
+    root.end()
+    trace_id = root.trace_id
+    del root, child
+    with mlflow.start_span("next"):  # the last trace is kept (get_last_active_trace_id)
+        pass
+    gc.collect()
+    assert mlflow.flush(10)
+    trace = mlflow.get_trace(trace_id)
+    assert trace is not None
+    spans = {s.name: s for s in trace.data.spans}
+    assert set(spans) == {"root", "forgotten"}
+    assert spans["forgotten"].status.description == COLLECTED_MESSAGE
+
+
 def test_spans_per_trace_are_bounded_with_a_count_and_one_warning(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

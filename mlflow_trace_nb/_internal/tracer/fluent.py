@@ -281,8 +281,7 @@ def start_span_no_context(
     finally:
         CURRENT_SPAN.reset(token)
     if span._recording:
-        if span._parent is None:
-            track_manual(span._state)  # nothing forces it to end: see span_leaks
+        track_manual(span._state)  # nothing forces the span to end: see span_leaks
         if start_ns is not None:
             span.start_time_ns = start_ns
         _add_to_trace(span, tags, metadata, description)

@@ -138,6 +138,14 @@ class LiveTrace:
             trace_id = self._trace_id = ids.new_trace_id(start_ns)
         return trace_id
 
+    def release(self) -> None:
+        """Break the trace <-> span reference cycle of an ended trace, so its spans are freed
+        at once by reference counting, never left for the cyclic GC (whose collections were
+        ~2 µs a span under load). ``span_leaks.ManualTrace`` keeps a trace with spans still
+        open, so they are ended and written when collected or at exit."""
+        self.spans.clear()
+        self.root = None
+
     def remote_parent_span_id(self) -> int | None:
         """The remote parent's span id as an int (a trace continued from another process)."""
         text = self.remote_parent_id

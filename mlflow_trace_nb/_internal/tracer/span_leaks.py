@@ -37,6 +37,7 @@ from mlflow_trace_nb._internal.tracer.live_span import LiveTrace, record_of
 from mlflow_trace_nb.tracing.provider import SpanStatus
 
 if TYPE_CHECKING:
+    from mlflow_trace_nb._internal.records import SpanRecord, TraceRecord
     from mlflow_trace_nb._internal.tracer.live_span import LiveSpan
 
 __all__ = [
@@ -105,23 +106,23 @@ _MANUAL: weakref.WeakSet[LiveTrace] = weakref.WeakSet()
 
 
 def track_manual(trace: LiveTrace) -> None:
-    """Make ``trace`` (its root started with ``start_span`` or ``start_span_no_context``,
-    which nothing forces to end) a ``ManualTrace``: ended and written if collected while
-    open, or at interpreter exit."""
-    trace.__class__ = ManualTrace
-    _MANUAL.add(trace)
+    """Make ``trace`` (a span of it started with ``start_span`` or
+    ``start_span_no_context``, which nothing forces to end) a ``ManualTrace``: its open
+    spans are ended and written if it is collected while open, or at interpreter exit."""
+    if trace.__class__ is not ManualTrace:
+        trace.__class__ = ManualTrace
+        _MANUAL.add(trace)
 
 
 def _end_manual_traces(reason: str) -> int:
-    """End the open spans of every tracked trace still open (innermost first, its root
-    last); returns how many were ended."""
+    """End the open spans of every tracked trace (innermost first, its root last, if
+    open: a span left open under a root that has ended is written as a late span of its
+    trace); returns how many were ended."""
     close = _CLOSE[0]
     ended = 0
     for trace in list(_MANUAL):
         root = trace.root
-        if trace.closed or root is None or root.end_time_ns is not None:
-            continue
-        if trace.generation != trace.process_generation:
+        if root is None or trace.generation != trace.process_generation:
             continue  # begun before fork(): the parent process ends it
         for span in reversed(list(trace.spans)):
             if span.end_time_ns is None and span._recording:
@@ -144,9 +145,14 @@ class ManualTrace(LiveTrace):
 
     __slots__ = ()
 
+    def release(self) -> None:
+        """As ``LiveTrace.release``, unless a span is still open (a child of a root that
+        ended): the trace is kept whole so that span is ended and written later."""
+        if not any(span.end_time_ns is None for span in self.spans):
+            LiveTrace.release(self)
+
     def __del__(self) -> None:
-        root = self.root
-        if self.closed or root is None or root.end_time_ns is not None:
+        if self.root is None:
             return
         try:  # noqa: SIM105 (module globals may be gone at teardown, contextlib too)
             _write_abandoned(self)
@@ -158,7 +164,7 @@ def _write_abandoned(trace: LiveTrace) -> None:
     if trace.generation != trace.process_generation:
         return  # begun before fork(): the parent process writes it
     now = time.time_ns()
-    records = []
+    records: list[SpanRecord | TraceRecord] = []
     for span in reversed(trace.spans):
         if span.end_time_ns is None:
             span.status_code = SpanStatus.ERROR
@@ -166,16 +172,20 @@ def _write_abandoned(trace: LiveTrace) -> None:
             span.end_time_ns = now
             if span is not trace.root:  # the root travels in the trace's record
                 records.append(record_of(span))
-    trace.closed = True
+    if trace.closed:  # the root ended and was written: these are late spans of its trace
+        if not records:
+            return
+    else:
+        trace.closed = True
+        records.append(trace.trace_record())
     # A finalizer may run inside any code, the writer's own included: no locks, no thread
     # start, no waiting. The next put or flush (cell end, exit, a query) writes it; once the
     # interpreter exits there may be none, and the queue writes it on this thread.
     queue = RUNTIME.queue
-    items = [*records, trace.trace_record()]
     if threads_allowed():
-        queue.put_nowait(items)
+        queue.put_nowait(records)
     else:
-        for item in items:
+        for item in records:
             queue.put(item, 1)
 
 
