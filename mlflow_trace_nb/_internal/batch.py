@@ -37,14 +37,14 @@ from mlflow_trace_nb._internal.progress_wait import wait_while_progressing
 from mlflow_trace_nb._internal.records import TraceRecord, record_spans
 from mlflow_trace_nb._internal.shutdown import is_finalizing, thread_runs, threads_allowed
 from mlflow_trace_nb._internal.sizing import SPAN_BYTES, estimate_item
+from mlflow_trace_nb._internal.tracer.context import untraced_thread
 
 __all__ = ["BatchWorker"]
 
 _logger = logging.getLogger("mlflow_trace_nb._internal.processing")
 
 
-#: About one span in this many has its trace measured; the bytes per span
-#: found are used for every trace until the next measurement.
+#: About one span in this many has its trace measured (its bytes per span used until the next).
 _MEASURE_EVERY = 256
 
 
@@ -112,8 +112,7 @@ class BatchWorker:
         self._set_limit()
 
     def _set_limit(self) -> None:
-        # Bytes are approximated as spans times the bytes per span last measured, so both
-        # bounds become one limit in spans.
+        # Bytes are spans times the bytes per span last measured: both bounds are one limit.
         self._limit = max(1, min(self._max_spans, self._max_bytes // self._span_bytes))
         # Wake the writer before its interval only for a real backlog: during a short burst
         # it stays asleep, so the burst's own thread is not slowed by serialisation.
@@ -297,6 +296,7 @@ class BatchWorker:
             self._thread = thread
 
     def _run(self) -> None:
+        untraced_thread()  # what it runs (a sink, a __repr__) is never the user's work
         while True:
             self._wake.wait(self._interval_s)
             self._wake.clear()

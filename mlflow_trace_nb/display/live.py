@@ -18,6 +18,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from mlflow_trace_nb._internal.tracer.context import untraced_thread
 from mlflow_trace_nb.errors import report_internal_error
 
 if TYPE_CHECKING:
@@ -238,6 +239,7 @@ class LiveUpdater:
             self._thread.start()
 
     def _run(self) -> None:
+        untraced_thread()
         interval = UPDATE_INTERVAL_S
         while not self._stop.is_set():
             self._wake.wait()

@@ -31,6 +31,7 @@ from typing import Any
 from mlflow_trace_nb._internal.fork_hooks import register_fork_hook
 from mlflow_trace_nb._internal.sizing import estimate_spans
 from mlflow_trace_nb._internal.text import as_text
+from mlflow_trace_nb._internal.tracer.context import untraced_thread
 from mlflow_trace_nb.exporters.otel_mapping import Entry, snapshot_items
 
 __all__ = ["BackgroundSender", "PermanentError", "RetryableError"]
@@ -233,6 +234,7 @@ class BackgroundSender:
         return batch, nbytes
 
     def _run(self, generation: int) -> None:
+        untraced_thread()
         while generation == self._generation:
             self._wake.wait(self.interval_s)
             self._wake.clear()

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from mlflow_trace_nb._internal.tracer.context import untraced_thread
 from mlflow_trace_nb.store.connection import FileIdentity, file_identity
 from mlflow_trace_nb.store.faults import CORRUPT, classify, describe
 
@@ -87,6 +88,7 @@ class RetryThread:
             self._thread.join(timeout)
 
     def _run(self) -> None:
+        untraced_thread()
         while not self._stop.is_set():
             wait = self._due() - time.monotonic()
             if wait > 0 and self._stop.wait(min(wait, 5.0)):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import json
 import sys
 import threading
 import traceback
@@ -265,3 +266,38 @@ def test_tracebacks_waiting_to_be_formatted_are_bounded() -> None:
     tools = [s for s in last_trace().spans if s.name == "tool"]
     assert len(tools) == count
     assert all("raise KeyError(i)" in s.events[0].attributes["exception.stacktrace"] for s in tools)
+
+
+def test_traced_user_code_this_package_calls_makes_no_traces_of_its_own() -> None:
+    """An exception's ``__str__`` and an input's ``__repr__`` that are traced themselves:
+    describing the exception (on the caller) and serialising the input (on the writer
+    thread) ran them and each call made a stray trace the user never started."""
+    calls: list[str] = []
+
+    class Traced(Exception):
+        @mlflow.trace(name="Traced.__str__")
+        def __str__(self) -> str:
+            calls.append(threading.current_thread().name)
+            return "described"
+
+    class Opaque:
+        @mlflow.trace(name="Opaque.__repr__")
+        def __repr__(self) -> str:
+            calls.append(threading.current_thread().name)
+            return "<opaque>"
+
+    @mlflow.trace
+    def step(value: object) -> None:
+        raise Traced()
+
+    with pytest.raises(Traced):
+        step(Opaque())
+    assert mlflow.flush(10)
+    traces = mlflow.search_traces(return_type="list")
+    assert [t.data.spans[0].name for t in traces] == ["step"]
+    (span,) = traces[0].data.spans
+    assert "described" in json.dumps(span.to_dict()["events"])
+    assert "MainThread" in calls and "mlflow-trace-nb-writer" in calls, calls
+    assert str(Traced()) == "described"  # called by the user, it is traced as usual
+    assert mlflow.flush(10)
+    assert len(mlflow.search_traces(return_type="list")) == 2

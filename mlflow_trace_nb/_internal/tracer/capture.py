@@ -21,6 +21,7 @@ from typing import Any
 from mlflow_trace_nb import keys
 from mlflow_trace_nb._internal.records import FixedAttributes
 from mlflow_trace_nb._internal.text import as_text
+from mlflow_trace_nb._internal.tracer.context import untraced
 from mlflow_trace_nb.entities import SpanEvent
 
 __all__ = [
@@ -127,7 +128,8 @@ def _message(exception: BaseException) -> str:
     try:
         message = _args_text(exception)
         if message is None:
-            message = str(exception)
+            with untraced():  # a traced __str__ is no trace of the user's
+                message = str(exception)
     except RecursionError:
         if isinstance(exception, RecursionError):
             raise  # a runaway recursion: no stack left here, an outer span records it
@@ -181,7 +183,9 @@ class ExceptionRecord:
                 if exception is None:
                     raise ValueError("no exception")
                 if _args_text(exception) is None:
-                    text = "".join(traceback.format_exception(type(exception), exception, tb))
+                    with untraced():
+                        lines = traceback.format_exception(type(exception), exception, tb)
+                    text = "".join(lines)
                 else:  # huge args: the frames, and the message as recorded (already cut)
                     frames = "".join(traceback.format_tb(tb))
                     text = f"Traceback (most recent call last):\n{frames}{self.type_name}: "

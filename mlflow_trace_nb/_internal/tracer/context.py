@@ -8,10 +8,12 @@ start with an empty context; ``instrument_threading`` (in ``threading_context``)
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from typing import Any
 
-__all__ = ["CURRENT_SPAN", "attach", "current_span", "detach"]
+__all__ = ["CURRENT_SPAN", "attach", "current_span", "detach", "untraced", "untraced_thread"]
 
 #: The span code is running under: a LiveSpan, the shared no-op span (inside an unsampled
 #: trace), or None outside any trace.
@@ -36,3 +38,26 @@ def detach(token: Token[Any], fallback: Any) -> None:
         CURRENT_SPAN.reset(token)
     except ValueError:
         CURRENT_SPAN.set(fallback)
+
+
+#: ``live_span.NO_OP_SPAN``, registered by that module (it imports this one): as the active
+#: span, every span started under it records nothing.
+NOTHING_RECORDED: list[Any] = []
+
+
+@contextmanager
+def untraced() -> Iterator[None]:
+    """Record nothing inside: for this package's own calls into user code (an exception's
+    ``__str__``, an object's ``__repr__``) that may be traced themselves, which would
+    otherwise make traces the user never started."""
+    token = CURRENT_SPAN.set(NOTHING_RECORDED[0])
+    try:
+        yield
+    finally:
+        detach(token, None)
+
+
+def untraced_thread() -> None:
+    """Record nothing on the calling thread from now on (the first call of this package's
+    writer, sender and retry threads: what they run is never the user's work)."""
+    CURRENT_SPAN.set(NOTHING_RECORDED[0])

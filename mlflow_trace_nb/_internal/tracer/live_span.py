@@ -18,7 +18,7 @@ from typing import Any
 from mlflow_trace_nb import keys
 from mlflow_trace_nb._internal.records import FixedAttributes
 from mlflow_trace_nb._internal.text import as_text
-from mlflow_trace_nb._internal.tracer import ids
+from mlflow_trace_nb._internal.tracer import context, ids
 from mlflow_trace_nb._internal.tracer.arguments import span_time_ns
 from mlflow_trace_nb._internal.tracer.capture import (
     ExceptionEvent,
@@ -371,3 +371,4 @@ class NoOpSpan(LiveSpan):
 
 
 NO_OP_SPAN = NoOpSpan()
+context.NOTHING_RECORDED[:] = [NO_OP_SPAN]
