@@ -10,6 +10,7 @@ is moved aside (``store.recovery``) and the write retried at once on a new file.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import time
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from mlflow_trace_nb.store.backlog import StoreHealth
-from mlflow_trace_nb.store.connection import file_identity
+from mlflow_trace_nb.store.connection import BUSY_TIMEOUT_MS, file_identity
 from mlflow_trace_nb.store.faults import CORRUPT, DATA, classify, describe
 from mlflow_trace_nb.store.handles import StoreHandles
 from mlflow_trace_nb.store.recovery import RetryThread, confirm_damaged, move_aside
@@ -57,22 +58,25 @@ class WritePath(StoreHandles):
 
     def flush(self, timeout: float | None = None, *, due_only: bool = False) -> bool:
         """Try to write what waits for the file now; True when nothing waits any more.
-        ``timeout`` bounds the wait for a batch being written meanwhile (the attempt itself
-        may wait ``BUSY_TIMEOUT_MS`` for another program's lock); ``due_only`` (the flush
-        before a read) makes no attempt before the next retry is due."""
+        ``timeout`` bounds the whole: the wait for a batch being written meanwhile, then the
+        attempt's wait for another program's lock (at most ``BUSY_TIMEOUT_MS``); ``due_only``
+        (the flush before a read) makes no attempt before the next retry is due."""
         self._check_fork()
         if not self._backlog:
             return True
         if due_only and time.monotonic() < self._retry_at:
             return False
+        deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
         lock = self._write_lock
         if not lock.acquire(timeout=-1 if timeout is None else max(0.0, timeout)):
             return False
         try:
             if self._backlog:
+                self._lock_wait_s = None if deadline is None else deadline - time.monotonic()
                 self._drain()
             return not self._backlog
         finally:
+            self._lock_wait_s = None
             lock.release()
 
     def waiting_out_fault(self) -> bool:
@@ -149,7 +153,17 @@ class WritePath(StoreHandles):
         if self._suspect:
             self._check_damage()
         now_ms = int(time.time() * 1000)
-        left_out = self._write_checked(self._writer(), traces, late, now_ms)
+        conn = self._writer()
+        wait_s = self._lock_wait_s  # a flush(timeout) shorter than the busy timeout
+        if wait_s is not None and wait_s < BUSY_TIMEOUT_MS / 1000 and not self.is_memory:
+            conn.execute(f"PRAGMA busy_timeout = {max(0, int(wait_s * 1000))}")
+            try:
+                left_out = self._write_checked(conn, traces, late, now_ms)
+            finally:
+                with contextlib.suppress(sqlite3.Error):  # the write's own error matters
+                    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        else:
+            left_out = self._write_checked(conn, traces, late, now_ms)
         if not self.is_memory and file_identity(self.path) != self._write_id:
             # deleted or replaced while we wrote: the batch may sit in the old file
             self._file_changed()

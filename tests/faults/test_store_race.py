@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +142,12 @@ def test_reads_and_flush_do_not_wait_for_a_lock_another_program_keeps(db_path: P
         assert len(frame) == 1  # what is on disk
         assert mlflow.get_trace(frame["trace_id"][0]) is not None
         assert mlflow.flush(timeout=0.5) is False
+        started = time.monotonic()
+        for _ in range(10):
+            assert mlflow.flush(timeout=0.05) is False
+        # each attempt waits for the lock at most its own 0.05 s, not the store's 1 s busy
+        # timeout (10 s in all before); a bound with 10x to spare, for a loaded machine
+        assert time.monotonic() - started < 5
         assert mlflow.get_last_active_trace() is not None
         assert holder.is_alive() and not release.is_set()  # all of it under the lock
         assert RUNTIME.store.health().pending_spans >= 1
