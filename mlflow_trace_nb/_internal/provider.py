@@ -181,7 +181,12 @@ class Provider:
         if self.trace_end_hooks:
             self._run_trace_end_hooks(trace)
         if previous is not None and not previous.kept:  # (set here only once it ended)
-            previous.release()  # no view keeps it; the last trace stays whole for get_last_*
+            # no view keeps it (the last trace stays whole for get_last_*): LiveTrace.release
+            if previous.manual:  # may keep spans still open (span_leaks.ManualTrace)
+                previous.release()
+            else:  # inlined: the end of every root runs this
+                previous.spans.clear()
+                previous.root = None
         tags, metadata = trace.tags, trace.metadata
         record = _new(  # records.make_trace_record, inlined: the end of every root runs this
             TraceRecord,

@@ -90,6 +90,8 @@ class LiveTrace:
     #: Bumped in a forked child: a trace of another ``generation`` was begun by the parent
     #: process (copied by fork), which alone writes it.
     process_generation = 0
+    #: True for ``span_leaks.ManualTrace`` (its ``release`` keeps spans still open).
+    manual = False
 
     def __init__(
         self,

@@ -144,6 +144,7 @@ class ManualTrace(LiveTrace):
     written."""
 
     __slots__ = ()
+    manual = True
 
     def release(self) -> None:
         """As ``LiveTrace.release``, unless a span is still open (a child of a root that
