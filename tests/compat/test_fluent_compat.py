@@ -397,3 +397,18 @@ def test_schema_version_constants_as_mlflow_tracing_constant(real_mlflow: Any) -
     assert trace is not None
     version = trace.info.trace_metadata[ours.TRACE_SCHEMA_VERSION_KEY]
     assert version == str(ours.TRACE_SCHEMA_VERSION)
+
+
+def test_add_trace_refuses_span_times_out_of_range_before_grafting_anything() -> None:
+    """A remote service's trace whose child ends at 2**64 ns: refused as a whole, where the
+    spans copied before it were left open under the active span."""
+    remote = _remote_trace().to_dict()
+    child = next(s for s in remote["data"]["spans"] if s["name"] == "remote-child")
+    time_key = next(k for k in child if k.startswith("end_time"))
+    child[time_key] = 2**64
+    with mlflow.start_span("parent") as parent:
+        with pytest.raises(MlflowException, match="remote-child.*end_time_ns"):
+            mlflow.add_trace(remote)
+    trace = mlflow.get_trace(parent.trace_id)
+    assert trace is not None and [s.name for s in trace.data.spans] == ["parent"]
+    assert trace.data.spans[0].status.status_code == "OK"

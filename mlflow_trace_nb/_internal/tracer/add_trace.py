@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from mlflow_trace_nb import keys
+from mlflow_trace_nb._internal.tracer.arguments import span_time_ns
 from mlflow_trace_nb._internal.tracer.fluent import get_current_active_span, start_span_no_context
 from mlflow_trace_nb._internal.tracer.live_span import LiveSpan
 from mlflow_trace_nb.entities import Span, Trace, TraceState
@@ -58,6 +59,12 @@ def add_trace(trace: Trace | dict[str, Any], target: LiveSpan | None = None) -> 
     spans = trace.data.spans
     if not spans:
         return
+    for span in spans:  # all checked before any copy starts: none is left half-grafted
+        try:
+            span_time_ns(span.start_time_ns, "start_time_ns")
+            span_time_ns(span.end_time_ns, "end_time_ns")
+        except (TypeError, ValueError) as error:
+            raise MlflowException(f"Span {span.name!r} of the trace: {error}", _INVALID) from None
     parent = target or get_current_active_span()
     if parent is not None:
         _graft(trace, parent)
@@ -67,7 +74,7 @@ def add_trace(trace: Trace | dict[str, Any], target: LiveSpan | None = None) -> 
         name=f"Remote Trace <{remote_root.name}>",
         inputs=remote_root.inputs,
         attributes=_own_attributes(remote_root),
-        start_time_ns=remote_root.start_time_ns - 1,  # before the grafted root, as MLflow
+        start_time_ns=max(0, remote_root.start_time_ns - 1),  # before the grafted root
     )
     _graft(trace, root)
     root.end(
