@@ -406,9 +406,11 @@ def test_add_trace_refuses_span_times_out_of_range_before_grafting_anything() ->
     child = next(s for s in remote["data"]["spans"] if s["name"] == "remote-child")
     time_key = next(k for k in child if k.startswith("end_time"))
     child[time_key] = 2**64
-    with mlflow.start_span("parent") as parent:
-        with pytest.raises(MlflowException, match="remote-child.*end_time_ns"):
-            mlflow.add_trace(remote)
+    with (
+        mlflow.start_span("parent") as parent,
+        pytest.raises(MlflowException, match=r"remote-child.*end_time_ns"),
+    ):
+        mlflow.add_trace(remote)
     trace = mlflow.get_trace(parent.trace_id)
     assert trace is not None and [s.name for s in trace.data.spans] == ["parent"]
     assert trace.data.spans[0].status.status_code == "OK"
