@@ -15,7 +15,6 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from mlflow_trace_nb._internal.tracer.arguments import span_time_ns
 from mlflow_trace_nb._internal.tracer.live_span import NO_OP_SPAN, LiveSpan
 from mlflow_trace_nb.errors import MlflowException
 
@@ -71,15 +70,14 @@ def _open_trace(trace_id: str) -> Any:
 def _end(span: LiveSpan, outputs: Any, attributes: Any, status: Any, end_time_ns: Any) -> None:
     if not span._recording:
         return
-    end_time_ns = span_time_ns(end_time_ns, "end_time_ns")  # a bad one leaves the span open
-    with _LOCK:
-        _OPEN.pop((span.trace_id, span.span_id), None)
-    span.end(
+    span.end(  # first: an argument it refuses leaves the span open to the client
         outputs=outputs,
         attributes=attributes,
         status=getattr(status, "status_code", status),
         end_time_ns=end_time_ns,
     )
+    with _LOCK:
+        _OPEN.pop((span.trace_id, span.span_id), None)
 
 
 class MlflowClient:

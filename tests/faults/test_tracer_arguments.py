@@ -226,3 +226,28 @@ def test_span_times_as_floats_and_at_the_limits_are_kept() -> None:
     assert len(span.trace_id) == len(zero.trace_id) == 35  # the id's time bits never widen it
     frame = mlflow.search_traces()
     assert len(frame) == 2
+
+
+def test_a_client_end_refused_for_its_status_or_attributes_can_be_retried() -> None:
+    """The client used to forget the span before ending it: a refused status or attributes
+    left it open for good ("is not open") and it was written ERROR when collected."""
+    mlflow.set_destination("memory")
+    client = mlflow.MlflowClient()
+    root = client.start_trace("root")
+    child = client.start_span("child", trace_id=root.trace_id, parent_id=root.span_id)
+    with pytest.raises(mlflow.MlflowException, match="NOPE"):
+        client.end_span(trace_id=root.trace_id, span_id=child.span_id, status="NOPE")
+    with pytest.raises(TypeError, match="attributes"):
+        client.end_span(
+            trace_id=root.trace_id,
+            span_id=child.span_id,
+            outputs="kept?",
+            attributes=["not a dict"],  # type: ignore[arg-type]
+        )
+    assert child.end_time_ns is None and child.outputs is None  # nothing changed
+    client.end_span(trace_id=root.trace_id, span_id=child.span_id)
+    client.end_trace(trace_id=root.trace_id)
+    assert mlflow.flush(10)
+    trace = mlflow.get_trace(root.trace_id)
+    assert trace is not None
+    assert {s.name: s.status.status_code for s in trace.data.spans} == {"root": "OK", "child": "OK"}

@@ -197,6 +197,30 @@ def test_a_span_left_open_under_a_root_that_ended_is_written_at_exit(tmp_path: P
     assert spans["root"].status.status_code == "OK"
 
 
+def test_open_spans_past_the_live_span_cap_are_written_at_exit(tmp_path: Path) -> None:
+    """A trace keeps its first 2,000 live spans; manual spans started after those, left
+    open, were not found at exit (2,000 of 2,101 stored)."""
+    db = tmp_path / "exit.db"
+    script = (
+        "import mlflow_trace_nb as mlflow\n"
+        "root = mlflow.start_span_no_context('root')\n"
+        "ended = [mlflow.start_span_no_context(f'e{i}', parent_span=root) for i in range(1500)]\n"
+        "for span in ended: span.end()\n"
+        "kept = [mlflow.start_span_no_context(f'c{i}', parent_span=root) for i in range(600)]\n"
+        "root.end()\n"
+    )
+    env = {**os.environ, DESTINATION_ENV: f"sqlite:///{db}"}
+    subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=120)
+    store = SqliteStore(str(db))
+    try:
+        (trace,) = store.search(experiment_ids=None)
+    finally:
+        store.close()
+    assert len(trace.spans) == 2_101
+    left = [s for s in trace.spans if s.name.startswith("c")]
+    assert len(left) == 600 and {s.status_message for s in left} == {EXIT_MESSAGE}
+
+
 def test_a_span_left_open_under_a_root_that_ended_is_written_when_collected() -> None:
     root = mlflow.start_span_no_context("root")
     child = mlflow.start_span_no_context("forgotten", parent_span=root)

@@ -262,7 +262,8 @@ def start_span_no_context(
     from mlflow_trace_nb._internal.runtime import RUNTIME
     from mlflow_trace_nb._internal.tracer.capture import snapshot
     from mlflow_trace_nb._internal.tracer.live_span import NO_OP_SPAN
-    from mlflow_trace_nb._internal.tracer.span_leaks import track_manual
+    from mlflow_trace_nb._internal.tracer.live_trace import LIVE_SPANS_KEPT
+    from mlflow_trace_nb._internal.tracer.span_leaks import track_manual, track_unkept
     from mlflow_trace_nb._internal.tracer.span_lifecycle import (
         DEFAULT_SPAN_TYPE,
         check_span_arguments,
@@ -282,6 +283,8 @@ def start_span_no_context(
         CURRENT_SPAN.reset(token)
     if span._recording:
         track_manual(span._state)  # nothing forces the span to end: see span_leaks
+        if span._state.span_count > LIVE_SPANS_KEPT:
+            track_unkept(span)
         if start_ns is not None:
             span.start_time_ns = start_ns
         _add_to_trace(span, tags, metadata, description)

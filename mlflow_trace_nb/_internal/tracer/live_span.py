@@ -12,7 +12,7 @@ on the writer thread.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from mlflow_trace_nb import keys
@@ -266,8 +266,13 @@ class LiveSpan(Span):
         """End the span (idempotent); restores its parent as the active span."""
         if self.end_time_ns is not None:
             return
-        if end_time_ns is not None:  # checked before anything changes
+        # every argument is checked before anything changes: a refused end() can be retried
+        if end_time_ns is not None:
             end_time_ns = span_time_ns(end_time_ns, "end_time_ns")
+        if status is not None and not isinstance(status, SpanStatus):
+            parse_status_code(status)  # MlflowException, as MLflow's
+        if attributes is not None and not isinstance(attributes, Mapping):
+            raise TypeError(f"attributes must be a dict, got {type(attributes).__name__}")
         if outputs is not None:
             self.set_outputs(outputs)
         if attributes:

@@ -86,6 +86,7 @@ class LiveTrace:
         "spans",
         "state",
         "tags",
+        "unkept_open",
     )
     #: Bumped in a forked child: a trace of another ``generation`` was begun by the parent
     #: process (copied by fork), which alone writes it.
@@ -118,6 +119,9 @@ class LiveTrace:
         # Unset until needed (read with getattr; a shorter hot path): spans not recorded (span
         # limit), and the last exception recorded, described once however deep it goes.
         self.dropped_spans: int
+        # manual spans (start_span_no_context) past LIVE_SPANS_KEPT, kept while open so a
+        # forgotten one is still ended at exit (span_leaks.track_unkept)
+        self.unkept_open: list[Any]
         self.last_exception: BaseException | None
         self.last_record: ExceptionRecord | None
 

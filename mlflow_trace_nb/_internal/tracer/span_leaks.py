@@ -47,6 +47,7 @@ __all__ = [
     "ManualTrace",
     "end_spans_left_open",
     "track_manual",
+    "track_unkept",
 ]
 
 _logger = logging.getLogger(__name__)
@@ -114,6 +115,26 @@ def track_manual(trace: LiveTrace) -> None:
         _MANUAL.add(trace)
 
 
+def track_unkept(span: LiveSpan) -> None:
+    """Keep ``span`` (started with ``start_span_no_context`` past the trace's
+    ``LIVE_SPANS_KEPT``) while it is open, so exit or collection can still end it. Ended
+    spans are pruned whenever the list reaches a power of two (amortised O(1))."""
+    trace = span._state
+    spans: list[LiveSpan] | None = getattr(trace, "unkept_open", None)
+    if spans is None:
+        spans = trace.unkept_open = []
+    count = len(spans)
+    if count >= 1024 and count & (count - 1) == 0:
+        spans[:] = [s for s in spans if s.end_time_ns is None]
+    spans.append(span)
+
+
+def _tracked_spans(trace: LiveTrace) -> list[LiveSpan]:
+    """The trace's kept spans and its unkept open manual ones, in start order."""
+    unkept = getattr(trace, "unkept_open", None)
+    return [*trace.spans, *unkept] if unkept else list(trace.spans)
+
+
 def _end_manual_traces(reason: str) -> int:
     """End the open spans of every tracked trace (innermost first, its root last, if
     open: a span left open under a root that has ended is written as a late span of its
@@ -124,7 +145,7 @@ def _end_manual_traces(reason: str) -> int:
         root = trace.root
         if root is None or trace.generation != trace.process_generation:
             continue  # begun before fork(): the parent process ends it
-        for span in reversed(list(trace.spans)):
+        for span in reversed(_tracked_spans(trace)):
             if span.end_time_ns is None and span._recording:
                 span.status_code = SpanStatus.ERROR
                 span.status_message = reason
@@ -149,8 +170,11 @@ class ManualTrace(LiveTrace):
     def release(self) -> None:
         """As ``LiveTrace.release``, unless a span is still open (a child of a root that
         ended): the trace is kept whole so that span is ended and written later."""
-        if not any(span.end_time_ns is None for span in self.spans):
+        if not any(span.end_time_ns is None for span in _tracked_spans(self)):
             LiveTrace.release(self)
+            unkept = getattr(self, "unkept_open", None)
+            if unkept:
+                unkept.clear()
 
     def __del__(self) -> None:
         if self.root is None:
@@ -166,7 +190,7 @@ def _write_abandoned(trace: LiveTrace) -> None:
         return  # begun before fork(): the parent process writes it
     now = time.time_ns()
     records: list[SpanRecord | TraceRecord] = []
-    for span in reversed(trace.spans):
+    for span in reversed(_tracked_spans(trace)):
         if span.end_time_ns is None:
             span.status_code = SpanStatus.ERROR
             span.status_message = COLLECTED_MESSAGE
