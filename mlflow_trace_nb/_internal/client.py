@@ -109,17 +109,15 @@ class MlflowClient:
         """Start a new trace; its root span (end it with ``end_trace``)."""
         from mlflow_trace_nb._internal.tracer.fluent import start_span_no_context
 
-        span = start_span_no_context(
+        span = start_span_no_context(  # checks tags too, before the span exists
             name,
             span_type=span_type,
             inputs=inputs,
             attributes=attributes,
             experiment_id=experiment_id,
             start_time_ns=start_time_ns,
+            tags=tags,
         )
-        if span._recording:
-            for key, value in (tags or {}).items():
-                span._state.set_tag(key, value)
         return _remember(span)
 
     def start_span(

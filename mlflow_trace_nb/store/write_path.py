@@ -57,10 +57,11 @@ class WritePath(StoreHandles):
         )
 
     def flush(self, timeout: float | None = None, *, due_only: bool = False) -> bool:
-        """Try to write what waits for the file now; True when nothing waits any more.
-        ``timeout`` bounds the whole: the wait for a batch being written meanwhile, then the
-        attempt's wait for another program's lock (at most ``BUSY_TIMEOUT_MS``); ``due_only``
-        (the flush before a read) makes no attempt before the next retry is due."""
+        """Write what waits for the file, trying again until ``timeout`` (None: until it is
+        written); True when nothing waits any more. ``timeout`` bounds the whole: the wait
+        for a batch being written meanwhile and every attempt's wait for another program's
+        lock. ``due_only`` (the flush before a read) makes one attempt, and none before the
+        next retry is due."""
         self._check_fork()
         if not self._backlog:
             return True
@@ -71,9 +72,17 @@ class WritePath(StoreHandles):
         if not lock.acquire(timeout=-1 if timeout is None else max(0.0, timeout)):
             return False
         try:
-            if self._backlog:
+            delay = RETRY_DELAYS_S[0]
+            while self._backlog:
                 self._lock_wait_s = None if deadline is None else deadline - time.monotonic()
-                self._drain()
+                if self._drain() or due_only:
+                    break
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    break
+                # keep trying until the timeout: another program's lock may end any moment
+                time.sleep(delay if left is None else min(delay, left))
+                delay = min(delay * 2, 0.5)
             return not self._backlog
         finally:
             self._lock_wait_s = None

@@ -185,3 +185,31 @@ def test_a_schema_made_by_another_process_between_two_reads_is_not_foreign(
         check_layout(conn)
     finally:
         conn.close()
+
+
+def test_flush_keeps_trying_until_a_lock_another_program_holds_ends(db_path: Path) -> None:
+    """``flush(timeout=20)`` while another program holds the write lock for 3.5 s: it used to
+    make one attempt and return False after the 1 s busy timeout, with time left."""
+    import threading
+
+    traced(1)
+    assert mlflow.flush(10)
+    locked = threading.Event()
+
+    def hold_lock() -> None:
+        other = sqlite3.connect(db_path, isolation_level=None, timeout=0)
+        other.execute("BEGIN EXCLUSIVE")
+        locked.set()
+        time.sleep(3.5)
+        other.execute("COMMIT")
+        other.close()
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        traced(1, "u")
+        assert mlflow.flush(timeout=20) is True  # written once the lock ended
+    finally:
+        holder.join(30)
+    assert len(mlflow.search_traces()) == 2

@@ -4,10 +4,12 @@ the store; and nothing changed by a rejected call."""
 
 from __future__ import annotations
 
+import gc
 import itertools
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 
 import mlflow_trace_nb as mlflow
@@ -251,3 +253,39 @@ def test_a_client_end_refused_for_its_status_or_attributes_can_be_retried() -> N
     trace = mlflow.get_trace(root.trace_id)
     assert trace is not None
     assert {s.name: s.status.status_code for s in trace.data.spans} == {"root": "OK", "child": "OK"}
+
+
+def test_refused_start_arguments_leave_no_half_made_trace() -> None:
+    """Tags that are not a dict, or a log_trace time that is not an integer, were refused
+    after the span had started: each left a trace written ERROR when it was collected."""
+    mlflow.set_destination("memory")
+    with pytest.raises(TypeError, match="tags"):
+        mlflow.start_span_no_context("bad", tags=["not", "a", "dict"])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="metadata"):
+        mlflow.start_span_no_context("bad", metadata=5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="tags"):
+        mlflow.MlflowClient().start_trace("bad", tags=["x"])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="execution_time_ms"):
+        mlflow.log_trace("bad", start_time_ms=1000, execution_time_ms="5")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="start_time_ms"):
+        mlflow.log_trace("bad", start_time_ms=2**63)
+    gc.collect()
+    assert mlflow.flush(10)
+    assert mlflow.search_traces(return_type="list") == []
+    assert mlflow.get_current_active_span() is None
+
+
+def test_an_end_before_the_start_and_a_parent_that_is_no_span_are_refused() -> None:
+    mlflow.set_destination("memory")
+    span = mlflow.start_span_no_context("s", start_time_ns=2_000)
+    with pytest.raises(ValueError, match="before the span's start"):
+        span.end(end_time_ns=1_000)
+    with pytest.raises(ValueError, match="start_time_ns"):
+        mlflow.start_span_no_context("negative", start_time_ns=-0.9)
+    span.end(end_time_ns=np.float32(3e3))  # a numpy float is a number of nanoseconds too
+    for parent in ("nope", 42, {"span_id": "x"}):
+        with pytest.raises(TypeError, match="parent_span"):
+            mlflow.start_span_no_context("child", parent_span=parent)  # type: ignore[arg-type]
+    assert mlflow.flush(10)
+    (trace,) = mlflow.search_traces(return_type="list")
+    assert (trace.data.spans[0].start_time_ns, trace.data.spans[0].end_time_ns) == (2_000, 3_000)

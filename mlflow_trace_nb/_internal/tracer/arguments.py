@@ -8,6 +8,7 @@ itself is quoted only briefly (``reprlib``; a hostile ``__repr__`` is not called
 from __future__ import annotations
 
 import math
+import numbers
 import operator
 import reprlib
 import threading
@@ -85,14 +86,17 @@ def bounded_int(value: Any, name: str, *, minimum: int = 0, maximum: int = MAX_I
 
 def span_time_ns(value: Any, name: str) -> int | None:
     """``value`` as nanoseconds since the epoch if it is None or a number (an int, or a
-    finite float as ``time.time() * 1e9`` gives) between 0 and ``MAX_INT64`` (the year 2262:
-    what SQLite, OTLP and pandas' datetimes hold)."""
+    finite real such as ``time.time() * 1e9``, rounded down) between 0 and ``MAX_INT64``
+    (the year 2262: what SQLite, OTLP and pandas' datetimes hold)."""
     if value is None:
         return None
-    if isinstance(value, float) and math.isfinite(value):
-        value = int(value)
-    number = bounded_int(value, name)
-    return number
+    if (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, numbers.Integral)
+        and math.isfinite(value)
+    ):  # float, numpy floats, Fraction: whole nanoseconds (a negative one stays refused)
+        value = math.floor(value)
+    return bounded_int(value, name)
 
 
 def optional_timeout(value: Any, name: str = "timeout") -> float | None:

@@ -272,6 +272,13 @@ def start_span_no_context(
 
     span_type = check_span_arguments(name, span_type, attributes, "start_span_no_context")
     start_ns = span_time_ns(start_time_ns, "start_time_ns")
+    if parent_span is not None and not hasattr(parent_span, "_recording"):
+        raise TypeError(
+            "parent_span must be a span from start_span or start_span_no_context, got "
+            f"{describe(parent_span)}"
+        )
+    optional_mapping(tags, "tags")  # every argument checked before a span exists
+    optional_mapping(metadata, "metadata")
     if not RUNTIME.enabled:
         return NO_OP_SPAN
     token = CURRENT_SPAN.set(parent_span)
@@ -297,9 +304,7 @@ def _add_to_trace(
     metadata: Mapping[str, Any] | None,
     description: str | None,
 ) -> None:
-    """``start_span_no_context``'s trace tags, metadata and span description."""
-    optional_mapping(tags, "tags")
-    optional_mapping(metadata, "metadata")
+    """``start_span_no_context``'s trace tags, metadata and span description (checked)."""
     live = span._state
     for key, value in dict(tags or {}).items():
         live.set_tag(key, value)

@@ -269,6 +269,10 @@ class LiveSpan(Span):
         # every argument is checked before anything changes: a refused end() can be retried
         if end_time_ns is not None:
             end_time_ns = span_time_ns(end_time_ns, "end_time_ns")
+            if end_time_ns is not None and end_time_ns < self.start_time_ns:
+                raise ValueError(
+                    f"end_time_ns {end_time_ns} is before the span's start {self.start_time_ns}"
+                )
         if status is not None and not isinstance(status, SpanStatus):
             parse_status_code(status)  # MlflowException, as MLflow's
         if attributes is not None and not isinstance(attributes, Mapping):
