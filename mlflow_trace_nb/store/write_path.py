@@ -68,22 +68,31 @@ class WritePath(StoreHandles):
         if due_only and time.monotonic() < self._retry_at:
             return False
         deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
+        delay = RETRY_DELAYS_S[0]
+        while True:
+            if not self._attempt_flush(deadline):
+                return False  # the write lock stayed taken (a batch being written) too long
+            if not self._backlog or due_only:
+                return not self._backlog
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return False
+            # keep trying until the timeout (another program's lock may end any moment),
+            # without the write lock meanwhile: the writer thread goes on queueing behind it
+            time.sleep(delay if left is None else min(delay, left))
+            delay = min(delay * 2, 0.5)
+
+    def _attempt_flush(self, deadline: float | None) -> bool:
+        """One attempt at the backlog within ``deadline``; False if the lock was not had."""
         lock = self._write_lock
-        if not lock.acquire(timeout=-1 if timeout is None else max(0.0, timeout)):
+        wait = -1 if deadline is None else max(0.0, deadline - time.monotonic())
+        if not lock.acquire(timeout=wait):
             return False
         try:
-            delay = RETRY_DELAYS_S[0]
-            while self._backlog:
+            if self._backlog:
                 self._lock_wait_s = None if deadline is None else deadline - time.monotonic()
-                if self._drain() or due_only:
-                    break
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    break
-                # keep trying until the timeout: another program's lock may end any moment
-                time.sleep(delay if left is None else min(delay, left))
-                delay = min(delay * 2, 0.5)
-            return not self._backlog
+                self._drain()
+            return True
         finally:
             self._lock_wait_s = None
             lock.release()
