@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -110,33 +112,38 @@ def test_a_locked_store_holds_up_continued_requests_once_not_each(tmp_path: Path
     assert {s.name for s in trace.data.spans} >= {f"handler-{i}" for i in range(20)}
 
 
+def _hold_write_lock(db_path: Path, until: Callable[[], object]) -> threading.Thread:
+    """A thread that takes the file's write lock as another program would (``BEGIN
+    EXCLUSIVE``), holds it until ``until()`` returns, then commits. Returns once held."""
+    locked = threading.Event()
+
+    def hold() -> None:
+        other = sqlite3.connect(db_path, isolation_level=None, timeout=0)
+        other.execute("BEGIN EXCLUSIVE")
+        locked.set()
+        until()
+        other.execute("COMMIT")
+        other.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert locked.wait(10)
+    return holder
+
+
 def test_reads_and_flush_do_not_wait_for_a_lock_another_program_keeps(db_path: Path) -> None:
     """Another program holds the file's write lock for 20 s: a traced call, a search, a
     get_trace, ``flush(timeout=0.5)`` and ``get_last_active_trace`` all return while it is
     still held (the search shows what is on disk); once it is released the waiting trace is
     written. (Each used to wait 5-10 s: the pre-read flush waited out the writer's busy
     timeout, twice, and ``flush`` ignored its timeout.)"""
-    import sqlite3
-    import threading
-
     from mlflow_trace_nb._internal.runtime import RUNTIME
 
     traced(1)
     assert mlflow.flush(10)
-    locked, release = threading.Event(), threading.Event()
-
-    def hold_lock() -> None:
-        other = sqlite3.connect(db_path, isolation_level=None, timeout=0)
-        other.execute("BEGIN EXCLUSIVE")
-        locked.set()
-        release.wait(20)
-        other.execute("COMMIT")
-        other.close()
-
-    holder = threading.Thread(target=hold_lock)
-    holder.start()
+    release = threading.Event()
+    holder = _hold_write_lock(db_path, lambda: release.wait(20))
     try:
-        assert locked.wait(10)
         traced(1, "u")
         frame = mlflow.search_traces()
         assert len(frame) == 1  # what is on disk
@@ -190,24 +197,10 @@ def test_a_schema_made_by_another_process_between_two_reads_is_not_foreign(
 def test_flush_keeps_trying_until_a_lock_another_program_holds_ends(db_path: Path) -> None:
     """``flush(timeout=20)`` while another program holds the write lock for 3.5 s: it used to
     make one attempt and return False after the 1 s busy timeout, with time left."""
-    import threading
-
     traced(1)
     assert mlflow.flush(10)
-    locked = threading.Event()
-
-    def hold_lock() -> None:
-        other = sqlite3.connect(db_path, isolation_level=None, timeout=0)
-        other.execute("BEGIN EXCLUSIVE")
-        locked.set()
-        time.sleep(3.5)
-        other.execute("COMMIT")
-        other.close()
-
-    holder = threading.Thread(target=hold_lock)
-    holder.start()
+    holder = _hold_write_lock(db_path, lambda: time.sleep(3.5))
     try:
-        assert locked.wait(10)
         traced(1, "u")
         assert mlflow.flush(timeout=20) is True  # written once the lock ended
     finally:

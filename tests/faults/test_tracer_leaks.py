@@ -53,6 +53,17 @@ def _traces() -> dict[str, Trace]:
     return {t.name: t for t in found}
 
 
+def _traces_after_exit(db: Path, script: str) -> list[Any]:
+    """Run ``script`` in a fresh interpreter tracing into ``db``; the traces it left."""
+    env = {**os.environ, DESTINATION_ENV: f"sqlite:///{db}"}
+    subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=120)
+    store = SqliteStore(str(db))
+    try:
+        return list(store.search(experiment_ids=None))
+    finally:
+        store.close()
+
+
 def test_span_left_open_by_a_failing_cell_is_ended_with_the_cell(shell: Any) -> None:
     result = shell.run_cell(
         "outer = mlflow.start_span('forgotten')\n"
@@ -125,13 +136,7 @@ def test_span_left_open_at_exit_is_written(tmp_path: Path) -> None:
         "span = mlflow.start_span('left-open')\n"
         "mlflow.trace(len)('abc')  # nests under it\n"
     )
-    env = {**os.environ, DESTINATION_ENV: f"sqlite:///{db}"}
-    subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=120)
-    store = SqliteStore(str(db))
-    try:
-        (trace,) = store.search(experiment_ids=None)
-    finally:
-        store.close()
+    (trace,) = _traces_after_exit(db, script)
     assert trace.name == "left-open" and trace.status == "ERROR"
     assert trace.data.root is not None and trace.data.root.status_message == EXIT_MESSAGE
     assert sorted(s.name for s in trace.spans) == ["left-open", "len"]
@@ -181,13 +186,7 @@ def test_a_span_left_open_under_a_root_that_ended_is_written_at_exit(tmp_path: P
         "with mlflow.start_span('later'):  # a later trace: the ended one is let go\n"
         "    pass\n"
     )
-    env = {**os.environ, DESTINATION_ENV: f"sqlite:///{db}"}
-    subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=120)
-    store = SqliteStore(str(db))
-    try:
-        traces = {t.name: t for t in store.search(experiment_ids=None)}
-    finally:
-        store.close()
+    traces = {t.name: t for t in _traces_after_exit(db, script)}
     assert set(traces) == {"root", "later"}
     trace = traces["root"]
     spans = {s.name: s for s in trace.spans}
@@ -209,13 +208,7 @@ def test_open_spans_past_the_live_span_cap_are_written_at_exit(tmp_path: Path) -
         "kept = [mlflow.start_span_no_context(f'c{i}', parent_span=root) for i in range(600)]\n"
         "root.end()\n"
     )
-    env = {**os.environ, DESTINATION_ENV: f"sqlite:///{db}"}
-    subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=120)
-    store = SqliteStore(str(db))
-    try:
-        (trace,) = store.search(experiment_ids=None)
-    finally:
-        store.close()
+    (trace,) = _traces_after_exit(db, script)
     assert len(trace.spans) == 2_101
     left = [s for s in trace.spans if s.name.startswith("c")]
     assert len(left) == 600 and {s.status_message for s in left} == {EXIT_MESSAGE}
