@@ -229,7 +229,7 @@ class Provider:
         exporters = self._exporters
         if exporters:
             deadline = time.monotonic() + stall_s
-            done = _flush_exporters(exporters, deadline, remote=False, due_only=True) and done
+            done = _flush_exporters(exporters, deadline, remote=False, local="flush_due") and done
         return done
 
     def flush(self, timeout: float | None = 10.0, include_remote: bool = False) -> bool:
@@ -247,7 +247,8 @@ class Provider:
         if exporters:
             # a local store with a flush() of its own (a backlog kept while its file could
             # not be written) is local work; remote exporters only when asked
-            done = _flush_exporters(exporters, deadline, remote=False) and done
+            local = "flush_until" if include_remote else "flush"  # only yours keeps trying
+            done = _flush_exporters(exporters, deadline, remote=False, local=local) and done
             if include_remote:
                 done = _flush_exporters(exporters, deadline, remote=True) and done
         return done
@@ -332,11 +333,12 @@ def _is_remote(exporter: Any) -> bool:
 
 
 def _flush_exporters(
-    exporters: list[Exporter], deadline: float | None, remote: bool, due_only: bool = False
+    exporters: list[Exporter], deadline: float | None, remote: bool, local: str = "flush"
 ) -> bool:
     """Flush the remote (or the local) exporters that have a ``flush``, all within
-    ``deadline`` (a ``time.monotonic()`` value; None waits as long as it takes);
-    ``due_only``: a local store waiting out a fault makes no attempt before it is due."""
+    ``deadline`` (a ``time.monotonic()`` value; None waits as long as it takes). ``local``
+    names the local store's method: ``flush_due`` (before a read: no attempt before a retry
+    is due) or ``flush_until`` (the public flush: attempts until the deadline)."""
     done = True
     for exporter in exporters:
         flush = getattr(exporter, "flush", None)
@@ -344,10 +346,8 @@ def _flush_exporters(
             continue
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
         try:
-            flush_due = getattr(exporter, "flush_due", None) if due_only else None
-            if callable(flush_due):
-                flush = flush_due
-            done = bool(flush(remaining)) and done
+            chosen = None if remote else getattr(exporter, local, None)
+            done = bool((chosen if callable(chosen) else flush)(remaining)) and done
         except Exception:
             _logger.debug("mlflow-trace-nb: exporter flush failed", exc_info=True)
             done = False

@@ -56,12 +56,14 @@ class WritePath(StoreHandles):
             moved_aside=tuple(self._moved_aside),
         )
 
-    def flush(self, timeout: float | None = None, *, due_only: bool = False) -> bool:
-        """Write what waits for the file, trying again until ``timeout`` (None: until it is
-        written); True when nothing waits any more. ``timeout`` bounds the whole: the wait
-        for a batch being written meanwhile and every attempt's wait for another program's
-        lock. ``due_only`` (the flush before a read) makes one attempt, and none before the
-        next retry is due."""
+    def flush(
+        self, timeout: float | None = None, *, due_only: bool = False, keep_trying: bool = False
+    ) -> bool:
+        """Try to write what waits for the file; True when nothing waits any more.
+        ``timeout`` bounds the whole: the wait for a batch being written meanwhile and the
+        attempt's wait for another program's lock. ``keep_trying`` (the public flush) tries
+        again until ``timeout`` (None: until written); ``due_only`` (the flush before a
+        read) makes no attempt before the next retry is due."""
         self._check_fork()
         if not self._backlog:
             return True
@@ -72,7 +74,7 @@ class WritePath(StoreHandles):
         while True:
             if not self._attempt_flush(deadline):
                 return False  # the write lock stayed taken (a batch being written) too long
-            if not self._backlog or due_only:
+            if not self._backlog or not keep_trying:
                 return not self._backlog
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
@@ -104,6 +106,10 @@ class WritePath(StoreHandles):
     def flush_due(self, timeout: float | None = None) -> bool:
         """``flush(timeout, due_only=True)``: the provider's flush before a read."""
         return self.flush(timeout, due_only=True)
+
+    def flush_until(self, timeout: float | None = None) -> bool:
+        """``flush(timeout, keep_trying=True)``: the public ``flush(timeout)``."""
+        return self.flush(timeout, keep_trying=True)
 
     def shutdown(self) -> None:
         """Process exit: write what waits (trying for ``SHUTDOWN_RETRY_S``), report what is
