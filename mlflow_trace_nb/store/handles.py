@@ -109,7 +109,6 @@ class StoreHandles:
         self._fell_back = False
         self._backlog = Backlog(max_backlog_spans, max_backlog_chars)
         self._failures = 0  # consecutive failed write attempts
-        self._lock_wait_s: float | None = None  # set by flush(timeout) for its attempt
         self._retry_at = 0.0
         self._retry: RetryThread | None = None
         self._shutting_down = False

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from mlflow_trace_nb.store.backlog import StoreHealth
@@ -92,11 +92,9 @@ class WritePath(StoreHandles):
             return False
         try:
             if self._backlog:
-                self._lock_wait_s = None if deadline is None else deadline - time.monotonic()
-                self._drain()
+                self._drain(None if deadline is None else deadline - time.monotonic())
             return True
         finally:
-            self._lock_wait_s = None
             lock.release()
 
     def waiting_out_fault(self) -> bool:
@@ -172,21 +170,17 @@ class WritePath(StoreHandles):
                 if self._failed(error):
                     self._drain()
 
-    def _write_now(self, traces: list[TraceRows], late: list[SpanRow]) -> None:
-        """Write one batch (file checks included); raises on a store fault."""
+    def _write_now(
+        self, traces: list[TraceRows], late: list[SpanRow], lock_wait_s: float | None = None
+    ) -> None:
+        """Write one batch (file checks included); raises on a store fault. ``lock_wait_s``
+        (a ``flush(timeout)`` with less time left than the busy timeout) cuts the wait for
+        another program's lock."""
         if self._suspect:
             self._check_damage()
         now_ms = int(time.time() * 1000)
         conn = self._writer()
-        wait_s = self._lock_wait_s  # a flush(timeout) shorter than the busy timeout
-        if wait_s is not None and wait_s < BUSY_TIMEOUT_MS / 1000 and not self.is_memory:
-            conn.execute(f"PRAGMA busy_timeout = {max(0, int(wait_s * 1000))}")
-            try:
-                left_out = self._write_checked(conn, traces, late, now_ms)
-            finally:
-                with contextlib.suppress(sqlite3.Error):  # the write's own error matters
-                    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        else:
+        with self._lock_wait_cut(conn, lock_wait_s):
             left_out = self._write_checked(conn, traces, late, now_ms)
         if not self.is_memory and file_identity(self.path) != self._write_id:
             # deleted or replaced while we wrote: the batch may sit in the old file
@@ -196,6 +190,20 @@ class WritePath(StoreHandles):
         self.written_spans += sum(r.span_count for r in traces) + len(late) - left_out[1]
         if self._failures:
             self._recovered()
+
+    @contextlib.contextmanager
+    def _lock_wait_cut(self, conn: sqlite3.Connection, wait_s: float | None) -> Iterator[None]:
+        """Inside, ``conn`` waits at most ``wait_s`` for another program's lock, when that is
+        shorter than the busy timeout (restored after)."""
+        if wait_s is None or wait_s >= BUSY_TIMEOUT_MS / 1000 or self.is_memory:
+            yield
+            return
+        conn.execute(f"PRAGMA busy_timeout = {max(0, int(wait_s * 1000))}")
+        try:
+            yield
+        finally:
+            with contextlib.suppress(sqlite3.Error):  # the write's own error matters
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     def _write_checked(
         self, conn: sqlite3.Connection, traces: list[TraceRows], late: list[SpanRow], now_ms: int
@@ -213,13 +221,13 @@ class WritePath(StoreHandles):
             self._reject(rejected, refusal)
         return rejected_traces, rejected
 
-    def _drain(self) -> bool:
+    def _drain(self, lock_wait_s: float | None = None) -> bool:
         """Write the backlog, oldest first; True when it is empty (write lock held)."""
         retried = False
         while self._backlog:
             traces, late, count = self._backlog.peek(_CHUNK)
             try:
-                self._write_now(traces, late)
+                self._write_now(traces, late, lock_wait_s)
             except Exception as error:
                 if self._failed(error) and not retried:
                     retried = True

@@ -23,6 +23,7 @@ __all__ = [
     "optional_mapping",
     "optional_str",
     "optional_timeout",
+    "span_end_ns",
     "span_time_ns",
     "str_list",
 ]
@@ -97,6 +98,14 @@ def span_time_ns(value: Any, name: str) -> int | None:
     ):  # float, numpy floats, Fraction: whole nanoseconds (a negative one stays refused)
         value = math.floor(value)
     return bounded_int(value, name)
+
+
+def span_end_ns(value: Any, start_ns: int | None, name: str = "end_time_ns") -> int | None:
+    """``span_time_ns(value, name)``, refused (``ValueError``) when before ``start_ns``."""
+    end_ns = span_time_ns(value, name)
+    if end_ns is not None and start_ns is not None and end_ns < start_ns:
+        raise ValueError(f"{name} {end_ns} is before the span's start {start_ns}")
+    return end_ns
 
 
 def optional_timeout(value: Any, name: str = "timeout") -> float | None:

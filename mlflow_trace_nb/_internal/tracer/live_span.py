@@ -12,14 +12,14 @@ on the writer thread.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from mlflow_trace_nb import keys
 from mlflow_trace_nb._internal.records import FixedAttributes
 from mlflow_trace_nb._internal.text import as_text
 from mlflow_trace_nb._internal.tracer import context, ids
-from mlflow_trace_nb._internal.tracer.arguments import span_time_ns
+from mlflow_trace_nb._internal.tracer.arguments import optional_mapping, span_end_ns
 from mlflow_trace_nb._internal.tracer.capture import (
     ExceptionEvent,
     ExceptionRecord,
@@ -268,15 +268,10 @@ class LiveSpan(Span):
             return
         # every argument is checked before anything changes: a refused end() can be retried
         if end_time_ns is not None:
-            end_time_ns = span_time_ns(end_time_ns, "end_time_ns")
-            if end_time_ns is not None and end_time_ns < self.start_time_ns:
-                raise ValueError(
-                    f"end_time_ns {end_time_ns} is before the span's start {self.start_time_ns}"
-                )
+            end_time_ns = span_end_ns(end_time_ns, self.start_time_ns)
         if status is not None and not isinstance(status, SpanStatus):
             parse_status_code(status)  # MlflowException, as MLflow's
-        if attributes is not None and not isinstance(attributes, Mapping):
-            raise TypeError(f"attributes must be a dict, got {type(attributes).__name__}")
+        optional_mapping(attributes, "attributes")
         if outputs is not None:
             self.set_outputs(outputs)
         if attributes:
