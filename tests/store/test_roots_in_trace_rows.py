@@ -178,3 +178,37 @@ def test_a_trace_record_that_cannot_be_made_into_a_row_costs_only_itself(
     assert _count(db, "SELECT count(*) FROM spans WHERE name = 'child'") == 1
     assert _count(db, "SELECT count(*) FROM traces WHERE status = 'IN_PROGRESS'") == 1
     assert _count(db, "SELECT count(*) FROM traces WHERE name = 'other'") == 1
+
+
+def test_the_one_span_trace_fast_path_makes_the_rows_the_general_path_makes() -> None:
+    """``batch_rows`` builds a one-span trace's row inline; odd values take the same care."""
+    import enum
+
+    from mlflow_trace_nb._internal.records import (
+        FixedAttributes,
+        TraceRecord,
+        make_span_record,
+    )
+    from mlflow_trace_nb.store.rows import NO_ROWS, batch_rows, finished_rows
+
+    class Kind(enum.Enum):
+        LLM = "LLM"
+
+    fixed = FixedAttributes({"mlflow.spanFunctionName": "f"})
+    roots = [
+        ("f", "UNKNOWN", 10, 2_000_020, "", {"x": 1}, 3, fixed, ()),
+        ("bad \udc80 name", Kind.LLM, 10.5, 2e9, "boom \ud800", [1, {"a": None}], None, {}, ()),
+        ("n" * 5_000, None, 10, None, "m" * 20_000, None, "out", {"k": float("nan")}, ()),
+    ]
+    for trace_id, (name, kind, start, end, message, inputs, outputs, attrs, events) in enumerate(
+        roots, start=1
+    ):
+        root = make_span_record(
+            trace_id, 9, None, "0", name, kind, start, end, "OK", message, inputs, outputs,
+            attrs, events,
+        )  # fmt: skip
+        record = TraceRecord(trace_id, "0", {}, {}, "OK", False, 1, root)
+        [fast] = batch_rows([record], lambda *_: None)
+        general = finished_rows(record, NO_ROWS, f"tr-{trace_id:032x}")
+        assert fast == general
+        assert fast.root and not fast.spans
