@@ -188,17 +188,15 @@ class Provider:
                 previous.spans.clear()
                 previous.root = None
         tags, metadata = trace.tags, trace.metadata
-        record = _new(  # records.make_trace_record, inlined: the end of every root runs this
+        # records.make_trace_record, inlined: the end of every root runs this
+        record = _new(
             TraceRecord,
             (
-                root.trace_id,
-                root.experiment_id,
+                *root,
                 dict(tags) if tags else NO_PAIRS,
                 dict(metadata) if metadata else NO_PAIRS,
                 trace.state or root.status_code,  # update_current_trace(state=) wins
-                root.remote_parent,
                 trace.span_count,
-                root,
             ),
         )
         (self._queue or self.queue).put(record, 1)

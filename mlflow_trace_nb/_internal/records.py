@@ -3,7 +3,8 @@
 When a span ends, the tracer makes one ``SpanRecord``: an immutable tuple of its ids,
 parent, name, type, times, status and its inputs/outputs/attributes/events (snapshotted when
 they were set; the span refuses changes once ended). When a root span ends, the tracer adds
-one ``TraceRecord`` (tags, metadata, the root's summary). Sinks (the local store, the remote
+one ``TraceRecord`` (the root's fields, then tags, metadata, status; no ``SpanRecord`` of
+its own). Sinks (the local store, the remote
 exporters) and the display receive these, never live spans.
 
 Records are ``NamedTuple`` subclasses built with ``tuple.__new__`` (``make_span_record``):
@@ -80,20 +81,42 @@ class SpanRecord(NamedTuple):
 
 
 class TraceRecord(NamedTuple):
-    """A trace whose root span has ended: its tags, metadata and status, and its root's
-    ``SpanRecord`` (``root``: one item in the pipeline for the root and its trace; the
-    other spans travel as ``SpanRecord`` s of their own). Name, times, request and response
-    are the root's (properties)."""
+    """A trace whose root span has ended: its root's fields (the 15 of ``SpanRecord``, in the
+    same order, so a sink reads a trace record's first 15 items as its root's span record),
+    then its tags, metadata, status and span count. One item in the pipeline, and one object
+    for the GC to track, for the root and its trace; the other spans travel as
+    ``SpanRecord`` s of their own. ``root`` gives the root's ``SpanRecord``."""
 
     trace_id: int
+    span_id: int  # the root's
+    parent_id: int | None  # a remote parent's span id (a continued trace), else None
     experiment_id: str
+    name: str
+    span_type: str | None
+    start_time_ns: int
+    end_time_ns: int
+    status_code: str  # the root span's status
+    status_message: str
+    inputs: Any
+    outputs: Any
+    attributes: dict[str, Any] | None
+    events: tuple[Any, ...]
+    remote_parent: bool  # continued from another process: merged into the trace
     tags: Mapping[str, str]
     metadata: Mapping[str, str]
     status: str  # the root's status, or the state update_current_trace(state=) set
     # (IN_PROGRESS for a view of a running trace)
-    fragment: bool  # continued from another process: merged into the trace, never replaces it
     span_count: int  # spans the trace recorded
-    root: SpanRecord
+
+    @property
+    def root(self) -> SpanRecord:
+        """The root span's record."""
+        return _new(SpanRecord, self[:_SPAN_FIELDS])
+
+    @property
+    def fragment(self) -> bool:
+        """Continued from another process: merged into the trace, never replaces it."""
+        return self.remote_parent
 
     @property
     def request_id(self) -> str:
@@ -102,29 +125,20 @@ class TraceRecord(NamedTuple):
 
     @property
     def root_span_id(self) -> int:
-        return self.root.span_id
-
-    @property
-    def name(self) -> str:
-        return self.root.name
-
-    @property
-    def start_time_ns(self) -> int:
-        return self.root.start_time_ns
-
-    @property
-    def end_time_ns(self) -> int:
-        return self.root.end_time_ns
+        return self.span_id
 
     @property
     def request(self) -> Any:
         """The root's inputs."""
-        return self.root.inputs
+        return self.inputs
 
     @property
     def response(self) -> Any:
         """The root's outputs."""
-        return self.root.outputs
+        return self.outputs
+
+
+_SPAN_FIELDS = len(SpanRecord._fields)
 
 
 #: Tags or metadata of a trace that has none (shared, read-only).
@@ -174,22 +188,21 @@ def make_span_record(
 
 def make_trace_record(
     root: SpanRecord,
-    tags: dict[str, str] | None,
-    metadata: dict[str, str] | None,
+    tags: Mapping[str, str] | None,
+    metadata: Mapping[str, str] | None,
     span_count: int,
+    status: str | None = None,
 ) -> TraceRecord:
-    """The ``TraceRecord`` of a trace whose root span ended as ``root``."""
+    """The ``TraceRecord`` of a trace whose root span ended as ``root`` (``status``: the
+    trace's, when set apart from the root's)."""
     return _new(
         TraceRecord,
         (
-            root.trace_id,
-            root.experiment_id,
+            *root,
             dict(tags) if tags else NO_PAIRS,
             dict(metadata) if metadata else NO_PAIRS,
-            root.status_code,
-            root.remote_parent,
+            status or root.status_code,
             span_count,
-            root,
         ),
     )
 

@@ -230,7 +230,7 @@ def to_readable_spans(
     for trace, spans in entries:
         if not spans:
             continue
-        if trace is not None and trace.status != trace.root.status_code:
+        if trace is not None and trace.status != trace.status_code:
             spans = _with_trace_state(trace, spans)
         ids = _trace_ids(spans[0], experiment_id)
         out.extend(to_readable_span(span, experiment_id, ids, conventions) for span in spans)
@@ -241,9 +241,9 @@ def _with_trace_state(trace: TraceRecord, spans: tuple[SpanRecord, ...]) -> tupl
     """``spans`` with the root's status replaced by the trace's state (one set apart from
     it with ``update_current_trace(state=)``): over OTLP a trace's state is its root span's
     status, which is how an MLflow server reads it."""
-    root = trace.root
+    root = trace.span_id
     return tuple(
-        span._replace(status_code=trace.status) if span is root else span for span in spans
+        span._replace(status_code=trace.status) if span.span_id == root else span for span in spans
     )
 
 

@@ -115,7 +115,7 @@ class TraceRows(NamedTuple):
         return len(self.spans) + self.root
 
 
-def span_row(span: SpanRecord, request_id: str | None = None) -> SpanRow:
+def span_row(span: SpanRecord | TraceRecord, request_id: str | None = None) -> SpanRow:
     """Serialise one span record (its payloads as JSON text) into a ``spans`` row
     (``request_id``: the record's, when the caller has formatted it already)."""
     (trace_id, span_id, parent, _, name, span_type, start, end, status, message) = span[:10]
@@ -158,7 +158,7 @@ def _message(message: Any) -> Any:
     return clean_text(message, MAX_MESSAGE_CHARS)
 
 
-def _payloads(span: SpanRecord) -> tuple[str | None, str | None, str, str]:
+def _payloads(span: SpanRecord | TraceRecord) -> tuple[str | None, str | None, str, str]:
     """A span record's inputs, outputs, attributes and events as JSON text."""
     inputs, outputs, attributes, events = span[10:14]
     return (
@@ -179,10 +179,9 @@ def embedded_row(
     """The ``traces`` row of a trace whose root goes in it (``TRACE_WRITE_COLUMNS``), built
     straight from the records: the commonest row of all (every one-span trace is one), so
     the checks of ``span_row``/``_payloads`` are inlined here."""
-    experiment = trace[1]
-    root = trace[7]
-    (_, span_id, _, _, name, span_type, start, raw_end, _, message) = root[:10]
-    inputs, outputs, attributes, events = root[10:14]
+    # a trace record's first 15 fields are its root's span record's
+    (_, span_id, _, experiment, name, span_type, start, raw_end, _, message) = trace[:10]
+    inputs, outputs, attributes, events = trace[10:14]
     end: int | None = raw_end
     if type(start) is not int:
         start = clean_int(start) or 0
@@ -198,7 +197,7 @@ def embedded_row(
         else _name(name),
         start // 1_000_000,
         None if end is None else (end - start) // 1_000_000,
-        trace[4],  # status
+        trace.status,
         None if inputs is None else dumps(inputs),
         None if outputs is None else dumps(outputs),
         dumps_dict(metadata) if metadata else "{}",
@@ -236,7 +235,7 @@ def trace_row(
     span row, if made already, so its payloads are serialised once; ``tags``/``metadata``:
     cleaned already). ``embedded_row`` makes the row of a trace holding its root."""
     if root_row is None:
-        root_row = span_row(trace.root)
+        root_row = span_row(trace)  # its first fields are its root's
     if tags is None:
         tags = clean_pairs(trace.tags)
     if metadata is None:
@@ -303,13 +302,12 @@ def finished_rows(trace: TraceRecord, spans: Sequence[SpanRow], request_id: str)
     those go with the spans."""
     tags = clean_pairs(trace.tags) if trace.tags else _NO_PAIRS
     metadata = clean_pairs(trace.metadata) if trace.metadata else _NO_PAIRS
-    root = trace.root
-    fragment = trace.fragment
-    embed = not fragment and root[2] is None and trace.status == root[8]
+    fragment = trace.remote_parent
+    embed = not fragment and trace.parent_id is None and trace.status == trace.status_code
     if embed:
         row = embedded_row(trace, request_id, tags, metadata)
     else:
-        root_row = span_row(root, request_id)
+        root_row = span_row(trace, request_id)  # its first fields are its root's
         spans = [*spans, root_row]
         row = trace_row(trace, root_row, tags, metadata) + _NO_ROOT
     return _new_rows(
@@ -338,26 +336,26 @@ def batch_rows(items: Sequence[Any], reject: Any) -> list[TraceRows]:
     request_ids: dict[int, str] = {}  # trace id -> request id
     span_lists: dict[int, list[SpanRow]] = {}  # span rows by trace id (traces arrive contiguous)
     firsts: dict[int, SpanRecord] = {}  # the first span record of each of span_lists' traces
-    done: list[TraceRecord] = []
-    out: list[TraceRows] = []
+    done: list[Any] = []  # TraceRecords, and the rows of one-span traces (made at once)
     for item in items:
         try:
             if type(item) is TraceRecord:
-                root = item[7]
-                # the commonest trace: one span, no tags/metadata, its root in its row
+                # the commonest trace: one span (18: span_count), no tags or metadata (15,
+                # 16), not continued from elsewhere (14, 2: its parent), its state its root's
+                # (17, 8): its root goes in its row
                 if (
-                    item[6] == 1
-                    and not (item[2] or item[3] or item[5])
-                    and root[2] is None
-                    and item[4] == root[8]
+                    item[18] == 1
+                    and not (item[15] or item[16] or item[14])
+                    and item[2] is None
+                    and item[17] == item[8]
                     and type(item[0]) is int
                 ):
                     row = embedded_row(item, f"tr-{item[0]:032x}", _NO_PAIRS, _NO_PAIRS)
-                    out.append(
-                        _new_rows(TraceRows, (row, NO_ROWS, NO_ROWS, NO_ROWS, False, False, True))
+                    # made now, kept in ``done``: rows keep the order the traces ended in
+                    item = _new_rows(
+                        TraceRows, (row, NO_ROWS, NO_ROWS, NO_ROWS, False, False, True)
                     )
-                else:
-                    done.append(item)
+                done.append(item)
                 continue
             trace_id = item[0]
             request_id = request_ids.get(trace_id)
@@ -372,8 +370,12 @@ def batch_rows(items: Sequence[Any], reject: Any) -> list[TraceRows]:
                 rows.append(row)
         except Exception as error:  # one odd record must not cost its batch
             reject(1, error)
+    out: list[TraceRows] = []
     take = span_lists.pop
     for trace in done:
+        if type(trace) is TraceRows:
+            out.append(trace)
+            continue
         # a fragment (continued elsewhere) shares its trace id: its rows go with the first
         trace_id = trace[0]
         rows = take(trace_id, None) if span_lists else None

@@ -34,11 +34,13 @@ class Recorded:
 
     def records(self) -> list[Any]:
         """What the pipeline hands a sink for this trace: the spans, then the trace record
-        (which carries the root's span record)."""
+        (which carries the root's span record's fields)."""
         root_id = self.trace.root_span_id
         root = next(s for s in self.spans if s.span_id == root_id)
         others = [s for s in self.spans if s.span_id != root_id]
-        return [*others, self.trace._replace(root=root)]
+        # a trace record is its root's fields, then its own: the root as the test left it
+        own = self.trace[len(SpanRecord._fields) :]
+        return [*others, TraceRecord._make((*root, *own))]
 
     def set_span(self, index: int, **fields: Any) -> None:
         self.spans[index] = self.spans[index]._replace(**fields)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import mlflow_trace_nb as mlflow
 from mlflow_trace_nb.store.migrations import m001_initial, m002_assessments, migrate
@@ -166,13 +167,17 @@ def test_a_state_equal_to_the_roots_status_keeps_the_one_row_layout(tmp_path: Pa
 def test_a_trace_record_that_cannot_be_made_into_a_row_costs_only_itself(
     tmp_path: Path,
 ) -> None:
-    from mlflow_trace_nb._internal.records import TraceRecord, make_span_record
+    from mlflow_trace_nb._internal.records import (
+        TraceRecord,
+        make_span_record,
+        make_trace_record,
+    )
 
     child = make_span_record(7, 2, 1, "0", "child", None, 10, 20, "OK", "", {"q": 1}, 2, None, ())
-    broken = TraceRecord(7, "0", {}, {}, "OK", False, 2, None)  # type: ignore[arg-type]
+    broken = tuple.__new__(TraceRecord, (7, 1))  # a record cut short
     fine = make_span_record(8, 3, None, "0", "other", None, 10, 20, "OK", "", None, 1, None, ())
     store = SqliteStore(str(tmp_path / "t.db"))
-    store.export([child, broken, fine, TraceRecord(8, "0", {}, {}, "OK", False, 1, fine)])
+    store.export([child, broken, fine, make_trace_record(fine, {}, {}, 1)])
     assert store.rejected_spans == 1  # the broken trace record, not its child nor the other
     db = tmp_path / "t.db"
     assert _count(db, "SELECT count(*) FROM spans WHERE name = 'child'") == 1
@@ -186,8 +191,8 @@ def test_the_one_span_trace_fast_path_makes_the_rows_the_general_path_makes() ->
 
     from mlflow_trace_nb._internal.records import (
         FixedAttributes,
-        TraceRecord,
         make_span_record,
+        make_trace_record,
     )
     from mlflow_trace_nb.store.rows import NO_ROWS, batch_rows, finished_rows
 
@@ -207,8 +212,30 @@ def test_the_one_span_trace_fast_path_makes_the_rows_the_general_path_makes() ->
             trace_id, 9, None, "0", name, kind, start, end, "OK", message, inputs, outputs,
             attrs, events,
         )  # fmt: skip
-        record = TraceRecord(trace_id, "0", {}, {}, "OK", False, 1, root)
+        record = make_trace_record(root, {}, {}, 1)
         [fast] = batch_rows([record], lambda *_: None)
         general = finished_rows(record, NO_ROWS, f"tr-{trace_id:032x}")
         assert fast == general
         assert fast.root and not fast.spans
+
+
+def test_rows_keep_the_order_the_traces_ended_in_fast_path_or_not() -> None:
+    """Traces ending in the same millisecond are read back in the order they ended."""
+    from mlflow_trace_nb._internal.records import make_span_record, make_trace_record
+    from mlflow_trace_nb.store.rows import batch_rows
+
+    def root(trace_id: int) -> Any:
+        return make_span_record(
+            trace_id, 1, None, "0", "r", None, 5, 6, "OK", "", None, 1, None, ()
+        )
+
+    child = make_span_record(2, 7, 1, "0", "c", None, 5, 6, "OK", "", None, 1, None, ())
+    items = [
+        make_trace_record(root(1), {}, {}, 1),
+        child,
+        make_trace_record(root(2), {}, {}, 2),
+        make_trace_record(root(3), {}, {}, 1),
+    ]
+    rows = batch_rows(items, lambda *_: None)
+    assert [r.trace[0] for r in rows] == [f"tr-{i:032x}" for i in (1, 2, 3)]
+    assert [len(r.spans) for r in rows] == [0, 1, 0]
