@@ -22,12 +22,8 @@ from typing import Any
 
 from mlflow_trace_nb import keys
 from mlflow_trace_nb._internal.runtime import RUNTIME
-from mlflow_trace_nb._internal.tracer.capture import (
-    SNAPSHOT_TYPES,
-    fixed_attributes,
-    snapshot,
-    snapshot_values,
-)
+from mlflow_trace_nb._internal.tracer.binding import Binder
+from mlflow_trace_nb._internal.tracer.capture import SNAPSHOT_TYPES, fixed_attributes, snapshot
 from mlflow_trace_nb._internal.tracer.chunks import MAX_GENERATOR_ITEMS, Chunks
 from mlflow_trace_nb._internal.tracer.context import CURRENT_SPAN, detach
 from mlflow_trace_nb._internal.tracer.live_span import NO_OP_SPAN, LiveSpan
@@ -49,80 +45,8 @@ _set_current = CURRENT_SPAN.set
 _reset_current = CURRENT_SPAN.reset
 
 
-class _Binder:
-    """Maps a call's ``args``/``kwargs`` to parameter names, defaults applied, fast."""
-
-    __slots__ = (
-        "defaults",
-        "drop",
-        "first_default",
-        "named",
-        "positional",
-        "tail_defaults",
-        "var_positional",
-    )
-
-    def __init__(self, func: Callable[..., Any]) -> None:
-        self.positional: tuple[str, ...] = ()
-        self.defaults: tuple[tuple[str, Any], ...] = ()
-        self.var_positional: str | None = None
-        self.drop: str | None = None
-        self.named = 0  # parameters that are neither *args nor **kwargs
-        # Fast path for positional calls: the defaults of the trailing positional parameters
-        # (index first_default on), appended to args so one dict(zip()) binds everything.
-        self.tail_defaults: tuple[Any, ...] = ()
-        self.first_default = -1  # -1: no fast path
-        import inspect
-
-        try:
-            params = list(inspect.signature(func).parameters.values())
-        except (TypeError, ValueError):  # builtins without a signature
-            self.var_positional = "args"
-            return
-        kinds = inspect.Parameter
-        self.positional = tuple(
-            p.name for p in params if p.kind in (kinds.POSITIONAL_ONLY, kinds.POSITIONAL_OR_KEYWORD)
-        )
-        self.defaults = tuple((p.name, p.default) for p in params if p.default is not p.empty)
-        self.var_positional = next((p.name for p in params if p.kind == kinds.VAR_POSITIONAL), None)
-        self.named = sum(p.kind not in (kinds.VAR_POSITIONAL, kinds.VAR_KEYWORD) for p in params)
-        if self.positional and self.positional[0] in ("self", "cls"):
-            self.drop = self.positional[0]
-        if self.named == len(self.positional):  # no keyword-only parameters
-            positional_params = [p for p in params if p.name in self.positional]
-            self.tail_defaults = tuple(
-                p.default for p in positional_params if p.default is not p.empty
-            )
-            self.first_default = len(self.positional) - len(self.tail_defaults)
-
-    def bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-        positional = self.positional
-        count = len(args)
-        first_default = self.first_default
-        if not kwargs and 0 <= first_default <= count <= len(positional):
-            # the common call: positional arguments only, defaults for the rest
-            values = args + self.tail_defaults[count - first_default :]
-            inputs = dict(zip(positional, values))  # noqa: B905 (same length)
-        else:
-            inputs = dict(zip(positional, args))  # noqa: B905 (strict= costs 0.25 µs)
-            if kwargs:
-                inputs.update(kwargs)
-            if len(inputs) < self.named:  # some parameters took their defaults
-                for name, default in self.defaults:
-                    if name not in inputs:
-                        inputs[name] = default
-            if count > len(positional) and self.var_positional:
-                inputs[self.var_positional] = args[len(positional) :]
-        if self.drop is not None:
-            inputs.pop(self.drop, None)
-        for value in inputs.values():
-            if type(value) in SNAPSHOT_TYPES:  # copy containers only when there are some
-                return snapshot_values(inputs)
-        return inputs
-
-
 def _start_call(
-    binder: _Binder,
+    binder: Binder,
     name: str,
     span_type: str | None,
     attributes: dict[str, Any] | None,
@@ -154,7 +78,7 @@ def decorate(
         )
     import inspect
 
-    binder = _Binder(func)
+    binder = Binder(func)
     span_name = name or getattr(func, "__name__", None) or type(func).__name__
     kind = span_type or DEFAULT_SPAN_TYPE
     end: tuple[type[BaseException], ...]
@@ -191,7 +115,7 @@ def _func_name(func: Any) -> str | None:
 
 def _sync_wrapper(
     func: Any,
-    binder: _Binder,
+    binder: Binder,
     name: str,
     span_type: str,
     attributes: dict[str, Any] | None,
@@ -233,7 +157,7 @@ def _sync_wrapper(
 
 def _async_wrapper(
     func: Any,
-    binder: _Binder,
+    binder: Binder,
     name: str,
     span_type: str,
     attributes: dict[str, Any] | None,
@@ -267,7 +191,7 @@ def _async_wrapper(
 
 def _generator_wrapper(
     func: Any,
-    binder: _Binder,
+    binder: Binder,
     name: str,
     span_type: str,
     attributes: dict[str, Any] | None,
@@ -318,7 +242,7 @@ def _generator_wrapper(
 
 def _async_generator_wrapper(
     func: Any,
-    binder: _Binder,
+    binder: Binder,
     name: str,
     span_type: str,
     attributes: dict[str, Any] | None,
