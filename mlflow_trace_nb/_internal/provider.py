@@ -29,7 +29,7 @@ from mlflow_trace_nb import keys
 from mlflow_trace_nb._internal import processes
 from mlflow_trace_nb._internal.batch import BatchWorker
 from mlflow_trace_nb._internal.processing import Exporter
-from mlflow_trace_nb._internal.records import NO_PAIRS, SpanRecord, TraceRecord
+from mlflow_trace_nb._internal.records import SpanRecord, TraceRecord
 from mlflow_trace_nb.errors import report_internal_error
 
 if TYPE_CHECKING:
@@ -174,8 +174,9 @@ class Provider:
         """Called when a span (not a root) ends: its record joins the queue."""
         (self._queue or self.queue).put(record, 1)
 
-    def submit_trace(self, trace: LiveTrace, root: SpanRecord) -> None:
-        """Called when a trace's root span ends (``root`` is its record)."""
+    def submit_trace(self, trace: LiveTrace, record: TraceRecord) -> None:
+        """Called when a trace's root span ends (``record``: the trace's, made by
+        ``live_trace.trace_record_of``)."""
         previous = self.last_trace
         self.last_trace = self.thread_last.trace = trace
         if self.trace_end_hooks:
@@ -187,18 +188,6 @@ class Provider:
             else:  # inlined: the end of every root runs this
                 previous.spans.clear()
                 previous.root = None
-        tags, metadata = trace.tags, trace.metadata
-        # records.make_trace_record, inlined: the end of every root runs this
-        record = _new(
-            TraceRecord,
-            (
-                *root,
-                dict(tags) if tags else NO_PAIRS,
-                dict(metadata) if metadata else NO_PAIRS,
-                trace.state or root.status_code,  # update_current_trace(state=) wins
-                trace.span_count,
-            ),
-        )
         (self._queue or self.queue).put(record, 1)
 
     def _run_trace_end_hooks(self, trace: LiveTrace) -> None:

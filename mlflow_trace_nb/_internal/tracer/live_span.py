@@ -44,6 +44,7 @@ __all__ = [
 ]
 
 _time_ns = time.time_ns
+_UNSET = SpanStatusCode.UNSET  # a module constant: an enum member's lookup is slow
 #: Events one span keeps from ``add_event`` (the rest are counted, see ``add_event``).
 MAX_EVENTS_PER_SPAN = 10_000
 #: ``span_lifecycle.finish_span``, registered by that module when it is imported (it imports
@@ -113,7 +114,7 @@ class LiveSpan(Span):
         self._events = None  # type: ignore[assignment]
         self._token = None
         self._exc = None
-        self.status_code = SpanStatusCode.UNSET
+        self.status_code = _UNSET
         self.status_message = ""
         self.end_time_ns = None
         count = state.span_count = state.span_count + 1

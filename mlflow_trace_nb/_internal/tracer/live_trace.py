@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mlflow_trace_nb._internal.records import (
+    NO_PAIRS,
     SpanRecord,
     TraceRecord,
     make_trace_record,
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from mlflow_trace_nb._internal.tracer.capture import ExceptionRecord
     from mlflow_trace_nb.entities import Trace
 
-__all__ = ["LIVE_SPANS_KEPT", "LiveTrace", "record_of"]
+__all__ = ["LIVE_SPANS_KEPT", "LiveTrace", "record_of", "trace_record_of"]
 
 #: Live spans a running trace keeps for the notebook's live view and for ending spans left
 #: open; later ones are only counted (their records are in the pipeline, then the store).
@@ -61,6 +62,43 @@ def record_of(span: Any) -> SpanRecord:
             span._attributes or None,
             tuple(events) if events else (),
             remote,
+        ),
+    )
+
+
+def trace_record_of(root: Any) -> TraceRecord:
+    """The record of a trace whose ``root`` span has just ended: the root's fields (as
+    ``record_of`` makes them; a root's parent is remote or none) and the trace's, made as
+    one tuple: the end of every root runs this."""
+    state = root._state
+    parent_id = state.remote_parent_span_id() if state.remote_parent_id else None
+    trace_id = state._trace_id
+    if trace_id is None:
+        trace_id = state._trace_id = ids.new_trace_id(root.start_time_ns)
+    events, tags, metadata = root._events, state.tags, state.metadata
+    status = root.status_code
+    return _new(
+        TraceRecord,
+        (
+            trace_id,
+            root._span_id,
+            parent_id,
+            state.experiment_id,
+            root.name,
+            root.span_type,
+            root.start_time_ns,
+            root.end_time_ns,
+            status,
+            root.status_message,
+            root._inputs,
+            root._outputs,
+            root._attributes or None,
+            tuple(events) if events else (),
+            parent_id is not None,
+            dict(tags) if tags else NO_PAIRS,
+            dict(metadata) if metadata else NO_PAIRS,
+            state.state or status,  # update_current_trace(state=) wins
+            state.span_count,
         ),
     )
 

@@ -48,6 +48,7 @@ from mlflow_trace_nb._internal.tracer.live_span import (
     NoOpSpan,
     record_of,
 )
+from mlflow_trace_nb._internal.tracer.live_trace import trace_record_of
 from mlflow_trace_nb._internal.tracer.span_leaks import track_manual
 from mlflow_trace_nb.errors import report_internal_error
 from mlflow_trace_nb.tracing.provider import SpanStatus, SpanStatusCode, SpanType
@@ -213,11 +214,15 @@ def _exit_ok(exc: SystemExit) -> bool:
     return code is None or (type(code) in (int, bool) and not code)
 
 
+_UNSET = SpanStatusCode.UNSET  # (module constants: an enum member's lookup is slow)
+_OK = SpanStatus.OK
+
+
 def close_span(span: LiveSpan, end_time_ns: int | None = None) -> None:
     """Stamp the end (status OK unless set), run hooks, hand the span's record on (and the
     trace's, for a root)."""
-    if span.status_code == SpanStatusCode.UNSET:
-        span.status_code = SpanStatus.OK
+    if span.status_code == _UNSET:
+        span.status_code = _OK
     span.end_time_ns = end_time_ns or _time_ns()
     span._exc = None  # the exception (its frames) is not needed once the span has ended
     if _RT.span_end_hooks:
@@ -228,7 +233,7 @@ def close_span(span: LiveSpan, end_time_ns: int | None = None) -> None:
         state.last_exception = None  # let the exception (and its frames) go
         if state.generation != state.process_generation:
             return  # begun before fork(): the parent process writes it
-        _RT.submit_trace(state, record_of(span))
+        _RT.submit_trace(state, trace_record_of(span))
         if _RT.write_through:  # a forked child may end with os._exit(): write it now
             _RT.flush()
         elif state.remote_parent_id is not None:  # continued from another process
