@@ -23,7 +23,7 @@ from mlflow_trace_nb.store.faults import CORRUPT, DATA, classify, describe
 from mlflow_trace_nb.store.handles import StoreHandles
 from mlflow_trace_nb.store.recovery import RetryThread, confirm_damaged, move_aside
 from mlflow_trace_nb.store.rows import SpanRow, TraceRows, batch_rows
-from mlflow_trace_nb.store.writing import write_batch, write_items
+from mlflow_trace_nb.store.writing import write_batch, write_items, written_counts
 
 __all__ = ["RETRY_DELAYS_S", "SHUTDOWN_RETRY_S", "WritePath"]
 
@@ -186,8 +186,9 @@ class WritePath(StoreHandles):
             # deleted or replaced while we wrote: the batch may sit in the old file
             self._file_changed()
             left_out = self._write_checked(self._writer(), traces, late, now_ms)
-        self.written_traces += max(0, sum(not r.open for r in traces) - left_out[0])
-        self.written_spans += sum(r.span_count for r in traces) + len(late) - left_out[1]
+        finished, spans = written_counts(traces)
+        self.written_traces += max(0, finished - left_out[0])
+        self.written_spans += spans + len(late) - left_out[1]
         if self._failures:
             self._recovered()
 

@@ -32,7 +32,7 @@ from mlflow_trace_nb.store.rows import (
     TraceRows,
 )
 
-__all__ = ["insert_rows", "scrub", "write_batch", "write_items"]
+__all__ = ["insert_rows", "scrub", "write_batch", "write_items", "written_counts"]
 
 _INSERT_TRACE_ROW = (
     f"INSERT INTO traces ({', '.join(TRACE_WRITE_COLUMNS)}) "
@@ -126,14 +126,16 @@ def insert_rows(conn: sqlite3.Connection, sql: str, rows: list[Any]) -> int:
     return changed
 
 
-def _write_trace_rows(conn: sqlite3.Connection, traces: list[TraceRows]) -> None:
+def _write_trace_rows(
+    conn: sqlite3.Connection,
+    opened: list[tuple[Any, ...]],
+    roots: list[TraceRows],
+    fragments: list[TraceRows],
+) -> None:
     """Upsert the ``traces`` rows and their tag/metadata rows (fragments never override;
     rows of traces still open are written only where the trace has none yet)."""
-    opened = [r.trace for r in traces if r.open]
     if opened:
         insert_rows(conn, _INSERT_NEW_TRACE, opened)
-    roots = [r for r in traces if not r.fragment and not r.open]
-    fragments = [r for r in traces if r.fragment and not r.open]
     if roots:
         values = [r.trace for r in roots]
         # Plain inserts in the common case; the merging upsert (a few % slower) only when
@@ -143,29 +145,49 @@ def _write_trace_rows(conn: sqlite3.Connection, traces: list[TraceRows]) -> None
     if fragments:
         conn.executemany(_INSERT_FRAGMENT, [r.trace for r in fragments])
     for rows, verb in ((roots, "REPLACE"), (fragments, "IGNORE")):
-        if not rows:
-            continue
-        insert_rows(
-            conn,
-            f"INSERT OR {verb} INTO trace_tags VALUES (?, ?, ?)",
-            [tag for r in rows for tag in r.tags],
-        )
-        insert_rows(
-            conn,
-            f"INSERT OR {verb} INTO trace_metadata VALUES (?, ?, ?)",
-            [m for r in rows for m in r.metadata],
-        )
+        tags = [tag for r in rows if r.tags for tag in r.tags]
+        if tags:
+            insert_rows(conn, f"INSERT OR {verb} INTO trace_tags VALUES (?, ?, ?)", tags)
+        metadata = [m for r in rows if r.metadata for m in r.metadata]
+        if metadata:
+            insert_rows(conn, f"INSERT OR {verb} INTO trace_metadata VALUES (?, ?, ?)", metadata)
 
 
 def _write(
     conn: sqlite3.Connection, traces: list[TraceRows], late: list[SpanRow], now_ms: int
 ) -> None:
-    experiments = {r.trace[1] for r in traces}
+    # one pass sorts the batch's rows (by index: this runs for every trace written)
+    opened: list[tuple[Any, ...]] = []
+    roots: list[TraceRows] = []
+    fragments: list[TraceRows] = []
+    spans: list[SpanRow] = []
+    experiments = set()
+    for rows in traces:  # (trace, tags, metadata, spans, fragment, open, root)
+        trace = rows[0]
+        experiments.add(trace[1])
+        if rows[5]:
+            opened.append(trace)
+        elif rows[4]:
+            fragments.append(rows)
+        else:
+            roots.append(rows)
+        if rows[3]:
+            spans.extend(rows[3])
     if experiments:
         insert_rows(conn, _INSERT_EXPERIMENT, [(e, f"experiment-{e}", now_ms) for e in experiments])
     if traces:
-        _write_trace_rows(conn, traces)
-    insert_rows(conn, _INSERT_SPAN, [s for r in traces for s in r.spans] + late)
+        _write_trace_rows(conn, opened, roots, fragments)
+    insert_rows(conn, _INSERT_SPAN, spans + late if late else spans)
+
+
+def written_counts(traces: list[TraceRows]) -> tuple[int, int]:
+    """Traces finished (not open) and spans in ``traces``, in one pass."""
+    finished = spans = 0
+    for rows in traces:
+        if not rows[5]:
+            finished += 1
+        spans += len(rows[3]) + rows[6]
+    return finished, spans
 
 
 def write_batch(
