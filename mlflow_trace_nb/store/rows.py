@@ -180,8 +180,8 @@ def embedded_row(
     straight from the records: the commonest row of all (every one-span trace is one), so
     the checks of ``span_row``/``_payloads`` are inlined here."""
     # a trace record's first 15 fields are its root's span record's
-    (_, span_id, _, experiment, name, span_type, start, raw_end, _, message) = trace[:10]
-    inputs, outputs, attributes, events = trace[10:14]
+    (_, span_id, _, experiment, name, span_type, start, raw_end, _, message, inputs, outputs,
+     attributes, events, _, _, _, status, _) = trace  # fmt: skip
     end: int | None = raw_end
     if type(start) is not int:
         start = clean_int(start) or 0
@@ -197,7 +197,7 @@ def embedded_row(
         else _name(name),
         start // 1_000_000,
         None if end is None else (end - start) // 1_000_000,
-        trace.status,
+        status,
         None if inputs is None else dumps(inputs),
         None if outputs is None else dumps(outputs),
         dumps_dict(metadata) if metadata else "{}",
@@ -325,6 +325,7 @@ def finished_rows(trace: TraceRecord, spans: Sequence[SpanRow], request_id: str)
 
 
 _new_rows = tuple.__new__
+_TRACE_ID_END = 1 << 128
 
 
 def batch_rows(items: Sequence[Any], reject: Any) -> list[TraceRows]:
@@ -349,8 +350,12 @@ def batch_rows(items: Sequence[Any], reject: Any) -> list[TraceRows]:
                     and item[2] is None
                     and item[17] == item[8]
                     and type(item[0]) is int
+                    and 0 <= item[0] < _TRACE_ID_END
                 ):
-                    row = embedded_row(item, f"tr-{item[0]:032x}", _NO_PAIRS, _NO_PAIRS)
+                    # as format_request_id, twice as fast
+                    row = embedded_row(
+                        item, "tr-" + item[0].to_bytes(16, "big").hex(), _NO_PAIRS, _NO_PAIRS
+                    )
                     # made now, kept in ``done``: rows keep the order the traces ended in
                     item = _new_rows(
                         TraceRows, (row, NO_ROWS, NO_ROWS, NO_ROWS, False, False, True)

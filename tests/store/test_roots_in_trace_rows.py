@@ -239,3 +239,15 @@ def test_rows_keep_the_order_the_traces_ended_in_fast_path_or_not() -> None:
     rows = batch_rows(items, lambda *_: None)
     assert [r.trace[0] for r in rows] == [f"tr-{i:032x}" for i in (1, 2, 3)]
     assert [len(r.spans) for r in rows] == [0, 1, 0]
+
+
+def test_an_odd_trace_id_takes_the_general_path_to_the_same_request_id() -> None:
+    from mlflow_trace_nb._internal.records import make_span_record, make_trace_record
+    from mlflow_trace_nb.store.rows import batch_rows
+
+    for trace_id in (0, 1, 2**128 - 1, 2**130, -5):
+        root = make_span_record(
+            trace_id, 9, None, "0", "r", None, 5, 6, "OK", "", None, 1, None, ()
+        )
+        [rows] = batch_rows([make_trace_record(root, {}, {}, 1)], lambda *_: None)
+        assert rows.trace[0] == f"tr-{trace_id:032x}"
