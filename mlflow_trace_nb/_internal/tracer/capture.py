@@ -39,7 +39,8 @@ __all__ = [
 _time_ns = time.time_ns
 
 #: Containers that are copied when recorded (see ``snapshot``).
-SNAPSHOT_TYPES = (list, dict, set)
+#: (A frozenset: ``type(v) in`` it is a hash lookup; in a tuple, an equality test per member.)
+SNAPSHOT_TYPES = frozenset({list, dict, set})
 #: Containers longer than this are kept by reference (serialisation truncates them anyway).
 _SNAPSHOT_MAX_ITEMS = 1_000
 

@@ -63,6 +63,7 @@ class LiveSpan(Span):
     __slots__ = (
         "_exc",
         "_parent",
+        "_recording",  # a slot, not a class attribute: read twice per traced call, fast
         "_span_id",
         "_state",
         "_token",
@@ -73,7 +74,7 @@ class LiveSpan(Span):
         "status_code",
         "status_message",
     )
-    _recording = True
+    _recording: bool
     name: str
     span_type: str | None
     start_time_ns: int
@@ -99,7 +100,7 @@ class LiveSpan(Span):
         self.span_type = span_type
         self._state = state
         self._parent = parent
-        self._span_id = ids.new_span_id()
+        self._span_id = ids._getrandbits(64) or 1  # ids.new_span_id, inlined (hot path)
         self._inputs = inputs
         self._outputs = None
         # attributes/events are created on first use: fewer objects for the GC to track
@@ -114,6 +115,7 @@ class LiveSpan(Span):
         self._events = None  # type: ignore[assignment]
         self._token = None
         self._exc = None
+        self._recording = True
         self.status_code = _UNSET
         self.status_message = ""
         self.end_time_ns = None
@@ -295,7 +297,7 @@ class NoOpSpan(LiveSpan):
     """
 
     __slots__ = ()
-    _recording = False
+    _recording = False  # (shadows LiveSpan's slot: never set on an instance)
 
     def __init__(self) -> None:  # no trace, no clock
         self.name = ""
