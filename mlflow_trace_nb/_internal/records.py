@@ -2,10 +2,10 @@
 
 When a span ends, the tracer makes one ``SpanRecord``: an immutable tuple of its ids,
 parent, name, type, times, status and its inputs/outputs/attributes/events (snapshotted when
-they were set; the span refuses changes once ended). When a root span ends, the tracer adds
-one ``TraceRecord`` (the root's fields, then tags, metadata, status; no ``SpanRecord`` of
-its own). Sinks (the local store, the remote
-exporters) and the display receive these, never live spans.
+they were set; the span refuses changes once ended). When a root span ends, the tracer makes
+one ``TraceRecord`` instead: the root's fields, then the trace's tags, metadata, status and
+span count. Sinks (the local store, the remote exporters) and the display receive these,
+never live spans.
 
 Records are ``NamedTuple`` subclasses built with ``tuple.__new__`` (``make_span_record``):
 about a tenth of a microsecond, no per-field validation on the caller's thread. Ids stay

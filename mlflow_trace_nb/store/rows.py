@@ -164,11 +164,7 @@ def _payloads(span: SpanRecord | TraceRecord) -> tuple[str | None, str | None, s
     return (
         None if inputs is None else dumps(inputs),
         None if outputs is None else dumps(outputs),
-        "{}"
-        if not attributes
-        else (attributes.json or _fixed_json(attributes))
-        if type(attributes) is FixedAttributes
-        else dumps_dict(attributes),
+        _attributes_json(attributes),
         events_json(events) if events else "[]",
     )
 
@@ -210,13 +206,18 @@ def embedded_row(
         start,
         end,
         message if not message else _message(message),
-        "{}"
-        if not attributes
-        else (attributes.json or _fixed_json(attributes))
-        if type(attributes) is FixedAttributes
-        else dumps_dict(attributes),
+        _attributes_json(attributes),
         events_json(events) if events else "[]",
     )
+
+
+def _attributes_json(attributes: dict[str, Any] | None) -> str:
+    """A span's attributes as JSON text (a traced function's shared ones encoded once)."""
+    if not attributes:
+        return "{}"
+    if type(attributes) is FixedAttributes:
+        return attributes.json or _fixed_json(attributes)
+    return dumps_dict(attributes)
 
 
 def _fixed_json(attributes: FixedAttributes) -> str:
