@@ -88,3 +88,28 @@ def test_forked_children_of_a_seeded_process_draw_other_ids() -> None:
     assert len(children) == 4 and ids.new_span_id() not in children
     ids.use_seed(7)
     assert ids.new_span_id() == random.Random(7).getrandbits(64)  # the parent stays seeded
+
+
+def test_a_traced_calls_trace_id_starts_with_its_roots_start_in_ms() -> None:
+    """The tracer draws the id where the root ends (inlined there): same layout as here."""
+    import mlflow_trace_nb as mlflow
+    from mlflow_trace_nb.testing.collector import Collector
+
+    sink = Collector()
+    mlflow.set_destination(sink)
+
+    @mlflow.trace
+    def traced() -> int:
+        return 1
+
+    ids.use_seed(11)
+    try:
+        traced()
+        traced()
+    finally:
+        ids.use_seed(None)
+    mlflow.flush()
+    first, second = sink.items
+    assert first.trace_id >> 80 == first.start_time_ns // 1_000_000
+    assert first.trace_id.bit_length() <= 128 and first.trace_id != second.trace_id
+    assert first.span_id != 0
