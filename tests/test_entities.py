@@ -158,3 +158,26 @@ def test_get_attribute_answers_mlflows_own_span_keys_from_the_fields() -> None:
     stored = span._row[9]  # the payload columns as the store holds them
     assert '"x"' in stored and "mlflow.spanType" not in stored  # not stored twice
     assert "mlflow.spanInputs" not in stored
+
+
+def test_a_span_dicts_kind_is_kept_on_a_round_trip() -> None:
+    """MLflow 3.18 writes a span's ``kind``; what is read back is written back, and a span
+    dict without one (MLflow 3.17, this package) does not gain one."""
+    from mlflow_trace_nb.entities import Span
+
+    data = {
+        "trace_id": "T52GO8S5pc3m9tGM72bGZw==",
+        "span_id": "OiMZUQsjlHM=",
+        "parent_span_id": None,
+        "name": "answer",
+        "start_time_unix_nano": 1,
+        "end_time_unix_nano": 2,
+        "events": [],
+        "status": {"code": "STATUS_CODE_OK", "message": ""},
+        "attributes": {"mlflow.traceRequestId": '"tr-4f9d863bc4b9a5cde6f6d18cef66c667"'},
+        "links": [],
+    }
+    assert "kind" not in Span.from_dict(data).to_dict()
+    assert Span.from_dict({**data, "kind": "SPAN_KIND_INTERNAL"}).to_dict()["kind"] == (
+        "SPAN_KIND_INTERNAL"
+    )

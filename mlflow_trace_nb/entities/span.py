@@ -65,9 +65,12 @@ class Span:
     for (then cached in its slot).
     """
 
-    __slots__ = ("_attributes", "_events", "_inputs", "_outputs", "_row")
+    # _kind: the span kind a span dict read by ``from_dict`` carried (MLflow 3.18 writes
+    # "kind"), written back by ``to_dict``; unset otherwise (read with getattr)
+    __slots__ = ("_attributes", "_events", "_inputs", "_kind", "_outputs", "_row")
 
     _row: tuple[Any, ...]
+    _kind: str
 
     def __init__(
         self,
@@ -278,11 +281,13 @@ class Span:
         for key, value in own.items():
             attributes.setdefault(key, dump_attribute(value))
         parent = self.parent_id
+        kind = getattr(self, "_kind", None)
         return {
             "trace_id": encode_id(self._trace_id),
             "span_id": encode_id(self.span_id),
             "parent_span_id": encode_id(parent) if parent else None,
             "name": self.name,
+            **({"kind": kind} if kind is not None else {}),
             "start_time_unix_nano": self.start_time_ns,
             "end_time_unix_nano": self.end_time_ns,
             "events": [
@@ -299,7 +304,11 @@ class Span:
         """Build a span from a span dict: MLflow 3's (``to_dict``), MLflow 2's (``context``,
         ``start_time``) or this package's older flat one. ``MlflowException`` if unreadable."""
         try:
-            return cls(**span_fields(data))
+            span = cls(**span_fields(data))
+            kind = data.get("kind")
+            if type(kind) is str:
+                span._kind = kind
+            return span
         except Exception as exc:
             raise MlflowException(
                 f"Failed to create a Span object from the given dictionary: {exc}"
