@@ -310,14 +310,13 @@ class BatchWorker:
         spans = 0
         marker: _FlushMarker | None = None
         weigh = self._weigh
-        unit = weigh is record_spans  # every item one span: counted, no call per item
         while items and len(batch) < self._max_batch and spans < self._max_batch_spans:
             item = items.popleft()
             if type(item) is _FlushMarker:
                 marker = item
                 break
             batch.append(item)
-            spans += 1 if unit else weigh(item)
+            spans += weigh(item)
         self._spans_out += spans
         return batch, marker
 

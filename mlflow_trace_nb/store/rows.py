@@ -173,8 +173,7 @@ def embedded_row(
     trace: TraceRecord, request_id: str, tags: dict[str, str], metadata: dict[str, str]
 ) -> tuple[Any, ...]:
     """The ``traces`` row of a trace whose root goes in it (``TRACE_WRITE_COLUMNS``), built
-    straight from the records: the commonest row of all (every one-span trace is one), so
-    the checks of ``span_row``/``_payloads`` are inlined here."""
+    straight from the records: the commonest row of all (every one-span trace is one)."""
     # a trace record's first 15 fields are its root's span record's
     (_, span_id, _, experiment, name, span_type, start, raw_end, _, message, inputs, outputs,
      attributes, events, _, _, _, status, _) = trace  # fmt: skip
@@ -185,12 +184,8 @@ def embedded_row(
         end = clean_int(end)
     return (
         request_id,
-        key
-        if (key := _EXPERIMENT_KEYS.get(experiment)) is not None
-        else experiment_key(experiment),
-        name
-        if type(name) is str and len(name) <= MAX_NAME_CHARS and name.isascii()
-        else _name(name),
+        experiment_key(experiment),
+        _name(name),
         start // 1_000_000,
         None if end is None else (end - start) // 1_000_000,
         status,
@@ -199,13 +194,10 @@ def embedded_row(
         dumps_dict(metadata) if metadata else "{}",
         dumps_dict(tags) if tags else "{}",
         f"{span_id:016x}" if type(span_id) is int else format_span_id(span_id),
-        span_type
-        if span_type is None
-        or (type(span_type) is str and len(span_type) <= MAX_NAME_CHARS and span_type.isascii())
-        else _name(span_type),
+        None if span_type is None else _name(span_type),
         start,
         end,
-        message if not message else _message(message),
+        _message(message),
         _attributes_json(attributes),
         events_json(events) if events else "[]",
     )
@@ -326,7 +318,6 @@ def finished_rows(trace: TraceRecord, spans: Sequence[SpanRow], request_id: str)
 
 
 _new_rows = tuple.__new__
-_TRACE_ID_END = 1 << 128
 
 
 def batch_rows(items: Sequence[Any], reject: Any) -> list[TraceRows]:
@@ -342,31 +333,16 @@ def batch_rows(items: Sequence[Any], reject: Any) -> list[TraceRows]:
     for item in items:
         try:
             if type(item) is TraceRecord:
-                # the commonest trace: one span (18: span_count), no tags or metadata (15,
-                # 16), not continued from elsewhere (14, 2: its parent), its state its root's
-                # (17, 8): its root goes in its row
-                if (
-                    item[18] == 1
-                    and not (item[15] or item[16] or item[14])
-                    and item[2] is None
-                    and item[17] == item[8]
-                    and type(item[0]) is int
-                    and 0 <= item[0] < _TRACE_ID_END
-                ):
-                    # as format_request_id, twice as fast
-                    row = embedded_row(
-                        item, "tr-" + item[0].to_bytes(16, "big").hex(), _NO_PAIRS, _NO_PAIRS
-                    )
-                    # made now, kept in ``done``: rows keep the order the traces ended in
-                    item = _new_rows(
-                        TraceRows, (row, NO_ROWS, NO_ROWS, NO_ROWS, False, False, True)
-                    )
+                if item.span_count == 1 and not item.remote_parent:
+                    # no span rows of its own to wait for (the commonest trace): its rows are
+                    # made now, and kept in ``done`` so rows keep the order traces ended in
+                    item = finished_rows(item, NO_ROWS, format_request_id(item[0]))
                 done.append(item)
                 continue
             trace_id = item[0]
             request_id = request_ids.get(trace_id)
             if request_id is None:
-                request_id = request_ids[trace_id] = f"tr-{trace_id:032x}"
+                request_id = request_ids[trace_id] = format_request_id(trace_id)
             row = span_row(item, request_id)
             rows = span_lists.get(trace_id)
             if rows is None:

@@ -73,8 +73,14 @@ def format_span_id(span_id: int) -> str:
 
 
 def format_request_id(trace_id: int) -> str:
-    """Format a trace id as ``tr-`` + 32 lowercase hex digits."""
+    """Format a trace id as ``tr-`` + 32 lowercase hex digits (an int outside 128 bits as
+    its hex, whatever its length)."""
+    if 0 <= trace_id < _TRACE_ID_END:  # bytes.hex is twice as fast as a 32-digit format
+        return "tr-" + trace_id.to_bytes(16, "big").hex()
     return f"tr-{trace_id:032x}"
+
+
+_TRACE_ID_END = 1 << 128
 
 
 def parse_request_id(request_id: str) -> int:

@@ -100,7 +100,7 @@ class LiveSpan(Span):
         self.span_type = span_type
         self._state = state
         self._parent = parent
-        self._span_id = ids._getrandbits(64) or 1  # ids.new_span_id, inlined (hot path)
+        self._span_id = ids.new_span_id()
         self._inputs = inputs
         self._outputs = None
         # attributes/events are created on first use: fewer objects for the GC to track

@@ -73,9 +73,8 @@ def trace_record_of(root: Any) -> TraceRecord:
     state = root._state
     parent_id = state.remote_parent_span_id() if state.remote_parent_id else None
     trace_id = state._trace_id
-    if trace_id is None:  # ids.new_trace_id(root.start_time_ns), inlined
-        trace_id = ((root.start_time_ns // 1_000_000) & ids._MS_MASK) << 80 | ids._getrandbits(80)
-        state._trace_id = trace_id
+    if trace_id is None:
+        trace_id = state._trace_id = ids.new_trace_id(root.start_time_ns)
     events, tags, metadata = root._events, state.tags, state.metadata
     status = root.status_code
     return _new(
